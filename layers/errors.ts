@@ -1,0 +1,82 @@
+/**
+ * Domain errors. They know nothing of HTTP: the edge (gateway/errors.ts, functions/) maps `kind`
+ * to a status code and the protocol's `{"error": "..."}` body, as KServe's errors.py does.
+ */
+export type ErrorKind =
+  | "invalid_input" // 400
+  | "unauthorized" // 401
+  | "forbidden" // 403
+  | "model_not_found" // 404
+  | "payload_too_large" // 413
+  | "rate_limited" // 429
+  | "internal" // 500
+  | "backend_failure" // 502
+  | "model_not_ready" // 503
+  | "overloaded" // 503 + Retry-After
+  | "backend_timeout"; // 504
+
+/** Base class of every error edge-infer raises on purpose. */
+export class InferenceError extends Error {
+  readonly kind: ErrorKind;
+  /** Seconds a client should wait before retrying (429, 503 overloaded). */
+  readonly retryAfter: number | undefined;
+
+  constructor(kind: ErrorKind, message: string, options?: { cause?: unknown; retryAfter?: number }) {
+    super(message, options?.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.kind = kind;
+    this.retryAfter = options?.retryAfter;
+  }
+
+  /** The protocol's error body. */
+  toJSON(): { error: string } {
+    return { error: this.message };
+  }
+}
+
+/** The request does not match the protocol or the model's signature. */
+export class InvalidInput extends InferenceError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("invalid_input", message, options);
+  }
+}
+
+/** No such model, or no such version of it. */
+export class ModelNotFound extends InferenceError {
+  constructor(message: string) {
+    super("model_not_found", message);
+  }
+}
+
+/** The model exists but is not loaded and warmed up (yet), or failed to load. */
+export class ModelNotReady extends InferenceError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("model_not_ready", message, options);
+  }
+}
+
+/** A backend (Lambda, SageMaker, repository) failed; the message must not leak internals. */
+export class BackendFailure extends InferenceError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("backend_failure", message, options);
+  }
+}
+
+/** A backend did not answer within its deadline. */
+export class BackendTimeout extends InferenceError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super("backend_timeout", message, options);
+  }
+}
+
+/** Load shedding: too many requests in flight or queued for a model. */
+export class Overloaded extends InferenceError {
+  constructor(message: string, retryAfter = 1) {
+    super("overloaded", message, { retryAfter });
+  }
+}
+
+/** True for errors raised on purpose (as opposed to bugs and foreign exceptions). */
+export function isInferenceError(e: unknown): e is InferenceError {
+  return e instanceof InferenceError;
+}

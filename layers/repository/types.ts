@@ -1,0 +1,77 @@
+import type { Datatype, TensorMetadata } from "../protocol/types";
+
+/** Which versions of a model are served (Triton's version_policy). */
+export type VersionPolicy =
+  | { latest: { num_versions: number } }
+  | { all: Record<string, never> }
+  | { specific: { versions: number[] } };
+
+/** Triton-style dynamic batching settings. */
+export interface DynamicBatching {
+  enabled: boolean;
+  /** Preferred batch sizes; a batch is dispatched at once when it reaches one of them. */
+  preferred_batch_size: number[];
+  /** How long the first request of a batch may wait for others. */
+  max_queue_delay_microseconds: number;
+  /** Requests allowed to wait; beyond it requests are shed (503). */
+  max_queue_size: number;
+  /** Deadline of a queued request; 0 = none. */
+  default_timeout_microseconds: number;
+}
+
+/** ORT session options. */
+export interface SessionOptions {
+  graph_optimization_level: "disabled" | "basic" | "extended" | "all";
+  intra_op_threads?: number;
+  inter_op_threads?: number;
+  /** Tried in order; `cuda` falls back to `cpu` with a log line. */
+  execution_providers: Array<"cuda" | "cpu">;
+}
+
+/** A tensor in config.json; `shape` excludes the batch dimension when max_batch_size > 0 (Triton). */
+export interface ConfigTensor {
+  name: string;
+  datatype: Datatype;
+  shape: number[];
+}
+
+/**
+ * `<repo>/<model>/config.json`, validated and with defaults applied.
+ * `inputs`/`outputs` are optional in the file; the engine fills them from the ONNX model.
+ */
+export interface ModelConfig {
+  name: string;
+  platform: "onnxruntime_onnx";
+  backend: "cpu" | "gpu";
+  /** 0: the model has no batch dimension. >0: first dimension is the batch, at most this size. */
+  max_batch_size: number;
+  inputs?: ConfigTensor[];
+  outputs?: ConfigTensor[];
+  version_policy: VersionPolicy;
+  cache: { enabled: boolean; ttl_seconds: number };
+  dynamic_batching: DynamicBatching;
+  optimization: SessionOptions;
+}
+
+/** A model's full signature as served: shapes include the batch dimension (-1) when batched. */
+export interface ModelSignature {
+  inputs: TensorMetadata[];
+  outputs: TensorMetadata[];
+}
+
+/**
+ * A Triton-layout model repository: `<root>/<model>/config.json`, `<root>/<model>/<n>/model.onnx`.
+ * Implementations: file:// and s3://.
+ */
+export interface ModelRepository {
+  /** The URI it was opened with. */
+  readonly uri: string;
+  /** Model names (directories holding a config.json). */
+  listModels(): Promise<string[]>;
+  /** Parsed and validated config; ModelNotFound if absent, ModelNotReady naming the field if malformed. */
+  readConfig(model: string): Promise<ModelConfig>;
+  /** Numeric version directories that hold a model.onnx, ascending. */
+  listVersions(model: string): Promise<number[]>;
+  /** A local path of `<model>/<version>/model.onnx`, downloaded and verified if remote. */
+  fetchModel(model: string, version: number): Promise<string>;
+}
