@@ -75,3 +75,6 @@ export interface ModelRepository {
   /** A local path of `<model>/<version>/model.onnx`, downloaded and verified if remote. */
   fetchModel(model: string, version: number): Promise<string>;
 }
+
+/** Receives diagnostics that must not reach a client (paths, causes, SDK errors). */
+export type RepositoryLogger = (msg: string, fields?: object) => void;

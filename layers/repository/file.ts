@@ -1,0 +1,108 @@
+/** A model repository on the local file system (`file:///abs/path` or a plain path). */
+import { readdir, readFile, realpath, stat } from "node:fs/promises";
+import { join } from "node:path";
+import { BackendFailure, ModelNotReady } from "../errors";
+import { parseConfigText } from "./config";
+import {
+  assertModelName,
+  assertVersion,
+  isValidModelName,
+  modelNotFound,
+  parseVersionDir,
+  versionNotFound,
+} from "./names";
+import type { ModelConfig, ModelRepository, RepositoryLogger } from "./types";
+
+/** `<root>/<model>/config.json`, `<root>/<model>/<n>/model.onnx` on disk. */
+export class FileRepository implements ModelRepository {
+  /**
+   * @param root absolute directory of the repository
+   * @param uri the URI it was opened with
+   */
+  constructor(
+    readonly root: string,
+    readonly uri: string = root,
+    private readonly log: RepositoryLogger = () => {},
+  ) {}
+
+  /** Directories under the root holding a config.json, sorted. */
+  async listModels(): Promise<string[]> {
+    let entries: string[];
+    try {
+      entries = await readdir(this.root);
+    } catch (cause) {
+      this.log("model repository cannot be listed", { uri: this.uri, error: String(cause) });
+      throw new BackendFailure("model repository cannot be listed", { cause });
+    }
+    const names = entries.filter(isValidModelName);
+    const present = await Promise.all(names.map((name) => this.hasConfig(name)));
+    return names.filter((_, i) => present[i]).sort();
+  }
+
+  /** The validated config of `model`. */
+  async readConfig(model: string): Promise<ModelConfig> {
+    assertModelName(model);
+    let text: string;
+    try {
+      text = await readFile(join(this.root, model, "config.json"), "utf8");
+    } catch (cause) {
+      if (isMissing(cause)) throw modelNotFound(model);
+      this.log("config.json cannot be read", { model, error: String(cause) });
+      throw new ModelNotReady(`config.json of model '${model}' cannot be read`, { cause });
+    }
+    return parseConfigText(text, model);
+  }
+
+  /** Numeric directories of `model` holding a model.onnx, ascending. */
+  async listVersions(model: string): Promise<number[]> {
+    assertModelName(model);
+    if (!(await this.hasConfig(model))) throw modelNotFound(model);
+    const dir = join(this.root, model);
+    let entries: string[];
+    try {
+      entries = await readdir(dir);
+    } catch (cause) {
+      if (isMissing(cause)) throw modelNotFound(model);
+      throw new ModelNotReady(`versions of model '${model}' cannot be listed`, { cause });
+    }
+    const versions: number[] = [];
+    for (const name of entries) {
+      const version = parseVersionDir(name);
+      if (version !== undefined && (await isFile(join(dir, name, "model.onnx")))) versions.push(version);
+    }
+    return versions.sort((a, b) => a - b);
+  }
+
+  /** The real path of `<model>/<version>/model.onnx` (symbolic links resolved). */
+  async fetchModel(model: string, version: number): Promise<string> {
+    assertModelName(model);
+    assertVersion(model, version);
+    const file = join(this.root, model, String(version), "model.onnx");
+    if (!(await isFile(file))) {
+      throw (await this.hasConfig(model)) ? versionNotFound(model, version) : modelNotFound(model);
+    }
+    try {
+      return await realpath(file);
+    } catch (cause) {
+      throw new ModelNotReady(`model '${model}' version ${version} cannot be opened`, { cause });
+    }
+  }
+
+  private hasConfig(model: string): Promise<boolean> {
+    return isFile(join(this.root, model, "config.json"));
+  }
+}
+
+/** True when `path` is a regular file (following symbolic links); false on any error. */
+async function isFile(path: string): Promise<boolean> {
+  try {
+    return (await stat(path)).isFile();
+  } catch {
+    return false;
+  }
+}
+
+function isMissing(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === "ENOENT" || code === "ENOTDIR";
+}
