@@ -1,0 +1,276 @@
+/**
+ * A Triton-style dynamic batcher: compatible requests queued for a model are stacked along dim 0,
+ * run once and split back in order. Generic over the run function, so it knows nothing of ORT.
+ */
+import { InvalidInput, Overloaded } from "../errors";
+import type { Tensor } from "../protocol/types";
+import { checkOptions } from "./options";
+import { abortReason, type Pending, release, shuttingDown, timedOut } from "./pending";
+import { checkOutput, prepareRequest, splitOutputs, stackInputs } from "./tensors";
+import type {
+  BatcherStats,
+  BatchInfo,
+  DynamicBatcherOptions,
+  RunBatch,
+  SubmitOptions,
+  SubmitResult,
+} from "./types";
+
+/** Queues requests for one model and runs them in batches; see `DynamicBatcherOptions`. */
+export class DynamicBatcher {
+  private readonly runBatch: RunBatch;
+  private readonly maxBatchSize: number;
+  private readonly preferred: ReadonlySet<number>;
+  private readonly maxDelayMs: number;
+  private readonly maxQueueSize: number;
+  private readonly defaultTimeoutMicros: number;
+  private readonly maxConcurrent: number;
+  private readonly onBatch: ((info: BatchInfo) => void) | undefined;
+
+  /** FIFO: the oldest request is always at the head, and every batch starts with it. */
+  private readonly queue: Pending[] = [];
+  private running = 0;
+  private batches = 0;
+  private requests = 0;
+  private closed = false;
+  private scheduled = false;
+  private delayTimer: ReturnType<typeof setTimeout> | undefined;
+  private delayFor: Pending | undefined;
+  private readonly drained: Array<() => void> = [];
+
+  constructor(opts: DynamicBatcherOptions) {
+    checkOptions(opts);
+    this.runBatch = opts.run;
+    this.maxBatchSize = opts.maxBatchSize;
+    this.preferred = new Set(opts.preferredBatchSizes);
+    this.maxDelayMs = opts.maxQueueDelayMicros / 1000;
+    this.maxQueueSize = opts.maxQueueSize;
+    this.defaultTimeoutMicros = opts.defaultTimeoutMicros;
+    this.maxConcurrent = opts.maxConcurrentBatches ?? 1;
+    this.onBatch = opts.onBatch;
+  }
+
+  /**
+   * Queues one request (dim 0 of every input = its batch size) and resolves with its own rows of
+   * its batch's outputs. Rejects with `InvalidInput`, `Overloaded` (queue full), `BackendTimeout`
+   * (deadline passed while queued), `ModelNotReady` (closed), the signal's reason, or the batch's error.
+   */
+  submit(inputs: Tensor[], outputs?: string[], options?: SubmitOptions): Promise<SubmitResult> {
+    if (this.closed) return Promise.reject(shuttingDown());
+    let prepared: ReturnType<typeof prepareRequest>;
+    try {
+      prepared = prepareRequest(inputs, outputs, this.maxBatchSize);
+    } catch (e) {
+      return Promise.reject(e);
+    }
+    const timeoutMicros = options?.timeoutMicros ?? this.defaultTimeoutMicros;
+    if (!(timeoutMicros >= 0 && Number.isFinite(timeoutMicros))) {
+      return Promise.reject(
+        new InvalidInput(`timeout ${timeoutMicros} µs is invalid: expected a number >= 0`),
+      );
+    }
+    const signal = options?.signal;
+    if (signal?.aborted) return Promise.reject(abortReason(signal));
+    if (this.maxQueueSize > 0 && this.queue.length >= this.maxQueueSize) {
+      return Promise.reject(
+        new Overloaded(`model queue is full (${this.maxQueueSize} requests waiting): retry later`, 1),
+      );
+    }
+    const submittedAt = performance.now();
+    return new Promise<SubmitResult>((resolve, reject) => {
+      const p: Pending = {
+        inputs,
+        sorted: prepared.sorted,
+        outputs,
+        rows: prepared.rows,
+        key: prepared.key,
+        submittedAt,
+        deadline: timeoutMicros > 0 ? submittedAt + timeoutMicros / 1000 : Number.POSITIVE_INFINITY,
+        timeoutMicros,
+        due: false,
+        timer: undefined,
+        detach: undefined,
+        resolve,
+        reject,
+      };
+      if (timeoutMicros > 0) {
+        p.timer = setTimeout(() => this.remove(p, timedOut(p)), Math.ceil(timeoutMicros / 1000));
+      }
+      if (signal !== undefined) {
+        const onAbort = () => this.remove(p, abortReason(signal));
+        signal.addEventListener("abort", onAbort, { once: true });
+        p.detach = () => signal.removeEventListener("abort", onAbort);
+      }
+      this.queue.push(p);
+      this.wake();
+    });
+  }
+
+  /** Current counters. */
+  stats(): BatcherStats {
+    return {
+      queued: this.queue.length,
+      running: this.running,
+      batches: this.batches,
+      requests: this.requests,
+    };
+  }
+
+  /**
+   * Refuses new requests, rejects the queued ones with `ModelNotReady`, and resolves once the
+   * batches already running have settled (they finish normally).
+   */
+  close(): Promise<void> {
+    this.closed = true;
+    this.clearDelay();
+    for (const p of this.queue.splice(0)) {
+      release(p);
+      p.reject(shuttingDown());
+    }
+    if (this.running === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drained.push(resolve));
+  }
+
+  /** Schedules once per microtask, so that requests submitted in the same tick can share a batch. */
+  private wake(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    queueMicrotask(() => {
+      this.scheduled = false;
+      this.schedule();
+    });
+  }
+
+  private schedule(): void {
+    while (this.running < this.maxConcurrent) {
+      const now = performance.now();
+      this.expireLate(now);
+      const head = this.queue[0];
+      if (head === undefined) {
+        this.clearDelay();
+        return;
+      }
+      const batch = this.pick(head, now);
+      if (batch === undefined) {
+        this.armDelay(head, now);
+        return;
+      }
+      this.dispatch(batch, now);
+    }
+  }
+
+  /**
+   * The batch to send now, or undefined to wait. Gathers, from the head on, every compatible request
+   * that still fits (skipping those that do not: they head a later batch, so none starves). Sends at
+   * once a full batch or one of a preferred size; else the largest preferred prefix; else, once the
+   * oldest has waited `maxQueueDelay`, what it has.
+   */
+  private pick(head: Pending, now: number): Pending[] | undefined {
+    const members = [head];
+    let rows = head.rows;
+    let preferredCount = this.preferred.has(rows) ? 1 : 0;
+    for (let i = 1; i < this.queue.length && rows < this.maxBatchSize; i++) {
+      const p = this.queue[i];
+      if (p === undefined || p.key !== head.key || rows + p.rows > this.maxBatchSize) continue;
+      members.push(p);
+      rows += p.rows;
+      if (this.preferred.has(rows)) preferredCount = members.length;
+    }
+    if (rows === this.maxBatchSize || this.preferred.has(rows)) return members;
+    if (preferredCount > 0) return members.slice(0, preferredCount);
+    if (head.due || now - head.submittedAt >= this.maxDelayMs) return members;
+    return undefined;
+  }
+
+  private armDelay(head: Pending, now: number): void {
+    if (this.delayFor === head && this.delayTimer !== undefined) return;
+    this.clearDelay();
+    this.delayFor = head;
+    const waitMs = Math.max(0, head.submittedAt + this.maxDelayMs - now);
+    this.delayTimer = setTimeout(() => {
+      this.delayTimer = undefined;
+      this.delayFor = undefined;
+      head.due = true;
+      this.wake();
+    }, Math.ceil(waitMs));
+  }
+
+  private clearDelay(): void {
+    if (this.delayTimer !== undefined) clearTimeout(this.delayTimer);
+    this.delayTimer = undefined;
+    this.delayFor = undefined;
+  }
+
+  /** A deadline timer can lag behind a busy event loop; a request past its deadline is never run. */
+  private expireLate(now: number): void {
+    const late = this.queue.filter((p) => p.deadline <= now);
+    for (const p of late) this.remove(p, timedOut(p));
+  }
+
+  /** Takes a still-queued request out and rejects it; a no-op once it has been dispatched. */
+  private remove(p: Pending, error: unknown): void {
+    const i = this.queue.indexOf(p);
+    if (i < 0) return;
+    this.queue.splice(i, 1);
+    release(p);
+    if (this.delayFor === p) this.clearDelay();
+    p.reject(error);
+    this.wake();
+  }
+
+  private dispatch(members: Pending[], now: number): void {
+    const taken = new Set(members);
+    let w = 0;
+    for (const p of this.queue) if (!taken.has(p)) this.queue[w++] = p;
+    this.queue.length = w;
+    if (this.delayFor !== undefined && taken.has(this.delayFor)) this.clearDelay();
+    let rows = 0;
+    const queueMicros = members.map((p) => {
+      release(p);
+      rows += p.rows;
+      return Math.round((now - p.submittedAt) * 1000);
+    });
+    this.running++;
+    this.batches++;
+    this.requests += members.length;
+    try {
+      this.onBatch?.({ size: rows, requests: members.length, queueMicros });
+    } catch {
+      // A metrics hook must never fail inference.
+    }
+    void this.execute(members, rows, queueMicros);
+  }
+
+  private async execute(members: Pending[], rows: number, queueMicros: number[]): Promise<void> {
+    const run = this.runBatch;
+    try {
+      const [only] = members;
+      if (members.length === 1 && only !== undefined) {
+        // Zero-copy path: the request's own tensors in, the run's tensors out.
+        const outputs = await run(only.inputs, only.outputs);
+        for (const t of outputs) checkOutput(t, only.rows);
+        only.resolve({ outputs, queueMicros: queueMicros[0] ?? 0 });
+      } else {
+        const stacked = stackInputs(
+          members.map((p) => p.sorted),
+          rows,
+        );
+        const outputs = await run(stacked, members[0]?.outputs);
+        const parts = splitOutputs(
+          outputs,
+          members.map((p) => p.rows),
+        );
+        members.forEach((p, k) => {
+          p.resolve({ outputs: parts[k] ?? [], queueMicros: queueMicros[k] ?? 0 });
+        });
+      }
+    } catch (e) {
+      // Only this batch fails, and with the real error.
+      for (const p of members) p.reject(e);
+    } finally {
+      this.running--;
+      if (this.running === 0) for (const resolve of this.drained.splice(0)) resolve();
+      this.wake();
+    }
+  }
+}

@@ -1,0 +1,11 @@
+/** Dynamic batching: stack concurrent requests of a model along dim 0, run once, split back. */
+export { DynamicBatcher } from "./batcher";
+export { prepareRequest, splitOutputs, stackInputs } from "./tensors";
+export type {
+  BatcherStats,
+  BatchInfo,
+  DynamicBatcherOptions,
+  RunBatch,
+  SubmitOptions,
+  SubmitResult,
+} from "./types";
