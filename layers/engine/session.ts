@@ -1,0 +1,59 @@
+/** ONNX Runtime sessions: options from config.json, CUDA → CPU fallback, warm-up input. */
+import * as ort from "onnxruntime-node";
+import { elementCount, TYPED_ARRAY } from "../protocol/datatypes";
+import type { Tensor } from "../protocol/types";
+import type { ModelSignature, SessionOptions } from "../repository/types";
+import type { EngineLogger } from "./types";
+
+function ortOptions(opt: SessionOptions, providers: string[]): ort.InferenceSession.SessionOptions {
+  const options: ort.InferenceSession.SessionOptions = {
+    graphOptimizationLevel: opt.graph_optimization_level,
+    executionProviders: providers,
+  };
+  if (opt.intra_op_threads !== undefined) options.intraOpNumThreads = opt.intra_op_threads;
+  if (opt.inter_op_threads !== undefined) options.interOpNumThreads = opt.inter_op_threads;
+  // A missing CUDA library is expected on CPU hosts; our own warn line reports it, not ORT's stderr.
+  if (providers.includes("cuda")) options.logSeverityLevel = 4;
+  return options;
+}
+
+/**
+ * Creates a session with the configured execution providers; when that fails and CUDA was among
+ * them, retries on CPU and logs a warning naming the model.
+ */
+export async function createSession(
+  path: string,
+  opt: SessionOptions,
+  log: EngineLogger,
+  where: { model: string; version: number },
+): Promise<ort.InferenceSession> {
+  const providers = opt.execution_providers.length > 0 ? [...opt.execution_providers] : ["cpu"];
+  try {
+    return await ort.InferenceSession.create(path, ortOptions(opt, providers));
+  } catch (e) {
+    if (!providers.includes("cuda")) throw e;
+    const fallback = providers.filter((p) => p !== "cuda");
+    log(
+      "warn",
+      `model '${where.model}' version ${where.version}: CUDA execution provider failed, using CPU`,
+      {
+        ...where,
+        error: e instanceof Error ? e.message : String(e),
+      },
+    );
+    return ort.InferenceSession.create(path, ortOptions(opt, fallback.length > 0 ? fallback : ["cpu"]));
+  }
+}
+
+/** One input per model input: free dimensions and the batch set to 1, zeros (empty strings for BYTES). */
+export function warmupInputs(sig: ModelSignature): Tensor[] {
+  return sig.inputs.map(({ name, datatype, shape }) => {
+    const dims = shape.map((d) => (d < 0 ? 1 : d));
+    const count = elementCount(dims);
+    const data =
+      datatype === "BYTES"
+        ? Array.from({ length: count }, () => new Uint8Array(0))
+        : new TYPED_ARRAY[datatype](count);
+    return { name, datatype, shape: dims, data };
+  });
+}

@@ -1,0 +1,39 @@
+/** Public types of the ONNX Runtime engine. */
+
+import type { Tensor } from "../protocol/types";
+import type { ModelConfig, ModelSignature } from "../repository/types";
+
+/** Structured log sink; the function handler plugs Powertools' logger in. */
+export type EngineLogger = (
+  level: "info" | "warn" | "error",
+  msg: string,
+  fields?: Record<string, unknown>,
+) => void;
+
+/** Lifecycle of one model version in the engine (Triton's model states). */
+export type ModelState = "UNAVAILABLE" | "LOADING" | "READY" | "FAILED";
+
+/** Options of a ModelEngine. */
+export interface EngineOptions {
+  logger?: EngineLogger;
+  /** Run each model once with a generated input before marking it READY. @default true */
+  warmup?: boolean;
+  /**
+   * Most versions of one model kept loaded; past it the least recently used version other than
+   * the default one is unloaded. @default 2 + the versions the policy names (0 for `all`)
+   */
+  maxVersionsPerModel?: number;
+  /** A failed load is answered from memory for this long before the next call retries it. @default 1000 */
+  retryFailedAfterMs?: number;
+}
+
+/** A model version loaded, warmed up and ready to run. */
+export interface LoadedModel {
+  readonly name: string;
+  readonly version: number;
+  readonly config: ModelConfig;
+  /** As served: shapes include the batch dimension (-1) when max_batch_size > 0. */
+  readonly signature: ModelSignature;
+  /** Runs the model; `outputs` (absent or empty: all) selects what ONNX Runtime computes. */
+  run(inputs: Tensor[], outputs?: string[]): Promise<Tensor[]>;
+}
