@@ -1,0 +1,95 @@
+/**
+ * The auth middleware: finds the key in the request, checks it against the store and the model in
+ * the path, and puts the key's record on the context for the rate limiter and the logs.
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import { BackendFailure } from "../../layers/errors";
+import { Forbidden, Unauthorized } from "./errors";
+import { allowsModel, hashesEqual, hashKey, isWellFormedKey, type KeyRecord } from "./keys";
+import type { KeyStore } from "./store";
+
+/** Hono variables the auth middleware sets. `apiKey` is absent in open mode and on public routes. */
+export type AuthEnv = { Variables: { apiKey?: KeyRecord } };
+
+/** Options of authMiddleware. */
+export interface AuthOptions {
+  /** Where keys are looked up; wrap it in CachedKeyStore. Unused when `open`. */
+  store?: KeyStore;
+  /** Local mode: every request passes and no key is required. */
+  open: boolean;
+  /** Routes served without a key. @default isPublicPath */
+  isPublic?: (path: string) => boolean;
+}
+
+/** Server metadata and health stay open so probes and load balancers need no key. */
+export function isPublicPath(path: string): boolean {
+  return path === "/v2" || path === "/v2/" || path.startsWith("/v2/health/");
+}
+
+const MODEL_IN_PATH = /^\/v2\/models\/([^/]+)/;
+
+/** The model named in a `/v2/models/{model}/...` path, percent-decoded; undefined elsewhere. */
+export function modelFromPath(path: string): string | undefined {
+  const raw = MODEL_IN_PATH.exec(path)?.[1];
+  if (raw === undefined) return undefined;
+  try {
+    return decodeURIComponent(raw);
+  } catch {
+    return raw;
+  }
+}
+
+/** The key a request carries: `Authorization: Bearer <key>`, else `x-api-key`. */
+export function extractKey(headers: Headers): string | undefined {
+  const auth = headers.get("authorization");
+  if (auth !== null) {
+    const m = /^Bearer[ \t]+(\S+)[ \t]*$/i.exec(auth);
+    if (m?.[1] !== undefined) return m[1];
+  }
+  const header = headers.get("x-api-key")?.trim();
+  return header === undefined || header === "" ? undefined : header;
+}
+
+function unauthorized(c: Context, message: string): Unauthorized {
+  const err = new Unauthorized(message);
+  // Set here as well as by the error mapper, so the challenge survives whichever builds the response.
+  c.header("WWW-Authenticate", err.challenge);
+  return err;
+}
+
+/** Quotes a client-supplied name for an error message, bounded so it cannot bloat the response. */
+function quote(s: string): string {
+  return JSON.stringify(s.length > 100 ? `${s.slice(0, 100)}…` : s);
+}
+
+/** Hono middleware: 401 without a valid active key, 403 for a model the key may not call. */
+export function authMiddleware(options: AuthOptions): MiddlewareHandler<AuthEnv> {
+  const isPublic = options.isPublic ?? isPublicPath;
+  const { store } = options;
+  if (!options.open && store === undefined) throw new TypeError("authMiddleware: keys mode needs a store");
+  return async (c, next) => {
+    if (options.open || store === undefined || isPublic(c.req.path)) return next();
+    const key = extractKey(c.req.raw.headers);
+    if (key === undefined) {
+      throw unauthorized(c, "missing API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'");
+    }
+    // A malformed key cannot match: refuse it without touching the store.
+    if (!isWellFormedKey(key)) throw unauthorized(c, "invalid API key");
+    const hash = hashKey(key);
+    let record: KeyRecord | undefined;
+    try {
+      record = await store.lookup(hash);
+    } catch (e) {
+      // Fail closed, and keep the store's message (table names, AWS errors) out of the response.
+      throw new BackendFailure("API key store unavailable; retry later", { cause: e });
+    }
+    if (record === undefined || !hashesEqual(record.keyHash, hash)) throw unauthorized(c, "invalid API key");
+    if (record.revoked) throw unauthorized(c, "API key has been revoked");
+    const model = modelFromPath(c.req.path);
+    if (model !== undefined && !allowsModel(record, model)) {
+      throw new Forbidden(`API key ${quote(record.name)} may not use model ${quote(model)}`);
+    }
+    c.set("apiKey", record);
+    return next();
+  };
+}

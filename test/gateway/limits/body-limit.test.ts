@@ -1,0 +1,129 @@
+import { once } from "node:events";
+import type { Server } from "node:http";
+import type { AddressInfo } from "node:net";
+import { serve } from "@hono/node-server";
+import { Hono } from "hono";
+import { describe, expect, it } from "vitest";
+import { bodyLimitMiddleware, DEFAULT_MAX_BODY_BYTES } from "../../../gateway/limits/body-limit";
+import { onError } from "../auth/harness";
+
+/** A body sent in chunks, counting how many the server pulled. */
+function chunked(chunks: number, size: number) {
+  let pulled = 0;
+  const stream = new ReadableStream<Uint8Array>({
+    pull(controller) {
+      if (pulled === chunks) return controller.close();
+      pulled++;
+      controller.enqueue(new Uint8Array(size).fill(0x61));
+    },
+  });
+  return { stream, pulled: () => pulled };
+}
+
+function app(max?: number) {
+  const a = new Hono();
+  a.onError(onError);
+  a.use(bodyLimitMiddleware(max));
+  a.post("/echo", async (c) => {
+    const body = new Uint8Array(await c.req.arrayBuffer());
+    return c.json({ bytes: body.byteLength, length: c.req.header("content-length") ?? null });
+  });
+  return a;
+}
+
+describe("bodyLimitMiddleware", () => {
+  it("defaults to 5 MiB, under Lambda's 6 MB", () => {
+    expect(DEFAULT_MAX_BODY_BYTES).toBe(5 * 1024 * 1024);
+    expect(DEFAULT_MAX_BODY_BYTES).toBeLessThan(6_000_000);
+  });
+
+  it("passes bodies within the limit through intact", async () => {
+    const res = await app(10).request("/echo", { method: "POST", body: "0123456789" });
+    expect(res.status).toBe(200);
+    expect(await res.json()).toEqual({ bytes: 10, length: "10" });
+    const empty = await app(10).request("/echo", { method: "POST" });
+    expect(await empty.json()).toEqual({ bytes: 0, length: null });
+  });
+
+  it("answers 413 from Content-Length alone, before reading the body", async () => {
+    const body = chunked(1000, 1000);
+    const res = await app(1024).request("/echo", {
+      method: "POST",
+      body: body.stream,
+      headers: { "content-length": "1000000" },
+      duplex: "half",
+    } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(await res.json()).toEqual({ error: "request body is 1000000 bytes, limit is 1024 bytes" });
+    expect(body.pulled()).toBeLessThanOrEqual(1); // a stream may pre-pull one chunk
+  });
+
+  it("answers 413 by streamed size without Content-Length, and stops reading", async () => {
+    const body = chunked(1000, 1000);
+    const res = await app(4096).request("/echo", {
+      method: "POST",
+      body: body.stream,
+      duplex: "half",
+    } as RequestInit);
+    expect(res.status).toBe(413);
+    expect(await res.json()).toEqual({ error: "request body exceeds the limit of 4096 bytes" });
+    expect(body.pulled()).toBeLessThan(10);
+  });
+
+  it("answers 413 when Content-Length lies low", async () => {
+    const body = chunked(10, 1000);
+    const res = await app(4096).request("/echo", {
+      method: "POST",
+      body: body.stream,
+      headers: { "content-length": "10" },
+      duplex: "half",
+    } as RequestInit);
+    expect(res.status).toBe(413);
+  });
+
+  it("hands the handler the size actually read when Content-Length lies high", async () => {
+    const body = chunked(3, 100);
+    const res = await app(4096).request("/echo", {
+      method: "POST",
+      body: body.stream,
+      headers: { "content-length": "4000" },
+      duplex: "half",
+    } as RequestInit);
+    expect(await res.json()).toEqual({ bytes: 300, length: "300" });
+  });
+
+  it("refuses a negative limit", () => {
+    expect(() => bodyLimitMiddleware(-1)).toThrow("maxBytes must be an integer >= 0, got -1");
+  });
+});
+
+describe("bodyLimitMiddleware behind a real Node server", () => {
+  it("answers 413 to an oversized chunked upload and still serves the next request", async () => {
+    const server = serve({ fetch: app(64 * 1024).fetch, port: 0, hostname: "127.0.0.1" });
+    await once(server, "listening");
+    const { port } = server.address() as AddressInfo;
+    const url = `http://127.0.0.1:${port}/echo`;
+    try {
+      const big = chunked(200, 1024); // 200 KiB, no Content-Length: chunked transfer encoding
+      const res = await fetch(url, { method: "POST", body: big.stream, duplex: "half" } as RequestInit);
+      expect(res.status).toBe(413);
+      // The unread rest makes the socket unusable: the client is told not to reuse it.
+      expect(res.headers.get("connection")).toBe("close");
+      expect(await res.json()).toEqual({ error: "request body exceeds the limit of 65536 bytes" });
+
+      const declared = await fetch(url, { method: "POST", body: new Uint8Array(100 * 1024) });
+      expect(declared.status).toBe(413);
+      expect(declared.headers.get("connection")).toBe("close");
+      expect(await declared.json()).toEqual({ error: "request body is 102400 bytes, limit is 65536 bytes" });
+
+      const ok = await fetch(url, { method: "POST", body: "hello" });
+      expect(await ok.json()).toEqual({ bytes: 5, length: "5" });
+    } finally {
+      // serve() on plain HTTP is an http.Server; keep-alive sockets would hold close() open.
+      const http = server as Server;
+      const closed = new Promise((r) => http.close(r));
+      http.closeAllConnections();
+      await closed;
+    }
+  });
+});
