@@ -3,7 +3,7 @@ import { createKeyTable, DynamoKeyStore, fromItem, keyStoreClient, toItem } from
 import { authMode } from "./mode";
 import { CachedKeyStore, type KeyCacheOptions, type KeyStore } from "./store";
 
-export { Forbidden, PayloadTooLarge, RateLimited, Unauthorized } from "./errors";
+export { Forbidden, PayloadTooLarge, RateLimited, Unauthorized } from "../../layers/errors";
 export * from "./keys";
 export {
   type AuthEnv,

@@ -3,8 +3,7 @@
  * the path, and puts the key's record on the context for the rate limiter and the logs.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { BackendFailure } from "../../layers/errors";
-import { Forbidden, Unauthorized } from "./errors";
+import { BackendFailure, Forbidden, Unauthorized } from "../../layers/errors";
 import { allowsModel, hashesEqual, hashKey, isWellFormedKey, type KeyRecord } from "./keys";
 import type { KeyStore } from "./store";
 

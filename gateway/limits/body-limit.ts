@@ -3,7 +3,7 @@
  * from us rather than an opaque error from the platform.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { PayloadTooLarge } from "../auth/errors";
+import { PayloadTooLarge } from "../../layers/errors";
 
 /** 5 MiB: under Lambda's 6 MB request limit with room for headers and base64 overhead. */
 export const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;

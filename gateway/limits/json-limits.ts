@@ -3,8 +3,7 @@
  * memory of a hostile body (10^6 nested arrays, a flat array of 10^8 zeros) are bounded by these
  * limits, not by what V8 happens to survive.
  */
-import { InvalidInput } from "../../layers/errors";
-import { PayloadTooLarge } from "../auth/errors";
+import { InvalidInput, PayloadTooLarge } from "../../layers/errors";
 
 /** Limits of checkJsonLimits. */
 export interface JsonLimits {

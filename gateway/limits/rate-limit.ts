@@ -1,6 +1,6 @@
 /** Hono middleware applying a per-key token bucket; runs after authMiddleware. */
 import type { Context, MiddlewareHandler } from "hono";
-import { RateLimited } from "../auth/errors";
+import { RateLimited } from "../../layers/errors";
 import type { KeyRecord } from "../auth/keys";
 import type { RateLimiter } from "./token-bucket";
 

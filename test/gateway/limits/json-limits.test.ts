@@ -1,8 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { PayloadTooLarge } from "../../../gateway/auth/errors";
 import { checkJsonLimits, DEFAULT_JSON_LIMITS } from "../../../gateway/limits/json-limits";
-import { InvalidInput } from "../../../layers/errors";
+import { InvalidInput, PayloadTooLarge } from "../../../layers/errors";
 
 const limits = { maxDepth: 4, maxElements: 10 };
 
