@@ -1,0 +1,49 @@
+/** One stack per catalog model, so that a release of one model touches no other stack. */
+import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
+import type { Construct } from "constructs";
+import type { IModelBackend, ImageSource } from "../constructs/backend";
+import { GpuEndpoint } from "../constructs/gpu-endpoint";
+import { ModelFunction } from "../constructs/model-function";
+import type { IModelRepository } from "../constructs/model-storage";
+import type { ModelSpec } from "../model-spec";
+import { consumeStrongReferences } from "./references";
+
+/** Properties of ModelStack. */
+export interface ModelStackProps extends StackProps {
+  readonly model: ModelSpec;
+  readonly repository: IModelRepository;
+  /** CPU image build. @default functions/Dockerfile in the repository root */
+  readonly cpuImage?: ImageSource;
+  /** GPU image build. @default functions/Dockerfile.gpu in the repository root */
+  readonly gpuImage?: ImageSource;
+  /** onnxruntime-node version of the images. @default the version package-lock.json pins */
+  readonly ortVersion?: string;
+}
+
+/** A Lambda model function (backend cpu) or a SageMaker endpoint (backend gpu). */
+export class ModelStack extends Stack {
+  readonly backend: IModelBackend;
+
+  constructor(scope: Construct, id: string, props: ModelStackProps) {
+    super(scope, id, props);
+    consumeStrongReferences(this);
+    const { model, repository, ortVersion } = props;
+    if (model.backend === "cpu") {
+      const fn = new ModelFunction(this, "Model", { model, repository, image: props.cpuImage, ortVersion });
+      this.backend = fn;
+      // Names for watching and stopping a release (README: aws deploy ...).
+      new CfnOutput(this, "FunctionName", { value: fn.function.functionName });
+      new CfnOutput(this, "DeploymentApplication", { value: fn.deploymentGroup.application.applicationName });
+      new CfnOutput(this, "DeploymentGroup", { value: fn.deploymentGroup.deploymentGroupName });
+    } else {
+      const endpoint = new GpuEndpoint(this, "Model", {
+        model,
+        repository,
+        image: props.gpuImage,
+        ortVersion,
+      });
+      this.backend = endpoint;
+      new CfnOutput(this, "EndpointName", { value: endpoint.endpointName });
+    }
+  }
+}

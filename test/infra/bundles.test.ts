@@ -1,0 +1,48 @@
+/** infra/bundles.ts: the three deployable bundles, their shape, and the build command. */
+import { execFile } from "node:child_process";
+import { readFile, stat } from "node:fs/promises";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { BUNDLES } from "../../infra/bundles";
+import { buildBundles } from "../functions/model/fixtures";
+
+let bundles: Awaited<ReturnType<typeof buildBundles>>;
+
+beforeAll(async () => {
+  bundles = await buildBundles(["gateway", "model-function", "model-server"]);
+});
+
+afterAll(() => bundles?.cleanup());
+
+describe("bundle()", () => {
+  it("builds one minified ESM file per deployable, with a source map and require() for CommonJS deps", async () => {
+    expect(bundles.built.map((b) => b.name)).toEqual(["gateway", "model-function", "model-server"]);
+    for (const b of bundles.built) {
+      expect(b.file).toMatch(new RegExp(`/${BUNDLES[b.name].outdir}/index\\.mjs$`));
+      const code = await readFile(b.file, "utf8");
+      expect(b.bytes).toBe(Buffer.byteLength(code));
+      expect(code.startsWith("import{createRequire as __cr}from'node:module';")).toBe(true);
+      expect(code).toMatch(/\/\/# sourceMappingURL=index\.mjs\.map\s*$/);
+      expect((await stat(`${b.file}.map`)).size).toBeGreaterThan(0);
+      // Minified: a few very long lines, not one statement per line.
+      expect(code.length / code.split("\n").length).toBeGreaterThan(2000);
+    }
+  });
+
+  it("keeps onnxruntime-node external in the model bundles and out of the gateway", async () => {
+    const [gateway, fn, server] = await Promise.all(bundles.built.map((b) => readFile(b.file, "utf8")));
+    expect(gateway).not.toContain("onnxruntime");
+    expect(fn).toMatch(/from\s*"onnxruntime-node"/);
+    expect(server).toMatch(/from\s*"onnxruntime-node"/);
+  });
+
+  it("refuses an unknown bundle name on the command line", async () => {
+    const run = promisify(execFile)(process.execPath, ["--import", "tsx", "infra/bundles.ts", "frontend"]);
+    await expect(run).rejects.toMatchObject({
+      code: 1,
+      stderr: expect.stringContaining(
+        'unknown bundle "frontend": expected gateway, model-function, model-server',
+      ),
+    });
+  });
+});

@@ -1,0 +1,172 @@
+import { type CfnElement, Stack } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { beforeAll, describe, expect, it } from "vitest";
+import { GpuEndpoint, VARIANT_NAME } from "../../../infra/constructs/gpu-endpoint";
+import { ModelStorage } from "../../../infra/constructs/model-storage";
+import { defineCatalog, type GpuModel } from "../../../infra/model-spec";
+import {
+  acknowledgements,
+  allowStatements,
+  dockerImageSources,
+  FIXTURE_IMAGE,
+  FIXTURE_ORT,
+  nagApp,
+  nagErrors,
+} from "../helpers";
+
+const [model] = defineCatalog({
+  models: [
+    {
+      name: "det-gpu",
+      backend: "gpu",
+      liveVersion: 4,
+      instanceType: "ml.g5.xlarge",
+      instanceCount: 2,
+      rollout: { canary: { percent: 50, minutes: 10 } },
+      alarms: { errors: 3, p99LatencyMs: 800 },
+    },
+  ],
+}).models as GpuModel[];
+
+function build() {
+  const app = nagApp();
+  const storage = new ModelStorage(new Stack(app, "Storage"), "ModelStorage");
+  const stack = new Stack(app, "Gpu");
+  const endpoint = new GpuEndpoint(stack, "Model", {
+    model: model as GpuModel,
+    repository: storage,
+    image: FIXTURE_IMAGE,
+    ortVersion: FIXTURE_ORT,
+  });
+  const gateway = new Role(stack, "Gateway", { assumedBy: new ServicePrincipal("lambda.amazonaws.com") });
+  endpoint.grantInvoke(gateway);
+  return { app, stack, endpoint };
+}
+
+describe("GpuEndpoint", () => {
+  let b: ReturnType<typeof build>;
+  let t: Template;
+  const id = (c: { node: { defaultChild?: unknown } } | CfnElement) =>
+    b.stack.getLogicalId(("logicalId" in c ? c : c.node.defaultChild) as CfnElement);
+  beforeAll(() => {
+    b = build();
+    t = Template.fromStack(b.stack);
+  });
+
+  it("runs the GPU image with the model's variables under its own execution role", () => {
+    t.hasResourceProperties("AWS::SageMaker::Model", {
+      ExecutionRoleArn: { "Fn::GetAtt": [id(b.endpoint.role), "Arn"] },
+      PrimaryContainer: {
+        Image: { "Fn::Sub": Match.stringLikeRegexp("container-assets") },
+        Environment: {
+          MODEL_NAME: "det-gpu",
+          MODEL_VERSION: "4",
+          MODEL_CACHE_DIR: "/tmp/models",
+          SAGEMAKER: "true",
+          MODEL_REPOSITORY: Match.objectLike({ "Fn::Join": Match.anyValue() }),
+        },
+      },
+    });
+    expect(dockerImageSources(b.app, b.stack)).toEqual([
+      expect.objectContaining({ platform: "linux/amd64", dockerBuildArgs: { ORT_VERSION: "1.30.0" } }),
+    ]);
+  });
+
+  it("puts the model on the catalog's GPU instance type and count", () => {
+    t.hasResourceProperties("AWS::SageMaker::EndpointConfig", {
+      ProductionVariants: [
+        {
+          VariantName: VARIANT_NAME,
+          ModelName: { "Fn::GetAtt": [id(b.endpoint.sageMakerModel), "ModelName"] },
+          InstanceType: "ml.g5.xlarge",
+          InitialInstanceCount: 2,
+          InitialVariantWeight: 1,
+          ContainerStartupHealthCheckTimeoutInSeconds: 600,
+        },
+      ],
+    });
+  });
+
+  it("updates blue/green with a canary and rolls back on its alarms", () => {
+    t.hasResourceProperties("AWS::SageMaker::Endpoint", {
+      EndpointName: b.endpoint.endpointName,
+      EndpointConfigName: { "Fn::GetAtt": [id(b.endpoint.endpointConfig), "EndpointConfigName"] },
+      DeploymentConfig: {
+        BlueGreenUpdatePolicy: {
+          TrafficRoutingConfiguration: {
+            Type: "CANARY",
+            CanarySize: { Type: "CAPACITY_PERCENT", Value: 50 },
+            WaitIntervalInSeconds: 600,
+          },
+          TerminationWaitInSeconds: 600,
+        },
+        AutoRollbackConfiguration: {
+          Alarms: [
+            { AlarmName: { Ref: id(b.endpoint.alarms.errors) } },
+            { AlarmName: { Ref: id(b.endpoint.alarms.latency) } },
+          ],
+        },
+      },
+    });
+  });
+
+  it("alarms on 5xx errors and p99 model latency (microseconds) of the endpoint's variant", () => {
+    const dims = [
+      { Name: "EndpointName", Value: b.endpoint.endpointName },
+      { Name: "VariantName", Value: VARIANT_NAME },
+    ];
+    t.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Namespace: "AWS/SageMaker",
+      MetricName: "Invocation5XXErrors",
+      Statistic: "Sum",
+      Threshold: 3,
+      Dimensions: dims,
+    });
+    t.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Namespace: "AWS/SageMaker",
+      MetricName: "ModelLatency",
+      ExtendedStatistic: "p99",
+      Threshold: 800_000,
+      Dimensions: dims,
+    });
+    expect(b.endpoint.endpointName).toMatch(/^[a-z0-9](-*[a-z0-9]){0,62}$/);
+  });
+
+  it("lets the role pull its image, write its logs and read its model folder only", () => {
+    const statements = allowStatements(t).filter((s) => !s.actions.includes("sagemaker:InvokeEndpoint"));
+    expect(statements.map((s) => [...s.actions].sort())).toEqual([
+      ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+      ["ecr:GetAuthorizationToken"],
+      ["logs:CreateLogStream", "logs:PutLogEvents"],
+      ["logs:CreateLogGroup", "logs:DescribeLogStreams"],
+      ["s3:ListBucket"],
+      ["s3:GetObject"],
+    ]);
+    expect(statements[1]?.resources).toEqual(["*"]);
+    expect(JSON.stringify(statements[5]?.resources)).toContain('"/models/det-gpu/*"');
+    t.hasResourceProperties("AWS::Logs::LogGroup", {
+      LogGroupName: `/aws/sagemaker/Endpoints/${b.endpoint.endpointName}`,
+      RetentionInDays: 30,
+    });
+  });
+
+  it("grants InvokeEndpoint on this endpoint only", () => {
+    const invoke = allowStatements(t).filter((s) => s.actions.includes("sagemaker:InvokeEndpoint"));
+    expect(invoke).toHaveLength(1);
+    expect(JSON.stringify(invoke[0]?.resources)).toContain(`:endpoint/${b.endpoint.endpointName}"`);
+    expect(b.endpoint.catalogTarget.backend).toBe("sagemaker");
+  });
+
+  it("passes cdk-nag, each acknowledgement with its reason", () => {
+    expect(nagErrors(b.app)).toEqual([]);
+    const acks = acknowledgements(b.app).filter((a) => a.path.startsWith("Gpu/"));
+    expect(acks.map((a) => a.id).sort()).toEqual([
+      "AwsSolutions-IAM5[Resource::*]",
+      expect.stringMatching(/^AwsSolutions-IAM5\[Resource::.*\/models\/det-gpu\/\*\]$/),
+      "AwsSolutions-SM1",
+      "AwsSolutions-SM2",
+    ]);
+    for (const a of acks) expect(a.reason).toMatch(/\w{4,}.{30,}/);
+  });
+});

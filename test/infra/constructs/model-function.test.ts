@@ -1,0 +1,212 @@
+import { type CfnElement, Stack } from "aws-cdk-lib";
+import { Match, Template } from "aws-cdk-lib/assertions";
+import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { beforeAll, describe, expect, it } from "vitest";
+import { ModelFunction } from "../../../infra/constructs/model-function";
+import { ModelStorage } from "../../../infra/constructs/model-storage";
+import { type CpuModel, defineCatalog } from "../../../infra/model-spec";
+import {
+  acknowledgements,
+  allowStatements,
+  dockerImageSources,
+  FIXTURE_IMAGE,
+  FIXTURE_ORT,
+  nagApp,
+  nagErrors,
+} from "../helpers";
+
+const [det, rec] = defineCatalog({
+  models: [
+    {
+      name: "det",
+      backend: "cpu",
+      liveVersion: 3,
+      memoryMiB: 3008,
+      timeoutSeconds: 20,
+      architecture: "x86_64",
+      provisionedConcurrency: 2,
+      alarms: { errors: 2, p99LatencyMs: 1500, throttles: 4, evaluationPeriods: 3 },
+    },
+    { name: "rec", backend: "cpu", liveVersion: 1, rollout: { canary: { percent: 20, minutes: 10 } } },
+  ],
+}).models as CpuModel[];
+
+function build() {
+  const app = nagApp();
+  const storage = new ModelStorage(new Stack(app, "Storage"), "ModelStorage");
+  const stack = new Stack(app, "Models");
+  const opts = { repository: storage, image: FIXTURE_IMAGE, ortVersion: FIXTURE_ORT };
+  const fns = {
+    det: new ModelFunction(stack, "Det", { ...opts, model: det as CpuModel }),
+    rec: new ModelFunction(stack, "Rec", { ...opts, model: rec as CpuModel }),
+  };
+  const gateway = new Role(stack, "Gateway", { assumedBy: new ServicePrincipal("lambda.amazonaws.com") });
+  fns.det.grantInvoke(gateway);
+  return { app, stack, fns, gateway };
+}
+
+describe("ModelFunction", () => {
+  let b: ReturnType<typeof build>;
+  let t: Template;
+  const id = (c: { node: { defaultChild?: unknown } }) =>
+    b.stack.getLogicalId(c.node.defaultChild as CfnElement);
+  beforeAll(() => {
+    b = build();
+    t = Template.fromStack(b.stack);
+  });
+
+  it("is a container image function sized and configured from the catalog", () => {
+    t.hasResourceProperties("AWS::Lambda::Function", {
+      PackageType: "Image",
+      MemorySize: 3008,
+      Timeout: 20,
+      Architectures: ["x86_64"],
+      Environment: {
+        Variables: {
+          MODEL_NAME: "det",
+          MODEL_VERSION: "3",
+          MODEL_CACHE_DIR: "/tmp/models",
+          MODEL_REPOSITORY: {
+            "Fn::Join": [
+              "",
+              ["s3://", { "Fn::ImportValue": Match.stringLikeRegexp("Repository") }, "/models"],
+            ],
+          },
+        },
+      },
+    });
+    t.hasResourceProperties("AWS::Lambda::Function", {
+      MemorySize: 2048,
+      Timeout: 30,
+      Architectures: ["arm64"],
+    });
+  });
+
+  it("builds the image for the model's architecture with the pinned ORT version", () => {
+    const sources = dockerImageSources(b.app, b.stack);
+    expect(sources.map((s) => s.platform).sort()).toEqual(["linux/amd64", "linux/arm64"]);
+    for (const s of sources)
+      expect(s).toMatchObject({ dockerFile: "Dockerfile", dockerBuildArgs: { ORT_VERSION: "1.30.0" } });
+  });
+
+  it("publishes a version and points alias live at it, with provisioned concurrency where asked", () => {
+    const versions = t.findResources("AWS::Lambda::Version");
+    expect(Object.keys(versions)).toHaveLength(2);
+    const detVersion = Object.keys(versions).find((k) => k.startsWith("DetFunctionCurrentVersion"));
+    expect(detVersion).toBeDefined();
+    t.hasResourceProperties("AWS::Lambda::Alias", {
+      Name: "live",
+      FunctionName: { Ref: id(b.fns.det.function) },
+      FunctionVersion: { "Fn::GetAtt": [detVersion, "Version"] },
+      ProvisionedConcurrencyConfig: { ProvisionedConcurrentExecutions: 2 },
+    });
+    t.hasResourceProperties("AWS::Lambda::Alias", {
+      FunctionName: { Ref: id(b.fns.rec.function) },
+      ProvisionedConcurrencyConfig: Match.absent(),
+    });
+  });
+
+  it("lets CodeDeploy move alias live with the catalog rollout", () => {
+    t.hasResource("AWS::Lambda::Alias", {
+      Properties: Match.objectLike({ FunctionName: { Ref: id(b.fns.det.function) } }),
+      UpdatePolicy: {
+        CodeDeployLambdaAliasUpdate: {
+          ApplicationName: { Ref: Match.stringLikeRegexp("^DetDeploymentApplication") },
+          DeploymentGroupName: { Ref: id(b.fns.det.deploymentGroup) },
+        },
+      },
+    });
+    t.hasResourceProperties("AWS::CodeDeploy::DeploymentGroup", {
+      DeploymentConfigName: "CodeDeployDefault.LambdaCanary10Percent5Minutes",
+    });
+    const custom = Object.keys(t.findResources("AWS::CodeDeploy::DeploymentConfig"));
+    expect(custom).toHaveLength(1);
+    t.hasResourceProperties("AWS::CodeDeploy::DeploymentConfig", {
+      TrafficRoutingConfig: {
+        Type: "TimeBasedCanary",
+        TimeBasedCanary: { CanaryInterval: 10, CanaryPercentage: 20 },
+      },
+    });
+    t.hasResourceProperties("AWS::CodeDeploy::DeploymentGroup", { DeploymentConfigName: { Ref: custom[0] } });
+  });
+
+  it("stops and rolls back on the alias alarms: errors, p99 duration, throttles", () => {
+    const { errors, duration, throttles } = b.fns.det.alarms;
+    t.hasResourceProperties("AWS::CodeDeploy::DeploymentGroup", {
+      DeploymentGroupName: Match.absent(),
+      AlarmConfiguration: {
+        Enabled: true,
+        Alarms: [
+          { Name: { Ref: id(errors) } },
+          { Name: { Ref: id(duration) } },
+          { Name: { Ref: id(throttles) } },
+        ],
+      },
+      AutoRollbackConfiguration: {
+        Enabled: true,
+        Events: Match.arrayWith(["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]),
+      },
+    });
+    const onAlias = [
+      { Name: "FunctionName", Value: { Ref: id(b.fns.det.function) } },
+      { Name: "Resource", Value: { "Fn::Join": ["", [{ Ref: id(b.fns.det.function) }, ":live"]] } },
+    ];
+    const common = { Namespace: "AWS/Lambda", Period: 60, EvaluationPeriods: 3, Dimensions: onAlias };
+    t.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      ...common,
+      MetricName: "Errors",
+      Statistic: "Sum",
+      Threshold: 2,
+    });
+    t.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      ...common,
+      MetricName: "Duration",
+      ExtendedStatistic: "p99",
+      Threshold: 1500,
+    });
+    t.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      ...common,
+      MetricName: "Throttles",
+      Statistic: "Sum",
+      Threshold: 4,
+    });
+  });
+
+  it("gives the function its log group and read on its own model folder, nothing more", () => {
+    const role = id(b.fns.det.function.role as Role);
+    const policy = Object.values(t.findResources("AWS::IAM::Policy")).find((p) =>
+      JSON.stringify(p.Properties.Roles).includes(role),
+    );
+    const statements = allowStatements(Template.fromJSON({ Resources: { P: policy } }));
+    expect(statements.map((s) => s.actions)).toEqual([
+      ["logs:CreateLogStream", "logs:PutLogEvents"],
+      ["s3:ListBucket"],
+      ["s3:GetObject"],
+    ]);
+    expect(JSON.stringify(statements[2]?.resources)).toContain('"/models/det/*"');
+    expect(statements[1]?.condition).toEqual({
+      StringLike: { "s3:prefix": ["models/det/", "models/det/*"] },
+    });
+  });
+
+  it("grants invoke on alias live only", () => {
+    const invoke = allowStatements(t).filter((s) => s.actions.includes("lambda:InvokeFunction"));
+    expect(invoke).toEqual([
+      { actions: ["lambda:InvokeFunction"], resources: [{ Ref: id(b.fns.det.alias) }], condition: undefined },
+    ]);
+    expect(b.fns.det.catalogTarget.backend).toBe("lambda");
+  });
+
+  it("passes cdk-nag, acknowledging only CodeDeploy's managed policy and the prefix wildcard", () => {
+    expect(nagErrors(b.app)).toEqual([]);
+    const ids = acknowledgements(b.app).map((a) => a.id);
+    expect(ids.filter((i) => i.startsWith("AwsSolutions-IAM4"))).toEqual([
+      "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]",
+      "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]",
+    ]);
+    expect(ids.filter((i) => i.startsWith("AwsSolutions-IAM5"))).toEqual([
+      expect.stringMatching(/\/models\/det\/\*\]$/),
+      expect.stringMatching(/\/models\/rec\/\*\]$/),
+    ]);
+  });
+});

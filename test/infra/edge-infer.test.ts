@@ -1,0 +1,175 @@
+import { readdirSync } from "node:fs";
+import { join, relative } from "node:path";
+import { App } from "aws-cdk-lib";
+import { Template } from "aws-cdk-lib/assertions";
+import { beforeAll, describe, expect, it } from "vitest";
+import { catalog } from "../../infra/catalog";
+import { addEdgeInfer } from "../../infra/edge-infer";
+import { type ModelSpec, withLiveVersion } from "../../infra/model-spec";
+import { ModelStack } from "../../infra/stacks/model-stack";
+import { StorageStack } from "../../infra/stacks/storage-stack";
+import {
+  acknowledgements,
+  allowStatements,
+  dockerImageSources,
+  FIXTURE_IMAGE,
+  FIXTURE_ORT,
+  fixtureApp,
+  GATEWAY_ENTRY,
+  nagApp,
+  nagErrors,
+} from "./helpers";
+
+type Resource = { Type: string; Properties?: Record<string, unknown> };
+type Templates = Record<string, { Resources: Record<string, Resource> } & Record<string, unknown>>;
+
+function templates(app: App): Templates {
+  const assembly = app.synth();
+  return Object.fromEntries(assembly.stacks.map((s) => [s.stackName, s.template as Templates[string]]));
+}
+
+/** Paths (dot-joined) where two JSON values differ; a differing array is reported as a whole. */
+function diffPaths(a: unknown, b: unknown, path = ""): string[] {
+  if (JSON.stringify(a) === JSON.stringify(b)) return [path];
+  const isObj = (x: unknown): x is Record<string, unknown> =>
+    typeof x === "object" && x !== null && !Array.isArray(x);
+  if (!isObj(a) || !isObj(b)) return [path];
+  const keys = [...new Set([...Object.keys(a), ...Object.keys(b)])];
+  return keys.flatMap((k) =>
+    JSON.stringify(a[k]) === JSON.stringify(b[k]) ? [] : diffPaths(a[k], b[k], path ? `${path}.${k}` : k),
+  );
+}
+
+describe("the edge-infer app", () => {
+  let app: App;
+  let before: Templates;
+  beforeAll(() => {
+    app = fixtureApp(catalog).app;
+    before = templates(app);
+  });
+
+  it("has one stack per concern and one per catalog model, named from the catalog", () => {
+    expect(Object.keys(before).sort()).toEqual([
+      "EdgeInfer-Gateway",
+      "EdgeInfer-Model-ocr-cls",
+      "EdgeInfer-Model-ocr-det",
+      "EdgeInfer-Model-ocr-det-gpu",
+      "EdgeInfer-Model-ocr-rec",
+      "EdgeInfer-Observability",
+      "EdgeInfer-Storage",
+    ]);
+    const other = new App();
+    const stacks = addEdgeInfer(other, {
+      catalog,
+      prefix: "Demo",
+      gateway: { entry: GATEWAY_ENTRY },
+      cpuImage: FIXTURE_IMAGE,
+      gpuImage: FIXTURE_IMAGE,
+      ortVersion: FIXTURE_ORT,
+    });
+    expect(stacks.gateway.stackName).toBe("Demo-Gateway");
+    expect([...stacks.models.values()].map((s) => s.stackName)).toEqual(
+      catalog.models.map((m) => `Demo-Model-${m.name}`),
+    );
+  });
+
+  it("fixes no physical name of a bucket, table, function, role, topic or alarm", () => {
+    const named = /^(BucketName|TableName|FunctionName|RoleName|TopicName|AlarmName|DashboardName)$/;
+    for (const [stack, t] of Object.entries(before)) {
+      for (const [id, r] of Object.entries(t.Resources)) {
+        const props = r.Properties ?? {};
+        // A Ref or GetAtt is fine (FunctionName of a version or alias); a literal string is a fixed name.
+        const literal = Object.keys(props).filter((p) => named.test(p) && typeof props[p] === "string");
+        expect(literal, `${stack}/${id}`).toEqual([]);
+      }
+    }
+  });
+
+  it("passes cdk-nag AwsSolutions with zero unacknowledged errors, each acknowledgement reasoned", () => {
+    expect(nagErrors(app)).toEqual([]);
+    const acks = acknowledgements(app);
+    expect(acks.length).toBeGreaterThan(0);
+    for (const a of acks) expect(a.reason.length, a.id).toBeGreaterThan(40);
+    const wildcards = acks.filter((a) => a.id.startsWith("AwsSolutions-IAM5"));
+    for (const w of wildcards)
+      expect(w.id).toMatch(
+        /^AwsSolutions-IAM5\[Resource::(\*|EdgeInfer-Storage:.*\/models\/([a-z0-9-]+\/)?\*)\]$/,
+      );
+  });
+
+  it("grants no wildcard action anywhere and no data action on Resource *", () => {
+    for (const [name, t] of Object.entries(before)) {
+      const statements = allowStatements(Template.fromJSON(t));
+      for (const s of statements)
+        expect(
+          s.actions.filter((a) => a.includes("*")),
+          name,
+        ).toEqual([]);
+      const onAnything = statements.filter((s) => s.resources.includes("*")).flatMap((s) => s.actions);
+      expect(
+        onAnything.filter((a) => a !== "ecr:GetAuthorizationToken"),
+        name,
+      ).toEqual([]);
+    }
+  });
+
+  it("releases a new live version of one model as a new Lambda version and alias shift, nothing else", () => {
+    const after = templates(fixtureApp(withLiveVersion(catalog, "ocr-cls", 2)).app);
+    for (const name of Object.keys(before)) {
+      if (name !== "EdgeInfer-Model-ocr-cls") expect(after[name], name).toEqual(before[name]);
+    }
+    const [was, is] = [before["EdgeInfer-Model-ocr-cls"], after["EdgeInfer-Model-ocr-cls"]];
+    const versionIds = (t: Templates[string] | undefined) =>
+      Object.entries(t?.Resources ?? {})
+        .filter(([, r]) => r.Type === "AWS::Lambda::Version")
+        .map(([id]) => id);
+    const [oldVersion] = versionIds(was);
+    const [newVersion] = versionIds(is);
+    expect(oldVersion).toBeDefined();
+    expect(newVersion).toBeDefined();
+    expect(newVersion).not.toBe(oldVersion);
+    const fn = Object.entries(was?.Resources ?? {}).find(([, r]) => r.Type === "AWS::Lambda::Function")?.[0];
+    const alias = Object.entries(was?.Resources ?? {}).find(([, r]) => r.Type === "AWS::Lambda::Alias")?.[0];
+    expect(diffPaths(was, is).sort()).toEqual(
+      [
+        `Resources.${alias}.Properties.FunctionVersion.Fn::GetAtt`,
+        `Resources.${fn}.Properties.Environment.Variables.MODEL_VERSION`,
+        `Resources.${newVersion}`,
+        `Resources.${oldVersion}`,
+      ].sort(),
+    );
+    expect(is?.Resources[`${fn}`]).toMatchObject({
+      Properties: { Environment: { Variables: { MODEL_VERSION: "2" } } },
+    });
+    expect(is?.Resources[`${alias}`]).toMatchObject({
+      Properties: { FunctionVersion: { "Fn::GetAtt": [newVersion, "Version"] } },
+    });
+    // The old version is retained, so CodeDeploy can shift back to it.
+    expect(is?.Resources[`${newVersion}`]).toMatchObject({ DeletionPolicy: "Retain" });
+  });
+});
+
+describe("the real images", () => {
+  it("build functions/Dockerfile(.gpu) from the repository root, whose context holds only bundles and Dockerfiles", () => {
+    const app = nagApp();
+    const storage = new StorageStack(app, "Storage");
+    const models = catalog.models.filter((m) => m.name === "ocr-det" || m.backend === "gpu");
+    const stacks = models.map(
+      (model: ModelSpec) => new ModelStack(app, `M-${model.name}`, { model, repository: storage.storage }),
+    );
+    const sources = stacks.flatMap((s) => dockerImageSources(app, s));
+    expect(sources.map((s) => [s.dockerFile, s.platform])).toEqual([
+      ["functions/Dockerfile", "linux/arm64"],
+      ["functions/Dockerfile.gpu", "linux/amd64"],
+    ]);
+    const allowed = /^(\.dockerignore|functions\/Dockerfile(\.gpu)?|dist\/model-(function|server)\/.+)$/;
+    for (const s of sources) {
+      const dir = join(app.outdir, String(s.directory));
+      const files = (readdirSync(dir, { recursive: true, withFileTypes: true }) as import("node:fs").Dirent[])
+        .filter((e) => e.isFile())
+        .map((e) => relative(dir, join(e.parentPath, e.name)));
+      expect(files).toContain("functions/Dockerfile");
+      expect(files.filter((f) => !allowed.test(f))).toEqual([]);
+    }
+  });
+});
