@@ -1,10 +1,13 @@
 /**
- * The public edge: the Hono gateway as a Node.js 22 Lambda (esbuild, arm64) behind a Function URL
- * with IAM auth, and CloudFront in front of it signing requests with origin access control. The
- * gateway may invoke the catalog's backends only, use the cache table, read API keys and the repository.
+ * The public edge: the Hono gateway as a Node.js 22 Lambda (esbuild, arm64) behind a Function URL,
+ * and CloudFront in front of it adding a secret `x-origin-verify` header that the gateway checks
+ * (gateway/auth/origin.ts). Not origin access control: OAC makes every POST carry the body's SHA-256
+ * and replaces the client's `Authorization`, which stock Open Inference Protocol clients cannot live
+ * with. The gateway may invoke the catalog's backends only, use the cache table, read API keys and
+ * the repository.
  */
 import { join } from "node:path";
-import { Duration, RemovalPolicy, Stack } from "aws-cdk-lib";
+import { Duration, RemovalPolicy, SecretValue, Stack } from "aws-cdk-lib";
 import type { ICertificate } from "aws-cdk-lib/aws-certificatemanager";
 import {
   AllowedMethods,
@@ -28,6 +31,7 @@ import {
 import { NodejsFunction, OutputFormat } from "aws-cdk-lib/aws-lambda-nodejs";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
+import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { REPO_ROOT } from "../paths";
 import type { CatalogTarget, IModelBackend } from "./backend";
@@ -64,13 +68,24 @@ export interface GatewayProps {
   readonly priceClass?: PriceClass;
   /** Days CloudFront access logs are kept. @default 90 */
   readonly accessLogDays?: number;
+  /**
+   * Secrets Manager VersionId of the origin secret to resolve. Set it after rotating the secret by
+   * hand: CloudFormation re-reads a dynamic reference only when the reference itself changes.
+   * @default the secret's current version (AWSCURRENT at the deploy that last changed the reference)
+   */
+  readonly originVerifyVersionId?: string;
 }
+
+/** Header CloudFront adds to every origin request; the gateway refuses requests without it. */
+export const ORIGIN_VERIFY_HEADER = "x-origin-verify";
 
 /** The gateway function, its Function URL and the CloudFront distribution. */
 export class Gateway extends Construct {
   readonly function: NodejsFunction;
   readonly functionUrl: FunctionUrl;
   readonly distribution: Distribution;
+  /** The shared secret CloudFront sends in `x-origin-verify` and the gateway expects. */
+  readonly originVerifySecret: Secret;
   /** The MODEL_CATALOG the gateway receives, by model name. */
   readonly modelCatalog: Readonly<Record<string, CatalogTarget>>;
 
@@ -79,6 +94,13 @@ export class Gateway extends Construct {
     const { storage } = props;
     const timeout = props.timeout ?? Duration.seconds(30);
     this.modelCatalog = Object.fromEntries(props.backends.map((b) => [b.modelName, b.catalogTarget]));
+    this.originVerifySecret = this.createOriginVerifySecret();
+    // A CloudFormation dynamic reference ({{resolve:secretsmanager:...}}): resolved at deploy time,
+    // never written into the template. The function gets it in its environment rather than reading
+    // the secret at start, because the Secrets Manager SDK client is not one of our dependencies.
+    const originVerify = SecretValue.secretsManager(this.originVerifySecret.secretArn, {
+      versionId: checkVersionId(props.originVerifyVersionId),
+    }).unsafeUnwrap();
 
     const logGroup = new LogGroup(this, "Logs", { retention: props.logRetention ?? RetentionDays.ONE_MONTH });
     const role = new Role(this, "Role", { assumedBy: new ServicePrincipal("lambda.amazonaws.com") });
@@ -108,6 +130,7 @@ export class Gateway extends Construct {
         // A backend that is too slow gets the protocol's 504 before Lambda kills the gateway.
         BACKEND_TIMEOUT_MS: String(Math.max(1000, timeout.toMilliseconds() - 2000)),
         NODE_OPTIONS: "--enable-source-maps",
+        ORIGIN_VERIFY_SECRET: originVerify,
       },
       bundling: {
         format: OutputFormat.ESM,
@@ -138,11 +161,26 @@ export class Gateway extends Construct {
     storage.grantApiKeysRead(role);
     storage.grantRead(role);
 
-    this.functionUrl = this.function.addFunctionUrl({ authType: FunctionUrlAuthType.AWS_IAM });
-    this.distribution = this.createDistribution(props, timeout);
+    // Public URL: its only guard is the x-origin-verify secret, which the gateway checks first.
+    this.functionUrl = this.function.addFunctionUrl({ authType: FunctionUrlAuthType.NONE });
+    this.distribution = this.createDistribution(props, timeout, originVerify);
   }
 
-  private createDistribution(props: GatewayProps, timeout: Duration): Distribution {
+  private createOriginVerifySecret(): Secret {
+    const secret = new Secret(this, "OriginVerify", {
+      description: "edge-infer: value of the x-origin-verify header CloudFront adds for the gateway",
+      // Letters and digits only: the value travels as an HTTP header.
+      generateSecretString: { passwordLength: 48, excludePunctuation: true, includeSpace: false },
+    });
+    acknowledge(
+      secret,
+      "AwsSolutions-SMG4",
+      "CloudFront's origin header and the gateway's environment hold this value through deploy-time dynamic references; rotating it means updating the secret and redeploying EdgeInfer-Gateway (README, 'Rotating the origin secret'), which a rotation Lambda cannot do.",
+    );
+    return secret;
+  }
+
+  private createDistribution(props: GatewayProps, timeout: Duration, originVerify: string): Distribution {
     const logs = new Bucket(this, "AccessLogs", {
       encryption: BucketEncryption.S3_MANAGED,
       blockPublicAccess: BlockPublicAccess.BLOCK_ALL,
@@ -161,13 +199,17 @@ export class Gateway extends Construct {
     const distribution = new Distribution(this, "Distribution", {
       comment: "edge-infer gateway",
       defaultBehavior: {
-        origin: FunctionUrlOrigin.withOriginAccessControl(this.functionUrl, {
+        origin: new FunctionUrlOrigin(this.functionUrl, {
           readTimeout: Duration.seconds(Math.min(Math.max(timeout.toSeconds(), 1), 60)),
+          // Overwrites any x-origin-verify a viewer sends.
+          customHeaders: { [ORIGIN_VERIFY_HEADER]: originVerify },
         }),
         viewerProtocolPolicy: ViewerProtocolPolicy.HTTPS_ONLY,
         allowedMethods: AllowedMethods.ALLOW_ALL,
         // The gateway caches results itself (keyed by the tensors); CloudFront must not.
         cachePolicy: CachePolicy.CACHING_DISABLED,
+        // Authorization (API keys) and Inference-Header-Content-Length must reach the gateway; Host
+        // must not, or the Function URL would not recognise the request.
         originRequestPolicy: OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER,
       },
       httpVersion: HttpVersion.HTTP2_AND_3,
@@ -202,4 +244,15 @@ export class Gateway extends Construct {
     );
     return distribution;
   }
+}
+
+/** A Secrets Manager VersionId (a UUID as AWS makes them; 32 to 64 characters per the API). */
+function checkVersionId(versionId: string | undefined): string | undefined {
+  if (versionId === undefined) return undefined;
+  if (!/^[A-Za-z0-9-]{32,64}$/.test(versionId)) {
+    throw new Error(
+      `Gateway originVerifyVersionId: expected a Secrets Manager VersionId (32-64 letters, digits, '-'), received ${JSON.stringify(versionId)}`,
+    );
+  }
+  return versionId;
 }

@@ -19,5 +19,10 @@ export class GatewayStack extends Stack {
       value: `https://${this.gateway.distribution.distributionDomainName}`,
       description: "Public base URL of the inference API",
     });
+    new CfnOutput(this, "OriginSecretArn", {
+      value: this.gateway.originVerifySecret.secretArn,
+      description:
+        "Secret CloudFront sends in x-origin-verify (rotate: README, 'How CloudFront reaches the gateway')",
+    });
   }
 }

@@ -15,11 +15,16 @@ import { assetSources, FIXTURE_IMAGE, FIXTURE_ORT, joinedText, nagApp } from "./
 
 type Handler = (event: unknown, context: unknown) => Promise<{ statusCode: number; body: string }>;
 
+/** What CloudFormation's dynamic reference to the origin secret would resolve to. */
+const ORIGIN_SECRET = "FakeOriginSecret0123456789abcdefghijklmnopqrstuv";
+
 /** A deploy-time value as the function would see it: references become plausible names. */
 function resolveEnv(value: unknown): string {
   if (typeof value === "string") return value;
   if (typeof value === "object" && value !== null && "Fn::ImportValue" in value) return "edge-infer-fake";
-  return joinedText(value).replace(
+  const text = joinedText(value);
+  if (/^\{\{resolve:secretsmanager:/.test(text)) return ORIGIN_SECRET;
+  return text.replace(
     /REF\([^)]*\)/g,
     "arn:aws:lambda:us-east-1:123456789012:function:fake:live",
   );
@@ -69,9 +74,11 @@ describe("the packaged gateway", () => {
       "MODEL_CATALOG",
       "MODEL_REPOSITORY",
       "NODE_OPTIONS",
+      "ORIGIN_VERIFY_SECRET",
       "POWERTOOLS_METRICS_NAMESPACE",
       "POWERTOOLS_SERVICE_NAME",
     ]);
+    expect(env.ORIGIN_VERIFY_SECRET).toBe(ORIGIN_SECRET);
   });
 
   it("starts with that environment and answers a Function URL event", async () => {
@@ -81,7 +88,8 @@ describe("the packaged gateway", () => {
       routeKey: "$default",
       rawPath: path,
       rawQueryString: "",
-      headers: { host: "abc.lambda-url.us-east-1.on.aws" },
+      // As CloudFront sends it: with the origin secret.
+      headers: { host: "abc.lambda-url.us-east-1.on.aws", "x-origin-verify": ORIGIN_SECRET },
       requestContext: {
         accountId: "123456789012",
         apiId: "abc",

@@ -2,6 +2,8 @@ import type { CfnElement } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { CachePolicy, OriginRequestPolicy } from "aws-cdk-lib/aws-cloudfront";
 import { beforeAll, describe, expect, it } from "vitest";
+import { ORIGIN_VERIFY_HEADER } from "../../../gateway/auth/origin";
+import { ORIGIN_VERIFY_HEADER as INFRA_ORIGIN_VERIFY_HEADER } from "../../../infra/constructs/gateway";
 import { defineCatalog } from "../../../infra/model-spec";
 import {
   acknowledgements,
@@ -24,10 +26,13 @@ describe("Gateway", () => {
   let b: ReturnType<typeof fixtureApp>;
   let t: Template;
   let fnId: string;
+  let secretId: string;
   beforeAll(() => {
     b = fixtureApp(catalog, { logLevel: "DEBUG" });
     t = Template.fromStack(b.stacks.gateway);
-    fnId = b.stacks.gateway.getLogicalId(b.stacks.gateway.gateway.function.node.defaultChild as CfnElement);
+    const { gateway } = b.stacks.gateway;
+    fnId = b.stacks.gateway.getLogicalId(gateway.function.node.defaultChild as CfnElement);
+    secretId = b.stacks.gateway.getLogicalId(gateway.originVerifySecret.node.defaultChild as CfnElement);
   });
 
   it("runs the esbuild bundle on Node.js 22, arm64", () => {
@@ -72,43 +77,78 @@ describe("Gateway", () => {
     );
   });
 
-  it("exposes a Function URL with IAM auth, invokable by this distribution only", () => {
+  it("exposes a public Function URL, invokable through that URL only", () => {
     t.hasResourceProperties("AWS::Lambda::Url", {
-      AuthType: "AWS_IAM",
+      AuthType: "NONE",
       TargetFunctionArn: { "Fn::GetAtt": [fnId, "Arn"] },
     });
-    const distribution = b.stacks.gateway.getLogicalId(
-      b.stacks.gateway.gateway.distribution.node.defaultChild as CfnElement,
+    // No origin access control: it would make clients sign POST bodies and drop their Authorization.
+    t.resourceCountIs("AWS::CloudFront::OriginAccessControl", 0);
+    const permissions = Object.values(t.findResources("AWS::Lambda::Permission")).map((r) => r.Properties);
+    expect(permissions).toEqual(
+      expect.arrayContaining([
+        {
+          Action: "lambda:InvokeFunctionUrl",
+          FunctionName: { "Fn::GetAtt": [fnId, "Arn"] },
+          FunctionUrlAuthType: "NONE",
+          Principal: "*",
+        },
+        // Public lambda:InvokeFunction, but only when it comes through the Function URL.
+        {
+          Action: "lambda:InvokeFunction",
+          FunctionName: { "Fn::GetAtt": [fnId, "Arn"] },
+          InvokedViaFunctionUrl: true,
+          Principal: "*",
+        },
+      ]),
     );
-    for (const action of ["lambda:InvokeFunctionUrl", "lambda:InvokeFunction"]) {
-      t.hasResourceProperties("AWS::Lambda::Permission", {
-        Action: action,
-        Principal: "cloudfront.amazonaws.com",
-        SourceArn: { "Fn::Join": ["", Match.arrayWith([{ Ref: distribution }])] },
-      });
-    }
-    t.resourceCountIs("AWS::Lambda::Permission", 2);
+    expect(permissions).toHaveLength(2);
   });
 
-  it("puts CloudFront in front with origin access control, HTTPS only, no caching, all methods", () => {
-    t.hasResourceProperties("AWS::CloudFront::OriginAccessControl", {
-      OriginAccessControlConfig: {
-        OriginAccessControlOriginType: "lambda",
-        SigningBehavior: "always",
-        SigningProtocol: "sigv4",
-      },
+  it("generates the origin secret: 48 letters and digits, rotation acknowledged", () => {
+    t.resourceCountIs("AWS::SecretsManager::Secret", 1);
+    t.hasResourceProperties("AWS::SecretsManager::Secret", {
+      GenerateSecretString: { PasswordLength: 48, ExcludePunctuation: true, IncludeSpace: false },
     });
+    const secret = t.findResources("AWS::SecretsManager::Secret")[secretId];
+    expect(secret?.Properties).not.toHaveProperty("SecretString");
+    // The rotation procedure (README) finds the secret through this output.
+    t.hasOutput("OriginSecretArn", { Value: { Ref: secretId } });
+  });
+
+  it("gives the gateway the origin secret by dynamic reference, never its value", () => {
+    const env = t.findResources("AWS::Lambda::Function")[fnId]?.Properties.Environment.Variables as Record<
+      string,
+      unknown
+    >;
+    expect(joinedText(env.ORIGIN_VERIFY_SECRET)).toBe(
+      `{{resolve:secretsmanager:REF(${secretId}):SecretString:::}}`,
+    );
+  });
+
+  it("puts CloudFront in front adding x-origin-verify, HTTPS only, no caching, all methods", () => {
     t.hasResourceProperties("AWS::CloudFront::Distribution", {
       DistributionConfig: Match.objectLike({
         DefaultCacheBehavior: Match.objectLike({
           ViewerProtocolPolicy: "https-only",
           AllowedMethods: ["GET", "HEAD", "OPTIONS", "PUT", "PATCH", "POST", "DELETE"],
           CachePolicyId: CachePolicy.CACHING_DISABLED.cachePolicyId,
+          // Authorization and Inference-Header-Content-Length reach the gateway; Host does not.
           OriginRequestPolicyId: OriginRequestPolicy.ALL_VIEWER_EXCEPT_HOST_HEADER.originRequestPolicyId,
         }),
         Origins: [
           Match.objectLike({
-            OriginAccessControlId: { "Fn::GetAtt": [Match.stringLikeRegexp("OriginAccessControl"), "Id"] },
+            DomainName: {
+              "Fn::Select": [
+                2,
+                {
+                  "Fn::Split": [
+                    "/",
+                    { "Fn::GetAtt": [Match.stringLikeRegexp("FunctionUrl"), "FunctionUrl"] },
+                  ],
+                },
+              ],
+            },
             CustomOriginConfig: Match.objectLike({
               OriginProtocolPolicy: "https-only",
               OriginReadTimeout: 30,
@@ -118,6 +158,37 @@ describe("Gateway", () => {
         Logging: Match.objectLike({ Prefix: "cloudfront/" }),
       }),
     });
+    const [origin] = Object.values(t.findResources("AWS::CloudFront::Distribution")).map(
+      (d) => d.Properties.DistributionConfig.Origins[0],
+    );
+    expect(origin).not.toHaveProperty("OriginAccessControlId");
+    expect(origin.OriginCustomHeaders).toHaveLength(1);
+    // The header the gateway checks (gateway/auth/origin.ts), with the value the function receives.
+    expect(origin.OriginCustomHeaders[0].HeaderName).toBe(ORIGIN_VERIFY_HEADER);
+    expect(ORIGIN_VERIFY_HEADER).toBe(INFRA_ORIGIN_VERIFY_HEADER);
+    expect(joinedText(origin.OriginCustomHeaders[0].HeaderValue)).toBe(
+      `{{resolve:secretsmanager:REF(${secretId}):SecretString:::}}`,
+    );
+  });
+
+  it("pins the origin secret's version when given, so a rotation re-resolves both references", () => {
+    const versionId = "5f0c3a52-1b2d-4c8e-9a7f-0123456789ab";
+    const one = defineCatalog({ models: [{ name: "det", backend: "cpu", liveVersion: 1 }] });
+    const pinned = fixtureApp(one, { originVerifyVersionId: versionId });
+    const pt = Template.fromStack(pinned.stacks.gateway);
+    const env = Object.values(pt.findResources("AWS::Lambda::Function")).find(
+      (f) => f.Properties.Environment?.Variables?.ORIGIN_VERIFY_SECRET !== undefined,
+    )?.Properties.Environment.Variables;
+    const reference =
+      /^\{\{resolve:secretsmanager:REF\(GatewayOriginVerify[0-9A-F]{8}\):SecretString:::(.*)\}\}$/;
+    expect(reference.exec(joinedText(env.ORIGIN_VERIFY_SECRET))?.[1]).toBe(versionId);
+    const [origin] = Object.values(pt.findResources("AWS::CloudFront::Distribution")).map(
+      (d) => d.Properties.DistributionConfig.Origins[0],
+    );
+    expect(reference.exec(joinedText(origin.OriginCustomHeaders[0].HeaderValue))?.[1]).toBe(versionId);
+    expect(() => fixtureApp(one, { originVerifyVersionId: "AWSCURRENT" })).toThrow(
+      "Gateway originVerifyVersionId: expected a Secrets Manager VersionId (32-64 letters, digits, '-'), received \"AWSCURRENT\"",
+    );
   });
 
   it("may invoke the catalog's aliases and endpoints and nothing else", () => {
@@ -162,6 +233,7 @@ describe("Gateway", () => {
       expect.stringMatching(/^AwsSolutions-IAM5\[Resource::EdgeInfer-Storage:.*\/models\/\*\]$/),
       "AwsSolutions-L1",
       "AwsSolutions-S1",
+      "AwsSolutions-SMG4",
     ]);
     for (const a of acks) expect(a.reason.length).toBeGreaterThan(40);
   });

@@ -1,0 +1,54 @@
+/**
+ * The model container's entry point: serves createServerApp on HOST:PORT (0.0.0.0:8080), starts
+ * loading the live version at once (`/ping` answers 503 until it is warm), and on SIGTERM stops
+ * accepting, finishes the requests in flight, unloads the model and exits 0.
+ */
+import type { Server } from "node:http";
+import { serve } from "@hono/node-server";
+import { createServerApp } from "./server";
+import { modelService } from "./service";
+
+function main(): void {
+  const service = modelService();
+  const { config, logger } = service;
+  service.warm().then(
+    () => logger.info("live model version ready"),
+    (e: unknown) =>
+      logger.error("live model version failed to load", {
+        error: e instanceof Error ? e.message : String(e),
+      }),
+  );
+  const server = serve(
+    { fetch: createServerApp(service).fetch, hostname: config.host, port: config.port },
+    (info) => {
+      console.log(
+        `edge-infer model server for '${config.modelName}' listening on ${info.address}:${info.port}`,
+      );
+    },
+  ) as Server;
+
+  let stopping = false;
+  const stop = (signal: string) => {
+    if (stopping) process.exit(1);
+    stopping = true;
+    logger.info(`${signal}: finishing requests in flight, then exiting`);
+    // close() only drops connections idle right now; keep-alive ones go idle as their requests end.
+    const idle = setInterval(() => server.closeIdleConnections(), 100);
+    server.close(() => {
+      clearInterval(idle);
+      service.close().then(
+        () => process.exit(0),
+        () => process.exit(1),
+      );
+    });
+  };
+  process.on("SIGTERM", () => stop("SIGTERM"));
+  process.on("SIGINT", () => stop("SIGINT"));
+}
+
+try {
+  main();
+} catch (e) {
+  console.error(`edge-infer model server failed to start: ${e instanceof Error ? e.message : String(e)}`);
+  process.exit(1);
+}

@@ -1,0 +1,43 @@
+/**
+ * The model container's HTTP app (GPU backend on SageMaker, or any container host): SageMaker's
+ * contract (`GET /ping`, `POST /invocations` with the transport event as JSON) next to the
+ * protocol's own routes, all over the same ModelService the Lambda handler uses.
+ */
+import type { Hono } from "hono";
+import { createProtocolApp, type ProtocolEnv, STATUS_OF } from "../../layers/http";
+import { handleTransportEvent, type TransportResult } from "../../layers/transport";
+import { version } from "../../package.json";
+import type { ModelService } from "./service";
+
+/** The container's Hono app. */
+export function createServerApp(service: ModelService): Hono<ProtocolEnv> {
+  const app = createProtocolApp({
+    catalog: service.catalog,
+    logger: service.logger,
+    backendTimeoutMs: service.config.timeoutMs,
+    server: { name: "edge-infer-model", version },
+  });
+  // SageMaker's health check: 200 once the live version is loaded and warmed up.
+  app.get("/ping", async (c) => {
+    const ready = await service.ready();
+    return ready ? c.json({ status: "ready" }) : c.json({ error: "model is loading" }, 503);
+  });
+  // The status follows the error's kind so SageMaker's 4xx/5xx metrics and alarms mean something;
+  // the body is the transport result either way (the gateway reads it from ModelError).
+  app.post("/invocations", async (c) => {
+    let event: unknown;
+    try {
+      event = await c.req.json();
+    } catch {
+      const bad: TransportResult = {
+        ok: false,
+        kind: "invalid_input",
+        error: "body must be a JSON transport event",
+      };
+      return c.json(bad, 400);
+    }
+    const result = await handleTransportEvent(service.backend, event, service.logger);
+    return c.json(result, result.ok ? 200 : STATUS_OF[result.kind]);
+  });
+  return app;
+}

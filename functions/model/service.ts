@@ -1,0 +1,72 @@
+/**
+ * The core of the model function, shared by the Lambda handler and the container server: one
+ * engine over the repository, serving one model, its live version loaded once per instance.
+ */
+import { Logger as PowertoolsLogger } from "@aws-lambda-powertools/logger";
+import { ModelEngine } from "../../layers/engine";
+import { openRepository } from "../../layers/repository";
+import { EngineBackend, type Logger, type ModelCatalog, silentLogger } from "../../layers/transport";
+import { type FunctionConfig, readFunctionConfig } from "./config";
+
+/** One model, served from an in-process engine. */
+export interface ModelService {
+  readonly config: FunctionConfig;
+  readonly logger: Logger;
+  readonly backend: EngineBackend;
+  /** The one-model catalog the protocol routes serve. */
+  readonly catalog: ModelCatalog;
+  /** Loads and warms the live version; the engine shares one load, and retries a failed one on a later call. */
+  warm(): Promise<void>;
+  /** True once the live version is loaded and warmed up. */
+  ready(): Promise<boolean>;
+  /** Unloads the model. */
+  close(): Promise<void>;
+}
+
+/** Builds the service for `config`; nothing is loaded until `warm()` or the first request. */
+export function createModelService(
+  config: FunctionConfig,
+  logger: Logger = functionLogger(config),
+): ModelService {
+  const repo = openRepository(config.modelRepository, {
+    s3Endpoint: config.s3Endpoint,
+    region: config.region,
+    cacheDir: config.modelCacheDir,
+    logger: (msg, fields) => logger.warn(msg, { ...fields }),
+  });
+  const engine = new ModelEngine(repo, { logger: (level, msg, fields) => logger[level](msg, fields ?? {}) });
+  const { modelName: model, modelVersion } = config;
+  const backend = new EngineBackend(engine, {
+    models: [model],
+    liveVersions: modelVersion === undefined ? undefined : new Map([[model, modelVersion]]),
+  });
+  return {
+    config,
+    logger,
+    backend,
+    catalog: new Map([[model, backend]]),
+    warm: async () => {
+      await backend.load(model);
+    },
+    ready: () => backend.ready(model, undefined),
+    close: () => backend.close(),
+  };
+}
+
+/** Structured JSON logs (Powertools), tagged with the model. */
+export function functionLogger(config: FunctionConfig): Logger {
+  if (config.logLevel === "SILENT") return silentLogger;
+  return new PowertoolsLogger({
+    serviceName: "edge-infer-model",
+    logLevel: config.logLevel,
+    persistentKeys: { model: config.modelName },
+  });
+}
+
+let instance: ModelService | undefined;
+
+/** The instance's service, built on first call from the environment (read once). */
+export function modelService(): ModelService {
+  instance ??= createModelService(readFunctionConfig());
+  return instance;
+}

@@ -1,0 +1,31 @@
+/**
+ * createApp(deps): the gateway as a Hono app with no runtime inside. The protocol itself (routes,
+ * validation, error mapping) lives in layers/http so the model container serves the very same
+ * routes; the gateway adds what only the public edge needs, through the fields of AppDeps.
+ */
+import type { Hono, MiddlewareHandler } from "hono";
+import { createProtocolApp, type InferMiddleware, type ProtocolEnv } from "../layers/http";
+import type { Logger, ModelCatalog } from "../layers/transport";
+import { version } from "../package.json";
+
+/** What the gateway is built from; only `catalog` is required. */
+export interface AppDeps {
+  /** Which backend serves each model (Lambda, SageMaker, in-process). */
+  catalog: ModelCatalog;
+  logger?: Logger;
+  /** Deadline of each backend call; past it the client gets a 504. @default 30000 */
+  backendTimeoutMs?: number;
+  /** How long model signatures are reused for validation before asking the backend again. @default 60000 */
+  describeTtlMs?: number;
+  /** `GET /v2`. @default { name: "edge-infer", version: <package.json version> } */
+  server?: { name: string; version: string };
+  /** Hono middleware, in order, after the request id: auth, rate limits, body limits, metrics. */
+  middleware?: MiddlewareHandler[];
+  /** Around each validated infer call, outermost first: result cache, batching. */
+  inferMiddleware?: InferMiddleware[];
+}
+
+/** The gateway app: `GET /v2`, health, model metadata/config/ready and infer, for every catalog model. */
+export function createApp(deps: AppDeps): Hono<ProtocolEnv> {
+  return createProtocolApp({ ...deps, server: deps.server ?? { name: "edge-infer", version } });
+}

@@ -1,0 +1,10 @@
+/**
+ * The gateway's backends: one per model in the catalog. The Backend interface itself lives in
+ * layers/transport (the model container serves the same routes over it).
+ */
+export type { Backend, InferResult, ModelCatalog, ModelDescription } from "../../layers/transport";
+export { EngineBackend } from "../../layers/transport";
+export { type InProcessModels, inProcessModels } from "./in-process";
+export { LambdaBackend, type LambdaBackendOptions } from "./lambda";
+export { RemoteBackend } from "./remote";
+export { SageMakerBackend, type SageMakerBackendOptions } from "./sagemaker";

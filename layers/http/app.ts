@@ -1,0 +1,21 @@
+/**
+ * The Open Inference Protocol as a Hono app over a model catalog. It knows no runtime: the gateway
+ * serves it behind Lambda or node, the model container serves it next to SageMaker's routes.
+ */
+import { Hono } from "hono";
+import { silentLogger } from "../transport/backend";
+import { errorHandler, notFoundHandler } from "./errors";
+import { requestIdMiddleware } from "./request-id";
+import { protocolRoutes } from "./routes";
+import type { ProtocolAppOptions, ProtocolEnv } from "./types";
+
+/** Request id → `options.middleware` → protocol routes, with errors mapped in one place. */
+export function createProtocolApp(options: ProtocolAppOptions): Hono<ProtocolEnv> {
+  const app = new Hono<ProtocolEnv>();
+  app.use(requestIdMiddleware());
+  for (const mw of options.middleware ?? []) app.use(mw);
+  app.route("/", protocolRoutes(options));
+  app.onError(errorHandler(options.logger ?? silentLogger));
+  app.notFound(notFoundHandler);
+  return app;
+}

@@ -1,0 +1,108 @@
+/**
+ * The one place where errors become HTTP responses, for the gateway and the container server
+ * alike: the kind of a domain error picks the status, the body is the protocol's `{"error"}`.
+ * 4xx bodies say what was wrong with the request; 5xx bodies say only what failed, with the
+ * request id, never a message from deeper down (stack, ORT, AWS).
+ */
+import type { Context, ErrorHandler, NotFoundHandler } from "hono";
+import { HTTPException } from "hono/http-exception";
+import type { ContentfulStatusCode } from "hono/utils/http-status";
+import { type ErrorKind, InferenceError } from "../errors";
+import type { Logger } from "../transport/backend";
+import { quote } from "../transport/quote";
+import type { ProtocolEnv } from "./types";
+
+/** HTTP status of each error kind. */
+export const STATUS_OF: Readonly<Record<ErrorKind, ContentfulStatusCode>> = {
+  invalid_input: 400,
+  unauthorized: 401,
+  forbidden: 403,
+  model_not_found: 404,
+  payload_too_large: 413,
+  rate_limited: 429,
+  internal: 500,
+  backend_failure: 502,
+  model_not_ready: 503,
+  overloaded: 503,
+  backend_timeout: 504,
+};
+
+/** What a 5xx says, by kind; `m` is the quoted model name or "". */
+const PUBLIC_5XX: Partial<Record<ErrorKind, (m: string) => string>> = {
+  backend_failure: (m) => (m ? `the backend of model ${m} failed` : "a backend failed"),
+  model_not_ready: (m) => (m ? `model ${m} is not ready` : "the model is not ready"),
+  overloaded: (m) => (m ? `model ${m} is overloaded, retry later` : "overloaded, retry later"),
+  backend_timeout: (m) =>
+    m ? `the backend of model ${m} did not answer in time` : "a backend did not answer in time",
+};
+
+/** Status, body text and extra headers of any thrown value. */
+export function describeError(
+  err: unknown,
+  requestId: string,
+  model: string | undefined,
+): { status: ContentfulStatusCode; message: string; kind: ErrorKind; headers: Record<string, string> } {
+  const headers: Record<string, string> = {};
+  let status: ContentfulStatusCode = 500;
+  let kind: ErrorKind = "internal";
+  let message = "";
+  if (err instanceof InferenceError) {
+    kind = err.kind;
+    status = STATUS_OF[kind] ?? 500;
+    message = err.message;
+    if (err.retryAfter !== undefined) headers["Retry-After"] = String(Math.max(1, Math.ceil(err.retryAfter)));
+    const challenge = (err as { challenge?: unknown }).challenge;
+    if (typeof challenge === "string") headers["WWW-Authenticate"] = challenge;
+  } else if (err instanceof HTTPException && err.status >= 400) {
+    status = err.status as ContentfulStatusCode;
+    kind = status >= 500 ? "internal" : "invalid_input";
+    message = err.message || "bad request";
+  }
+  if (status >= 500) {
+    const m = model === undefined ? "" : quote(model);
+    message = `${PUBLIC_5XX[kind]?.(m) ?? "internal error"} (request id ${requestId})`;
+  }
+  return { status, message, kind, headers };
+}
+
+/** Hono `onError`: maps the error, logs 5xx with their cause (never shown to the client). */
+export function errorHandler(logger: Logger): ErrorHandler<ProtocolEnv> {
+  return (err, c) => {
+    const requestId = c.get("requestId") ?? "-";
+    const { status, message, kind, headers } = describeError(err, requestId, c.get("model"));
+    const attributes = {
+      requestId,
+      status,
+      kind,
+      method: c.req.method,
+      path: c.req.path,
+      error: err.message,
+      cause: causeOf(err),
+    };
+    if (status >= 500) logger.error("request failed", { ...attributes, stack: err.stack });
+    else logger.debug("request refused", attributes);
+    return respond(c, status, message, { ...headers, "x-request-id": requestId });
+  };
+}
+
+/** Hono `notFound`: a 404 in the protocol's shape. */
+export const notFoundHandler: NotFoundHandler<ProtocolEnv> = (c) =>
+  respond(c, 404, `no route for ${c.req.method} ${quote(c.req.path)}`, {
+    "x-request-id": c.get("requestId") ?? "-",
+  });
+
+function respond(
+  c: Context<ProtocolEnv>,
+  status: ContentfulStatusCode,
+  error: string,
+  headers: Record<string, string>,
+): Response {
+  for (const [k, v] of Object.entries(headers)) c.header(k, v);
+  return c.json({ error }, status);
+}
+
+function causeOf(err: Error): string | undefined {
+  const { cause } = err;
+  if (cause === undefined) return undefined;
+  return cause instanceof Error ? `${cause.name}: ${cause.message}` : String(cause);
+}

@@ -1,0 +1,8 @@
+/** The Open Inference Protocol's HTTP binding (Hono), shared by the gateway and the model container. */
+export { createProtocolApp } from "./app";
+export { withDeadline } from "./deadline";
+export { DescribeCache } from "./describe-cache";
+export { describeError, errorHandler, notFoundHandler, STATUS_OF } from "./errors";
+export { requestIdMiddleware, requestIdOf } from "./request-id";
+export { EXTENSIONS, protocolRoutes } from "./routes";
+export type { InferContext, InferMiddleware, ProtocolAppOptions, ProtocolEnv } from "./types";

@@ -1,0 +1,164 @@
+/**
+ * The protocol's REST routes over a model catalog: health, server and model metadata, model
+ * config and readiness, infer (JSON and binary). Requests are validated against the cached
+ * description before the backend is called.
+ */
+import type { Context } from "hono";
+import { Hono } from "hono";
+import { InvalidInput, ModelNotFound } from "../errors";
+import { binaryOutputsOf, decodeInferRequest, encodeInferResponse, HEADER_LENGTH } from "../protocol";
+import type { Backend, InferResult, ModelDescription } from "../transport/backend";
+import { quote } from "../transport/quote";
+import { parseVersion } from "../transport/version";
+import { validateRequest } from "../validation/validate";
+import { withDeadline } from "./deadline";
+import { DescribeCache } from "./describe-cache";
+import type { InferContext, ProtocolAppOptions, ProtocolEnv } from "./types";
+
+type C = Context<ProtocolEnv>;
+
+/** Protocol extensions served (Triton's names). */
+export const EXTENSIONS = ["binary_tensor_data", "model_configuration"];
+
+const HEADER_LENGTH_VALUE = /^[0-9]{1,15}$/;
+
+/** Builds the routes; `createProtocolApp` adds request ids, middleware and error mapping around them. */
+export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
+  const { catalog } = options;
+  const server = options.server ?? { name: "edge-infer", version: "0.0.0" };
+  const timeoutMs = options.backendTimeoutMs ?? 30_000;
+  const cache = new DescribeCache(options.describeTtlMs ?? 60_000);
+  const inferChain = options.inferMiddleware ?? [];
+
+  const backendOf = (c: C): { model: string; backend: Backend } => {
+    const model = c.req.param("model") ?? "";
+    const backend = catalog.get(model);
+    if (backend === undefined) throw new ModelNotFound(`unknown model ${quote(model)}`);
+    c.set("model", model);
+    return { model, backend };
+  };
+  const versionOf = (c: C): string | undefined => {
+    const v = c.req.param("version");
+    return v === undefined ? undefined : String(parseVersion(v));
+  };
+  const deadline = <T>(c: C, what: string, call: (signal: AbortSignal) => Promise<T>) =>
+    withDeadline(timeoutMs, what, c.req.raw.signal, call);
+  // Shared by concurrent requests, so one client leaving must not abort it: deadline only.
+  const describe = (model: string, backend: Backend, version: string | undefined) =>
+    cache.get(model, version, () =>
+      withDeadline(timeoutMs, `model ${quote(model)}`, undefined, (signal) =>
+        backend.describe(model, version, signal),
+      ),
+    );
+
+  const metadata = async (c: C) => {
+    const { model, backend } = backendOf(c);
+    const description = await describe(model, backend, versionOf(c));
+    return c.json(description.metadata);
+  };
+  const config = async (c: C) => {
+    const { model, backend } = backendOf(c);
+    const description = await describe(model, backend, versionOf(c));
+    return c.json(description.config);
+  };
+  const modelReady = async (c: C) => {
+    const { model, backend } = backendOf(c);
+    const version = versionOf(c);
+    const ready = await deadline(c, `model ${quote(model)}`, (signal) =>
+      backend.ready(model, version, signal),
+    );
+    if (ready) return c.json({ name: model, ...(version === undefined ? {} : { version }), ready: true });
+    const what = version === undefined ? `model ${quote(model)}` : `model ${quote(model)} version ${version}`;
+    return c.json({ error: `${what} is not ready (request id ${c.get("requestId")})` }, 503);
+  };
+  const infer = async (c: C) => {
+    const { model, backend } = backendOf(c);
+    const version = versionOf(c);
+    const request = decodeInferRequest(new Uint8Array(await c.req.arrayBuffer()), headerLengthOf(c));
+    const description = await describe(model, backend, version);
+    const requested = request.outputs?.map((o) => o.name);
+    validateRequest(
+      request.inputs,
+      requested !== undefined && requested.length > 0 ? requested : undefined,
+      signatureOf(description),
+      description.config.max_batch_size,
+    );
+    const ctx: InferContext = {
+      model,
+      version,
+      description,
+      request,
+      backend,
+      requestId: c.get("requestId"),
+      http: c,
+    };
+    const call = (): Promise<InferResult> =>
+      deadline(c, `model ${quote(model)}`, (signal) => backend.infer(model, version, request, signal));
+    const result = await runChain(inferChain, ctx, call);
+    const response: Parameters<typeof encodeInferResponse>[0] = {
+      model_name: model,
+      model_version: result.version,
+      outputs: result.outputs,
+    };
+    if (request.id !== undefined) response.id = request.id;
+    if (result.parameters !== undefined) response.parameters = result.parameters;
+    const encoded = encodeInferResponse(response, binaryOutputsOf(request));
+    c.header("Content-Type", encoded.contentType);
+    if (encoded.headerLength !== undefined) c.header(HEADER_LENGTH, String(encoded.headerLength));
+    return c.body(encoded.body as Uint8Array<ArrayBuffer>, 200);
+  };
+
+  const app = new Hono<ProtocolEnv>();
+  app.get("/v2", (c) => c.json({ name: server.name, version: server.version, extensions: EXTENSIONS }));
+  app.get("/v2/health/live", (c) => c.json({ live: true }));
+  app.get("/v2/health/ready", async (c) => {
+    const states = await Promise.all(
+      [...catalog].map(async ([model, backend]) => {
+        try {
+          return await deadline(c, `model ${quote(model)}`, (signal) =>
+            backend.ready(model, undefined, signal),
+          );
+        } catch {
+          return false;
+        }
+      }),
+    );
+    const waiting = [...catalog.keys()].filter((_, i) => !states[i]);
+    if (waiting.length === 0) return c.json({ ready: true });
+    return c.json({ error: `not ready: ${waiting.join(", ")} (request id ${c.get("requestId")})` }, 503);
+  });
+  for (const base of ["/v2/models/:model", "/v2/models/:model/versions/:version"]) {
+    app.get(base, metadata);
+    app.get(`${base}/config`, config);
+    app.get(`${base}/ready`, modelReady);
+    app.post(`${base}/infer`, infer);
+  }
+  return app;
+}
+
+/** The model signature a description carries (shapes with the batch dimension). */
+function signatureOf(d: ModelDescription) {
+  return { inputs: d.metadata.inputs, outputs: d.metadata.outputs };
+}
+
+function headerLengthOf(c: C): number | undefined {
+  const value = c.req.header(HEADER_LENGTH);
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  if (!HEADER_LENGTH_VALUE.test(trimmed)) {
+    throw new InvalidInput(`${HEADER_LENGTH} must be a non-negative integer, received ${quote(value)}`);
+  }
+  return Number(trimmed);
+}
+
+function runChain(
+  chain: NonNullable<ProtocolAppOptions["inferMiddleware"]>,
+  ctx: InferContext,
+  last: () => Promise<InferResult>,
+): Promise<InferResult> {
+  const step = (i: number): Promise<InferResult> => {
+    const mw = chain[i];
+    return mw === undefined ? last() : mw(ctx, () => step(i + 1));
+  };
+  return step(0);
+}

@@ -1,0 +1,51 @@
+/** Types of the protocol's HTTP binding: Hono variables, options, and the infer middleware chain. */
+import type { Context, MiddlewareHandler } from "hono";
+import type { DecodedInferRequest } from "../protocol/types";
+import type { Backend, InferResult, Logger, ModelCatalog, ModelDescription } from "../transport/backend";
+
+/** Hono variables set by the protocol app. */
+export type ProtocolEnv = {
+  Variables: {
+    /** Set first on every request; echoed in `x-request-id` and in 5xx bodies. */
+    requestId: string;
+    /** The model named in the path, once it was found in the catalog (used by logs and errors). */
+    model?: string;
+  };
+};
+
+/** Everything one infer call knows, handed along the infer middleware chain. */
+export interface InferContext {
+  model: string;
+  /** The version pinned in the path; undefined: the live version. */
+  version: string | undefined;
+  /** The description the request was validated against (of the live version when unpinned). */
+  description: ModelDescription;
+  request: DecodedInferRequest;
+  backend: Backend;
+  requestId: string;
+  /** The Hono context: request headers (Cache-Control…), `c.header()` for response headers. */
+  http: Context<ProtocolEnv>;
+}
+
+/**
+ * Wraps the backend call of an infer request (result cache, batching, metrics): call `next()` to
+ * go on, or answer without it. Runs after validation, so it only sees valid requests.
+ */
+export type InferMiddleware = (ctx: InferContext, next: () => Promise<InferResult>) => Promise<InferResult>;
+
+/** Options of createProtocolApp. Only `catalog` is required. */
+export interface ProtocolAppOptions {
+  /** Which backend serves each model. */
+  catalog: ModelCatalog;
+  /** `GET /v2` answer. @default { name: "edge-infer", version: "0.0.0" } */
+  server?: { name: string; version: string };
+  /** Deadline of each backend call (describe, ready, infer), ending in a 504. @default 30000 */
+  backendTimeoutMs?: number;
+  /** How long a model description (signature, config) is reused before asking the backend again. @default 60000 */
+  describeTtlMs?: number;
+  logger?: Logger;
+  /** Hono middleware run on every request after the request id is set: auth, limits, metrics. */
+  middleware?: MiddlewareHandler[];
+  /** Middleware around every infer backend call, outermost first: result cache, batching. */
+  inferMiddleware?: InferMiddleware[];
+}

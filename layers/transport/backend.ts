@@ -1,0 +1,61 @@
+/**
+ * The one interface between the protocol's HTTP routes and whatever runs a model: an engine in
+ * this process, a Lambda function, a SageMaker endpoint. Versions are the protocol's strings.
+ */
+import type { DecodedInferRequest, ModelMetadataResponse, Parameters, Tensor } from "../protocol/types";
+import type { ModelConfig } from "../repository/types";
+
+/** What a backend knows of one model version: protocol metadata and the validated config. */
+export interface ModelDescription {
+  /** The version described: the live (default) one when none was asked for. */
+  version: string;
+  /** Shapes include the batch dimension (-1) when `config.max_batch_size` > 0. */
+  metadata: ModelMetadataResponse;
+  config: ModelConfig;
+}
+
+/** A backend's answer to an infer request, before it is encoded for a client. */
+export interface InferResult {
+  /** The model version that produced the outputs. */
+  version: string;
+  outputs: Tensor[];
+  parameters?: Parameters;
+}
+
+/**
+ * Serves models. Every method throws the classes of layers/errors.ts: ModelNotFound for an unknown
+ * model or version, InvalidInput, ModelNotReady, BackendFailure, BackendTimeout, Overloaded.
+ * `version` undefined means the live version. `signal` aborts the call (deadline, client gone).
+ */
+export interface Backend {
+  /** Metadata and config of a model version (loading it if needed). */
+  describe(model: string, version: string | undefined, signal?: AbortSignal): Promise<ModelDescription>;
+  /** True when the version is loaded and warmed up; false when not (yet), or after a failed load. */
+  ready(model: string, version: string | undefined, signal?: AbortSignal): Promise<boolean>;
+  /** Runs a request that was already validated against `describe()`'s signature. */
+  infer(
+    model: string,
+    version: string | undefined,
+    request: DecodedInferRequest,
+    signal?: AbortSignal,
+  ): Promise<InferResult>;
+}
+
+/** Which backend serves each model; iteration order is the order models are listed in. */
+export type ModelCatalog = ReadonlyMap<string, Backend>;
+
+/** Structured log sink; Powertools' Logger and `console` both fit. */
+export interface Logger {
+  debug(message: string, ...attributes: Record<string, unknown>[]): void;
+  info(message: string, ...attributes: Record<string, unknown>[]): void;
+  warn(message: string, ...attributes: Record<string, unknown>[]): void;
+  error(message: string, ...attributes: Record<string, unknown>[]): void;
+}
+
+/** A logger that drops everything (tests, embedders that bring none). */
+export const silentLogger: Logger = {
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};

@@ -1,0 +1,60 @@
+/**
+ * The model function's request handling, shared by its Lambda handler and its container server's
+ * `/invocations`: event in, result out, never a throw. The function answers every output as binary.
+ */
+import { encodeInferResponse } from "../protocol";
+import type { Backend, Logger } from "./backend";
+import { silentLogger } from "./backend";
+import { type TransportResult, toBase64 } from "./event";
+import { failureOf, parseTransportEvent, requestOfEvent } from "./wire";
+
+/** Runs one transport event against `backend`; domain errors come back as `{ ok: false, kind }`. */
+export async function handleTransportEvent(
+  backend: Backend,
+  raw: unknown,
+  logger: Logger = silentLogger,
+): Promise<TransportResult> {
+  try {
+    const event = parseTransportEvent(raw);
+    const { model, version } = event;
+    if (event.action === "metadata") {
+      const description = await backend.describe(model, version);
+      return { ok: true, action: "metadata", version: description.version, description };
+    }
+    if (event.action === "ready") {
+      const ready = await backend.ready(model, version);
+      return version === undefined
+        ? { ok: true, action: "ready", ready }
+        : { ok: true, action: "ready", version, ready };
+    }
+    const request = requestOfEvent(event);
+    const result = await backend.infer(model, version, request);
+    const response: Parameters<typeof encodeInferResponse>[0] = {
+      model_name: model,
+      model_version: result.version,
+      outputs: result.outputs,
+    };
+    if (request.id !== undefined) response.id = request.id;
+    if (result.parameters !== undefined) response.parameters = result.parameters;
+    const encoded = encodeInferResponse(response, "all");
+    const out: TransportResult = {
+      ok: true,
+      action: "infer",
+      version: result.version,
+      body: toBase64(encoded.body),
+    };
+    if (encoded.headerLength !== undefined) out.headerLength = encoded.headerLength;
+    return out;
+  } catch (e) {
+    const failure = failureOf(e);
+    const attributes = { kind: failure.kind, error: e instanceof Error ? e.message : String(e) };
+    if (failure.kind === "internal")
+      logger.error("transport event failed", { ...attributes, stack: stackOf(e) });
+    else logger.info("transport event refused", attributes);
+    return failure;
+  }
+}
+
+function stackOf(e: unknown): string | undefined {
+  return e instanceof Error ? e.stack : undefined;
+}

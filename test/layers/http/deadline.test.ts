@@ -1,0 +1,46 @@
+/** withDeadline: a backend call bounded in time, and aborted when the caller goes away. */
+import { describe, expect, it } from "vitest";
+import { BackendTimeout } from "../../../layers/errors";
+import { withDeadline } from "../../../layers/http";
+
+describe("withDeadline", () => {
+  it("passes a result through", async () => {
+    expect(await withDeadline(1000, "m", undefined, async () => 42)).toBe(42);
+  });
+
+  it("rejects with BackendTimeout when the call never settles, and aborts its signal", async () => {
+    let seen: AbortSignal | undefined;
+    const call = withDeadline(20, 'model "m"', undefined, (signal) => {
+      seen = signal;
+      return new Promise<never>(() => undefined);
+    });
+    await expect(call).rejects.toThrow(new BackendTimeout('model "m" did not answer within 20 ms'));
+    expect(seen?.aborted).toBe(true);
+    expect(seen?.reason).toBeInstanceOf(BackendTimeout);
+  });
+
+  it("wins over the error a call throws once aborted", async () => {
+    const call = withDeadline(
+      20,
+      "m",
+      undefined,
+      (signal) =>
+        new Promise((_, reject) =>
+          signal.addEventListener("abort", () => reject(new Error("socket hang up"))),
+        ),
+    );
+    await expect(call).rejects.toBeInstanceOf(BackendTimeout);
+  });
+
+  it("aborts the call when the caller's signal aborts", async () => {
+    const parent = new AbortController();
+    let seen: AbortSignal | undefined;
+    const call = withDeadline(60_000, "m", parent.signal, (signal) => {
+      seen = signal;
+      return new Promise((_, reject) => signal.addEventListener("abort", () => reject(signal.reason)));
+    });
+    parent.abort(new Error("client went away"));
+    await expect(call).rejects.toThrow("client went away");
+    expect(seen?.aborted).toBe(true);
+  });
+});

@@ -1,0 +1,170 @@
+/**
+ * Small local implementations of the AWS APIs the gateway's remote backends call, in front of real
+ * handlers: Lambda's Invoke (over bundled handlers in child processes) and SageMaker runtime's
+ * InvokeEndpoint (over model containers), so the AWS SDK clients run unmodified against them.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { type BundledLambda, closeServer, type Listening } from "./server";
+
+/** A local AWS API and the calls it received. */
+export interface AwsApi extends Listening {
+  /** Targets called, as addressed: function name or ARN (Lambda), endpoint name (SageMaker). */
+  readonly calls: string[];
+}
+
+const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
+
+/**
+ * Lambda's `POST /2015-03-31/functions/{name}/invocations` (RequestResponse) over `functions`,
+ * addressed by name or ARN (a `:qualifier` suffix is accepted): handler errors come back as
+ * `X-Amz-Function-Error: Unhandled`, unknown functions as ResourceNotFoundException.
+ * Platform faults, by function name: `hang` accepts the call and never answers, `timeout` answers
+ * as Lambda does when a function runs past its timeout, `throttle` as when concurrency is exhausted.
+ */
+export function startLambdaApi(
+  functions: BundledLambda[],
+  options: { hang?: string[]; timeout?: string[]; throttle?: string[] } = {},
+): Promise<AwsApi> {
+  const calls: string[] = [];
+  const byName = new Map(functions.map((f) => [f.functionName, f]));
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const target = decodeURIComponent(INVOKE_PATH.exec(req.url?.split("?")[0] ?? "")?.[1] ?? "");
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    if (req.method !== "POST" || target === "")
+      return json(res, 404, { message: "unknown route" }, "UnknownOperationException");
+    calls.push(target);
+    const name = functionNameOf(target);
+    if (options.hang?.includes(name)) return; // the socket stays open until the client gives up
+    if (options.timeout?.includes(name)) {
+      res.setHeader("X-Amz-Function-Error", "Unhandled");
+      const id = "8f5e3b1a-0000-4000-8000-000000000000";
+      return json(res, 200, {
+        errorType: "Sandbox.Timedout",
+        errorMessage: `RequestId: ${id} Error: Task timed out after 3.00 seconds`,
+      });
+    }
+    if (options.throttle?.includes(name)) {
+      res.setHeader("Retry-After", "1");
+      return json(
+        res,
+        429,
+        {
+          Type: "User",
+          message: "Rate Exceeded.",
+          Reason: "ReservedFunctionConcurrentInvocationLimitExceeded",
+        },
+        "TooManyRequestsException",
+      );
+    }
+    const fn = byName.get(name);
+    if (fn === undefined) {
+      return json(
+        res,
+        404,
+        { Type: "User", Message: `Function not found: ${target}` },
+        "ResourceNotFoundException",
+      );
+    }
+    let event: unknown;
+    try {
+      event = JSON.parse(Buffer.concat(chunks).toString("utf8") || "null");
+    } catch {
+      return json(
+        res,
+        400,
+        { Type: "User", message: "Could not parse request body into json" },
+        "InvalidRequestContentException",
+      );
+    }
+    const result = await fn.invoke(event);
+    res.setHeader("X-Amz-Executed-Version", "1");
+    if (result.ok) return json(res, 200, result.payload);
+    res.setHeader("X-Amz-Function-Error", "Unhandled");
+    return json(res, 200, result.error);
+  };
+  return new Promise((resolve) => {
+    const server = createServer((req, res) => {
+      handle(req, res).catch((e: unknown) => json(res, 500, { message: String(e) }, "ServiceException"));
+    });
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      resolve({ url: `http://127.0.0.1:${port}`, server, calls, close: () => closeServer(server) });
+    });
+  });
+}
+
+/** `name`, `name:qualifier`, `arn:aws:lambda:region:account:function:name[:qualifier]` → name. */
+function functionNameOf(target: string): string {
+  const parts = target.split(":");
+  if (parts[0] === "arn") return parts[6] ?? "";
+  return parts[0] ?? "";
+}
+
+function json(res: ServerResponse, status: number, body: unknown, errorType?: string): void {
+  res.statusCode = status;
+  res.setHeader("Content-Type", "application/json");
+  if (errorType !== undefined) res.setHeader("x-amzn-ErrorType", errorType);
+  res.end(JSON.stringify(body));
+}
+
+const SAGEMAKER_PATH = /^\/endpoints\/([^/]+)\/invocations$/;
+
+/**
+ * SageMaker runtime's `POST /endpoints/{name}/invocations` in front of model containers
+ * (`endpoints`: endpoint name → container base URL): the body goes to the container's
+ * `/invocations`; a non-2xx answer becomes a ModelError (424) carrying it as OriginalMessage,
+ * as SageMaker does; an unknown endpoint is a ValidationError.
+ */
+export function startSageMakerApi(endpoints: Record<string, string>): Promise<AwsApi> {
+  const calls: string[] = [];
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const name = decodeURIComponent(SAGEMAKER_PATH.exec(req.url?.split("?")[0] ?? "")?.[1] ?? "");
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    calls.push(name);
+    const container = endpoints[name];
+    if (req.method !== "POST" || container === undefined) {
+      return json(
+        res,
+        400,
+        { message: `Endpoint ${name} of account 123456789012 not found.` },
+        "ValidationError",
+      );
+    }
+    const answer = await fetch(`${container}/invocations`, {
+      method: "POST",
+      headers: { "content-type": req.headers["content-type"] ?? "application/octet-stream" },
+      body: Buffer.concat(chunks),
+    });
+    const text = await answer.text();
+    if (answer.ok) {
+      res.statusCode = 200;
+      res.setHeader("Content-Type", answer.headers.get("content-type") ?? "application/json");
+      res.setHeader("x-Amzn-Invoked-Production-Variant", "AllTraffic");
+      return void res.end(text);
+    }
+    return json(
+      res,
+      424,
+      {
+        ErrorCode: `CLIENT_ERROR_FROM_MODEL`,
+        LogStreamArn: `arn:aws:logs:us-east-1:123456789012:log-group:/aws/sagemaker/Endpoints/${name}`,
+        Message: `Received client error (${answer.status}) from primary with message "${text}".`,
+        OriginalMessage: text,
+        OriginalStatusCode: answer.status,
+      },
+      "ModelError",
+    );
+  };
+  return new Promise((resolve) => {
+    const server = createServer((req, res) => {
+      handle(req, res).catch((e: unknown) => json(res, 500, { message: String(e) }, "InternalFailure"));
+    });
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      resolve({ url: `http://127.0.0.1:${port}`, server, calls, close: () => closeServer(server) });
+    });
+  });
+}
