@@ -34,12 +34,13 @@ export function createModelService(
     cacheDir: config.modelCacheDir,
     logger: (msg, fields) => logger.warn(msg, { ...fields }),
   });
-  const engine = new ModelEngine(repo, { logger: (level, msg, fields) => logger[level](msg, fields ?? {}) });
   const { modelName: model, modelVersion } = config;
-  const backend = new EngineBackend(engine, {
-    models: [model],
-    liveVersions: modelVersion === undefined ? undefined : new Map([[model, modelVersion]]),
+  const liveVersions = modelVersion === undefined ? undefined : new Map([[model, modelVersion]]);
+  const engine = new ModelEngine(repo, {
+    logger: (level, msg, fields) => logger[level](msg, fields ?? {}),
+    liveVersions,
   });
+  const backend = new EngineBackend(engine, { models: [model], liveVersions });
   return {
     config,
     logger,

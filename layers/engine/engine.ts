@@ -194,8 +194,16 @@ export class ModelEngine {
       });
       throw new ModelNotReady(`model '${model}' cannot be read from the repository`, { cause: e });
     }
-    const servable = servableVersions(config.version_policy, available);
-    const dv = defaultVersion(servable);
+    const policy = servableVersions(config.version_policy, available);
+    const live = this.options.liveVersions?.get(model);
+    if (live !== undefined && !available.includes(live)) {
+      throw new ModelNotFound(
+        `model '${model}' live version ${live} is not in the repository (available: ${available.join(", ") || "none"})`,
+      );
+    }
+    const servable =
+      live === undefined || policy.includes(live) ? policy : [...policy, live].sort((a, b) => a - b);
+    const dv = live ?? defaultVersion(servable);
     if (dv === undefined) {
       throw new ModelNotFound(
         available.length === 0

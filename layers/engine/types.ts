@@ -25,6 +25,12 @@ export interface EngineOptions {
   maxVersionsPerModel?: number;
   /** A failed load is answered from memory for this long before the next call retries it. @default 1000 */
   retryFailedAfterMs?: number;
+  /**
+   * The live version per model (a model function's configured version): the default version, and
+   * servable whatever the version_policy says, so an older function version keeps serving its own
+   * model version while a canary of the next one runs. @default none: the policy decides
+   */
+  liveVersions?: ReadonlyMap<string, number>;
 }
 
 /** A model version loaded, warmed up and ready to run. */

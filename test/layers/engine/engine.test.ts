@@ -228,3 +228,31 @@ describe("ModelEngine on generated models", () => {
     expect(engine.state("add", 42)).toBe("UNAVAILABLE");
   });
 });
+
+describe("ModelEngine with a configured live version (a model function's MODEL_VERSION)", () => {
+  it("serves the live version as the default even where the version_policy leaves it out", async () => {
+    // specific [1, 2] on disk 1..3: an older function version pinned to 3 (or a newer one during a
+    // canary) must keep serving its own version whatever the policy lists.
+    const live = new ModelEngine(openRepository(repo.dir), { liveVersions: new Map([["specific", 3]]) });
+    try {
+      const res = await live.infer("specific", undefined, [fp32("x", [1], [10])]);
+      expect(res.version).toBe(3);
+      expect([...(res.outputs[0]?.data as Float32Array)]).toEqual([13]);
+      expect((await live.infer("specific", 1, [fp32("x", [1], [10])])).version).toBe(1);
+      expect((await live.metadata("specific")).versions).toEqual(["1", "2", "3"]);
+    } finally {
+      await live.close();
+    }
+  });
+
+  it("names a live version that is not in the repository", async () => {
+    const live = new ModelEngine(openRepository(repo.dir), { liveVersions: new Map([["specific", 9]]) });
+    try {
+      await expect(live.load("specific")).rejects.toThrow(
+        "model 'specific' live version 9 is not in the repository (available: 1, 2, 3)",
+      );
+    } finally {
+      await live.close();
+    }
+  });
+});
