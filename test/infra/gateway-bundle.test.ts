@@ -24,10 +24,7 @@ function resolveEnv(value: unknown): string {
   if (typeof value === "object" && value !== null && "Fn::ImportValue" in value) return "edge-infer-fake";
   const text = joinedText(value);
   if (/^\{\{resolve:secretsmanager:/.test(text)) return ORIGIN_SECRET;
-  return text.replace(
-    /REF\([^)]*\)/g,
-    "arn:aws:lambda:us-east-1:123456789012:function:fake:live",
-  );
+  return text.replace(/REF\([^)]*\)/g, "arn:aws:lambda:us-east-1:123456789012:function:fake:live");
 }
 
 describe("the packaged gateway", () => {
@@ -81,31 +78,35 @@ describe("the packaged gateway", () => {
     expect(env.ORIGIN_VERIFY_SECRET).toBe(ORIGIN_SECRET);
   });
 
-  it("starts with that environment and answers a Function URL event", async () => {
-    const path = "/v2/health/live";
-    const event = {
-      version: "2.0",
-      routeKey: "$default",
-      rawPath: path,
-      rawQueryString: "",
-      // As CloudFront sends it: with the origin secret.
-      headers: { host: "abc.lambda-url.us-east-1.on.aws", "x-origin-verify": ORIGIN_SECRET },
-      requestContext: {
-        accountId: "123456789012",
-        apiId: "abc",
-        domainName: "abc.lambda-url.us-east-1.on.aws",
-        domainPrefix: "abc",
-        http: { method: "GET", path, protocol: "HTTP/1.1", sourceIp: "192.0.2.1", userAgent: "test" },
-        requestId: "req-1",
-        routeKey: "$default",
-        stage: "$default",
-        time: "22/Nov/2025:14:00:00 +0000",
-        timeEpoch: 1_763_820_000_000,
-      },
-      isBase64Encoded: false,
-    };
+  it("starts with that environment and answers a Function URL event from CloudFront", async () => {
+    // As CloudFront sends it: with the origin secret.
+    const event = functionUrlEvent("/v2/health/live", { "x-origin-verify": ORIGIN_SECRET });
     const res = await handler(event, { awsRequestId: "req-1", getRemainingTimeInMillis: () => 30_000 });
     expect(res.statusCode).toBe(200);
     expect(JSON.parse(res.body)).toEqual({ live: true });
   });
 });
+
+/** A Lambda Function URL (payload 2.0) GET event. */
+function functionUrlEvent(path: string, headers: Record<string, string>) {
+  return {
+    version: "2.0",
+    routeKey: "$default",
+    rawPath: path,
+    rawQueryString: "",
+    headers: { host: "abc.lambda-url.us-east-1.on.aws", ...headers },
+    requestContext: {
+      accountId: "123456789012",
+      apiId: "abc",
+      domainName: "abc.lambda-url.us-east-1.on.aws",
+      domainPrefix: "abc",
+      http: { method: "GET", path, protocol: "HTTP/1.1", sourceIp: "192.0.2.1", userAgent: "test" },
+      requestId: "req-1",
+      routeKey: "$default",
+      stage: "$default",
+      time: "22/Nov/2025:14:00:00 +0000",
+      timeEpoch: 1_763_820_000_000,
+    },
+    isBase64Encoded: false,
+  };
+}
