@@ -237,7 +237,7 @@ describe("ModelEngine with a configured live version (a model function's MODEL_V
     try {
       const res = await live.infer("specific", undefined, [fp32("x", [1], [10])]);
       expect(res.version).toBe(3);
-      expect([...(res.outputs[0]?.data as Float32Array)]).toEqual([13]);
+      expect(res.outputs[0]?.data).toEqual(Float32Array.from([13]));
       expect((await live.infer("specific", 1, [fp32("x", [1], [10])])).version).toBe(1);
       expect((await live.metadata("specific")).versions).toEqual(["1", "2", "3"]);
     } finally {
