@@ -1,7 +1,8 @@
 /**
  * createApp(deps): the gateway as a Hono app with no runtime inside. The protocol itself (routes,
  * validation, error mapping) lives in layers/http so the model container serves the very same
- * routes; the gateway adds what only the public edge needs, through the fields of AppDeps.
+ * routes; the gateway adds what only the public edge needs, through the fields of AppDeps
+ * (assembled from the configuration by gateway/deps.ts).
  */
 import type { Hono, MiddlewareHandler } from "hono";
 import { createProtocolApp, type InferMiddleware, type ProtocolEnv } from "../layers/http";
@@ -19,13 +20,30 @@ export interface AppDeps {
   describeTtlMs?: number;
   /** `GET /v2`. @default { name: "edge-infer", version: <package.json version> } */
   server?: { name: string; version: string };
-  /** Hono middleware, in order, after the request id: auth, rate limits, body limits, metrics. */
+  /** Hono middleware, in order, after the request id: origin check, telemetry, auth, rate and body limits. */
   middleware?: MiddlewareHandler[];
-  /** Around each validated infer call, outermost first: result cache, batching. */
+  /** Around each validated infer call, outermost first: result cache, concurrency limit. */
   inferMiddleware?: InferMiddleware[];
+  /** Structural limits on the JSON of an infer body, checked before it is parsed. */
+  checkRequestJson?: (json: Uint8Array) => void;
+  /** Serves `GET /metrics` (behind the same middleware as every route) when given. */
+  metricsEndpoint?: { contentType: string; render: () => string };
 }
 
-/** The gateway app: `GET /v2`, health, model metadata/config/ready and infer, for every catalog model. */
+/**
+ * The gateway app: `GET /v2`, health, model metadata/config/ready and infer, for every catalog model.
+ * Error bodies are the protocol's `{"error": "..."}` plus `request_id`: stock clients read `error`
+ * and ignore the rest, and a 4xx can be traced in the logs as well as a 5xx.
+ */
 export function createApp(deps: AppDeps): Hono<ProtocolEnv> {
-  return createProtocolApp({ ...deps, server: deps.server ?? { name: "edge-infer", version } });
+  const app = createProtocolApp({
+    ...deps,
+    server: deps.server ?? { name: "edge-infer", version },
+    requestIdInErrors: true,
+  });
+  const metrics = deps.metricsEndpoint;
+  if (metrics !== undefined) {
+    app.get("/metrics", (c) => c.body(metrics.render(), 200, { "Content-Type": metrics.contentType }));
+  }
+  return app;
 }

@@ -4,6 +4,10 @@
  */
 import { fileURLToPath } from "node:url";
 import { isValidModelName } from "../layers/repository/names";
+import { type AuthMode, authMode } from "./auth/mode";
+import type { CacheConfig } from "./cache/create";
+import { DEFAULT_MAX_BODY_BYTES } from "./limits/body-limit";
+import { DEFAULT_JSON_LIMITS, type JsonLimits } from "./limits/json-limits";
 
 /** Where one model is served when the gateway runs against AWS. */
 export type CatalogEntry = { backend: "lambda"; target: string } | { backend: "sagemaker"; target: string };
@@ -32,6 +36,26 @@ export interface GatewayConfig {
   sagemakerEndpoint: string | undefined;
   /** LOG_LEVEL: DEBUG, INFO (default), WARN, ERROR, SILENT. */
   logLevel: LogLevel;
+  /** AWS_LAMBDA_FUNCTION_NAME is set: the gateway runs on Lambda (EMF metrics, Powertools logs, no /metrics). */
+  onLambda: boolean;
+  /** API_KEYS_TABLE (+ DYNAMODB_ENDPOINT, HOST): keys mode, or open mode on loopback only. */
+  auth: AuthMode;
+  /** API_KEY_CACHE_TTL_MS, default 30000: how long a key lookup is reused (a revoked key works this long). */
+  keyCacheTtlMs: number;
+  /** ORIGIN_VERIFY_SECRET: the secret CloudFront adds as `x-origin-verify`; unset: no origin check. */
+  originVerifySecret: string | undefined;
+  /** CACHE_TABLE, DYNAMODB_ENDPOINT, CACHE_L1_BYTES, CACHE_TIMEOUT_MS. */
+  cache: CacheConfig;
+  /** MAX_BODY_BYTES, default 4620288 (≈4.4 MiB): base64 of it still fits Lambda's 6 MiB payload. */
+  maxBodyBytes: number;
+  /** MAX_JSON_DEPTH (default 32), MAX_JSON_ELEMENTS (default 16777216). */
+  jsonLimits: JsonLimits;
+  /** MODEL_MAX_CONCURRENCY (default 32), MODEL_MAX_QUEUE (default 128), MODEL_QUEUE_TIMEOUT_MS (default 5000). */
+  concurrency: { maxInFlight: number; maxQueued: number; queueTimeoutMs: number };
+  /** POWERTOOLS_SERVICE_NAME, default edge-infer-gateway: `service` of every log line. */
+  serviceName: string;
+  /** POWERTOOLS_METRICS_NAMESPACE, default EdgeInfer: the EMF namespace on Lambda. */
+  metricsNamespace: string;
 }
 
 export type LogLevel = "DEBUG" | "INFO" | "WARN" | "ERROR" | "SILENT";
@@ -56,6 +80,10 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
     const v = env[name]?.trim();
     return v === undefined || v === "" ? undefined : v;
   };
+  const int = (name: string, fallback: number, min: number, max: number) =>
+    integer(name, text(name), fallback, min, max);
+  const onLambda = text("AWS_LAMBDA_FUNCTION_NAME") !== undefined;
+  const dynamodbEndpoint = url("DYNAMODB_ENDPOINT", text("DYNAMODB_ENDPOINT"));
   return {
     port: integer("PORT", text("PORT"), 8080, 0, 65_535),
     host: text("HOST") ?? "127.0.0.1",
@@ -68,7 +96,50 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
     lambdaEndpoint: url("LAMBDA_ENDPOINT", text("LAMBDA_ENDPOINT")),
     sagemakerEndpoint: url("SAGEMAKER_RUNTIME_ENDPOINT", text("SAGEMAKER_RUNTIME_ENDPOINT")),
     logLevel: logLevel(text("LOG_LEVEL")),
+    onLambda,
+    // authMode names API_KEYS_TABLE when open mode would be reachable from outside.
+    auth: authMode({
+      API_KEYS_TABLE: text("API_KEYS_TABLE"),
+      DYNAMODB_ENDPOINT: dynamodbEndpoint,
+      HOST: text("HOST"),
+      AWS_LAMBDA_FUNCTION_NAME: text("AWS_LAMBDA_FUNCTION_NAME"),
+    }),
+    keyCacheTtlMs: int("API_KEY_CACHE_TTL_MS", 30_000, 0, 3_600_000),
+    originVerifySecret: originSecret(env.ORIGIN_VERIFY_SECRET),
+    cache: {
+      table: text("CACHE_TABLE"),
+      endpoint: dynamodbEndpoint,
+      l1Bytes: int("CACHE_L1_BYTES", 64 * 1024 * 1024, 0, 2 ** 40),
+      timeoutMs: int("CACHE_TIMEOUT_MS", 50, 1, 60_000),
+    },
+    // On Lambda a larger body cannot arrive anyway: base64 of it would overflow the 6 MiB payload.
+    maxBodyBytes: int(
+      "MAX_BODY_BYTES",
+      DEFAULT_MAX_BODY_BYTES,
+      1,
+      onLambda ? DEFAULT_MAX_BODY_BYTES : 2 ** 30,
+    ),
+    jsonLimits: {
+      maxDepth: int("MAX_JSON_DEPTH", DEFAULT_JSON_LIMITS.maxDepth, 4, 1_000),
+      maxElements: int("MAX_JSON_ELEMENTS", DEFAULT_JSON_LIMITS.maxElements, 1, 2 ** 31),
+    },
+    concurrency: {
+      maxInFlight: int("MODEL_MAX_CONCURRENCY", 32, 1, 100_000),
+      maxQueued: int("MODEL_MAX_QUEUE", 128, 0, 1_000_000),
+      queueTimeoutMs: int("MODEL_QUEUE_TIMEOUT_MS", 5_000, 1, 900_000),
+    },
+    serviceName: text("POWERTOOLS_SERVICE_NAME") ?? "edge-infer-gateway",
+    metricsNamespace: text("POWERTOOLS_METRICS_NAMESPACE") ?? "EdgeInfer",
   };
+}
+
+/** ORIGIN_VERIFY_SECRET: set but blank would silently open the origin, so it is refused. */
+function originSecret(value: string | undefined): string | undefined {
+  if (value === undefined) return undefined;
+  if (value.trim() === "") {
+    throw new ConfigError("ORIGIN_VERIFY_SECRET", "is set but empty; unset it or give the secret");
+  }
+  return value;
 }
 
 function integer(

@@ -1,18 +1,44 @@
 /**
- * Assembles the gateway's dependencies from its configuration for AWS: one remote backend per
- * MODEL_CATALOG entry, sharing one SDK client per service. No ONNX Runtime is imported here, so
- * the gateway's Lambda bundle stays free of it (local mode lives in gateway/runtime.ts).
+ * Assembles the gateway from its configuration: the catalog's backends (remote ones here; local
+ * mode's in-process ones in runtime.ts), then what the public edge puts around them: origin check,
+ * telemetry, API keys, rate and body limits, JSON limits, the result cache and per-model concurrency.
+ * No ONNX Runtime is imported here, so the gateway's Lambda bundle stays free of it.
  */
-
 import { Logger as PowertoolsLogger } from "@aws-lambda-powertools/logger";
+import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
-import type { Backend, Logger, ModelCatalog } from "../layers/transport";
-import { silentLogger } from "../layers/transport";
+import type { MiddlewareHandler } from "hono";
+import type { InferMiddleware } from "../layers/http";
+import {
+  createLogger,
+  fromPowertools,
+  type Logger,
+  Metrics,
+  PROMETHEUS_CONTENT_TYPE,
+  silentLogger,
+} from "../layers/telemetry";
+import type { Backend, ModelCatalog } from "../layers/transport";
 import type { AppDeps } from "./app";
+import { DynamoKeyStore, keyStoreClient } from "./auth/dynamo-store";
+import { authMiddleware } from "./auth/middleware";
+import { originVerifyMiddleware } from "./auth/origin";
+import { CachedKeyStore, type KeyStore } from "./auth/store";
 import { LambdaBackend } from "./backends/lambda";
 import { SageMakerBackend } from "./backends/sagemaker";
-import type { CatalogEntry, GatewayConfig, LogLevel } from "./config";
+import { type CacheDeps, cacheDynamoClientConfig, createResultCache } from "./cache/create";
+import { resultCacheMiddleware } from "./cache/middleware";
+import type { ResultCache } from "./cache/result-cache";
+import type { CatalogEntry, GatewayConfig } from "./config";
+import { bodyLimitMiddleware } from "./limits/body-limit";
+import { ConcurrencyLimiter } from "./limits/concurrency";
+import { concurrencyMiddleware } from "./limits/infer-concurrency";
+import { checkJsonLimits } from "./limits/json-limits";
+import { rateLimitMiddleware } from "./limits/rate-limit";
+import { lambdaResponseLimitMiddleware } from "./limits/response-limit";
+import { RateLimiter } from "./limits/token-bucket";
+import { cacheCountersText } from "./metrics-text";
+import { telemetryMiddleware } from "./telemetry";
 
 /** The SDK clients remote backends use; tests hand in clients aimed at local servers. */
 export interface RemoteClients {
@@ -42,20 +68,137 @@ export function remoteCatalog(
   return catalog;
 }
 
-/** The gateway's logger: structured JSON (Powertools), at LOG_LEVEL. */
-export function gatewayLogger(level: LogLevel): Logger {
-  if (level === "SILENT") return silentLogger;
-  return new PowertoolsLogger({ serviceName: "edge-infer-gateway", logLevel: level });
+/** The gateway's logger: JSON lines at LOG_LEVEL; Powertools' Logger on Lambda. */
+export function gatewayLogger(config: Pick<GatewayConfig, "logLevel" | "onLambda" | "serviceName">): Logger {
+  if (config.logLevel === "SILENT") return silentLogger;
+  if (config.onLambda) {
+    return fromPowertools(
+      new PowertoolsLogger({ serviceName: config.serviceName, logLevel: config.logLevel }),
+    );
+  }
+  const level = config.logLevel.toLowerCase() as "debug" | "info" | "warn" | "error";
+  return createLogger({ service: config.serviceName, level });
 }
 
-/** Deps for the gateway on AWS; MODEL_CATALOG is required there. */
-export function remoteDeps(config: GatewayConfig, logger: Logger = gatewayLogger(config.logLevel)): AppDeps {
+/** What gatewayDeps may be handed besides the config (tests: clocks, counters). */
+export interface GatewayOptions {
+  logger?: Logger;
+  /** Clock, breaker and client overrides of the result cache. */
+  cache?: Omit<CacheDeps, "logger">;
+  /** Where EMF lines go on Lambda. @default one line each on stdout */
+  emit?: (lines: string[]) => void;
+}
+
+/** The assembled gateway: deps for createApp and the parts worth reaching from outside. */
+export interface Gateway {
+  deps: AppDeps;
+  cache: ResultCache;
+  metrics: Metrics;
+  /** The key store in keys mode. */
+  keys: KeyStore | undefined;
+  /** Lines to print at start (the auth mode, loudly when open). */
+  notices: string[];
+  /** Waits for background cache writes and releases SDK clients. */
+  close(): Promise<void>;
+}
+
+/** Writes EMF documents where CloudWatch Logs parses them: raw stdout lines, no console prefix. */
+const stdoutEmit = (lines: string[]) => {
+  for (const line of lines) process.stdout.write(`${line}\n`);
+};
+
+/** Everything around `catalog` that the configuration asks for. */
+export function gatewayDeps(
+  config: GatewayConfig,
+  catalog: ModelCatalog,
+  options: GatewayOptions = {},
+): Gateway {
+  const logger = options.logger ?? gatewayLogger(config);
+  const metrics = new Metrics({ emf: config.onLambda, namespace: config.metricsNamespace });
+  const clients: DynamoDBClient[] = [];
+  let cacheClient = options.cache?.client;
+  if (config.cache.table !== undefined && cacheClient === undefined) {
+    cacheClient = new DynamoDBClient(cacheDynamoClientConfig(config.cache.endpoint));
+    clients.push(cacheClient);
+  }
+  const cache = createResultCache(config.cache, {
+    ...options.cache,
+    ...(cacheClient === undefined ? {} : { client: cacheClient }),
+    logger,
+  });
+
+  let keys: KeyStore | undefined;
+  const { auth } = config;
+  if (auth.mode === "keys") {
+    // Credentials are the SDK's business (its default chain); only a local endpoint gets fixed ones.
+    const client = keyStoreClient({
+      DYNAMODB_ENDPOINT: auth.endpoint,
+      AWS_REGION: config.region,
+      AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID,
+    });
+    clients.push(client);
+    keys = new CachedKeyStore(new DynamoKeyStore(client, auth.table), {
+      ttlMs: config.keyCacheTtlMs,
+      negativeTtlMs: Math.min(5_000, config.keyCacheTtlMs),
+    });
+  }
+
+  const middleware: MiddlewareHandler[] = [
+    // First: a request that did not come through CloudFront learns nothing else about the gateway.
+    originVerifyMiddleware(config.originVerifySecret),
+    telemetryMiddleware({
+      metrics,
+      logger,
+      catalog,
+      ...(config.onLambda ? { emit: options.emit ?? stdoutEmit } : {}),
+    }) as MiddlewareHandler,
+    // Inside telemetry, so an answer too large for Lambda is logged and counted as the 413 it becomes.
+    ...(config.onLambda ? [lambdaResponseLimitMiddleware()] : []),
+    authMiddleware(keys === undefined ? { open: true } : { open: false, store: keys }) as MiddlewareHandler,
+    rateLimitMiddleware({ limiter: new RateLimiter() }),
+    // After auth: an anonymous client cannot make the gateway buffer a body.
+    bodyLimitMiddleware(config.maxBodyBytes),
+  ];
+  const inferMiddleware: InferMiddleware[] = [
+    // Outermost: a hit takes no concurrency slot, and identical requests share one (single flight).
+    resultCacheMiddleware(cache, { logger }),
+    concurrencyMiddleware(new ConcurrencyLimiter(config.concurrency)),
+  ];
+  const deps: AppDeps = {
+    catalog,
+    logger,
+    backendTimeoutMs: config.backendTimeoutMs,
+    middleware,
+    inferMiddleware,
+    checkRequestJson: (json) => {
+      checkJsonLimits(json, config.jsonLimits);
+    },
+  };
+  // Local mode only: on Lambda each instance counts for itself, and EMF carries the metrics.
+  if (!config.onLambda) {
+    deps.metricsEndpoint = {
+      contentType: PROMETHEUS_CONTENT_TYPE,
+      render: () => metrics.renderPrometheus() + cacheCountersText(cache.stats()),
+    };
+  }
+  const notices = [auth.mode === "open" ? auth.warning : auth.message];
+  return {
+    deps,
+    cache,
+    metrics,
+    keys,
+    notices,
+    async close() {
+      await cache.flush();
+      for (const c of clients) c.destroy();
+    },
+  };
+}
+
+/** The gateway on AWS: MODEL_CATALOG names the backends. */
+export function remoteGateway(config: GatewayConfig, options: GatewayOptions = {}): Gateway {
   if (config.catalog === undefined) {
     throw new Error("MODEL_CATALOG: required when the gateway runs on AWS (local mode is `npm start`)");
   }
-  return {
-    catalog: remoteCatalog(config.catalog, config),
-    logger,
-    backendTimeoutMs: config.backendTimeoutMs,
-  };
+  return gatewayDeps(config, remoteCatalog(config.catalog, config), options);
 }

@@ -2,9 +2,10 @@
 import { handle } from "hono/aws-lambda";
 import { createApp } from "./app";
 import { readGatewayConfig } from "./config";
-import { remoteDeps } from "./deps";
+import { remoteGateway } from "./deps";
 
-const app = createApp(remoteDeps(readGatewayConfig()));
+const gateway = remoteGateway(readGatewayConfig());
+for (const notice of gateway.notices) console.log(notice);
 
 /** The Lambda entry point. */
-export const handler = handle(app);
+export const handler = handle(createApp(gateway.deps));

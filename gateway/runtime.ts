@@ -1,17 +1,18 @@
 /**
  * Local mode (`npm start`): every model of MODEL_REPOSITORY served in-process, or, when
- * MODEL_CATALOG is set, the AWS backends it names. Imports ONNX Runtime: never bundled for Lambda.
+ * MODEL_CATALOG is set, the AWS backends it names; the same edge (gatewayDeps) around either.
+ * Imports ONNX Runtime: never bundled for Lambda.
  */
 import { openRepository } from "../layers/repository";
-import type { Logger } from "../layers/transport";
 import type { AppDeps } from "./app";
 import { inProcessModels } from "./backends/in-process";
 import type { GatewayConfig } from "./config";
-import { gatewayLogger, remoteCatalog } from "./deps";
+import { type Gateway, type GatewayOptions, gatewayDeps, gatewayLogger, remoteCatalog } from "./deps";
 
 /** Deps plus what the node adapter needs to start and stop them. */
 export interface Runtime {
   deps: AppDeps;
+  gateway: Gateway;
   /** "local (in-process)" or "aws (MODEL_CATALOG)". */
   mode: string;
   models: string[];
@@ -21,18 +22,17 @@ export interface Runtime {
 }
 
 /** Builds the runtime for `config`: in-process models unless MODEL_CATALOG names remote ones. */
-export async function createRuntime(
-  config: GatewayConfig,
-  logger: Logger = gatewayLogger(config.logLevel),
-): Promise<Runtime> {
-  const base = { logger, backendTimeoutMs: config.backendTimeoutMs };
+export async function createRuntime(config: GatewayConfig, options: GatewayOptions = {}): Promise<Runtime> {
+  const logger = options.logger ?? gatewayLogger(config);
   if (config.catalog !== undefined) {
+    const gateway = gatewayDeps(config, remoteCatalog(config.catalog, config), { ...options, logger });
     return {
-      deps: { ...base, catalog: remoteCatalog(config.catalog, config) },
+      deps: gateway.deps,
+      gateway,
       mode: "aws (MODEL_CATALOG)",
       models: Object.keys(config.catalog),
       warm: async () => [],
-      close: async () => undefined,
+      close: () => gateway.close(),
     };
   }
   const repo = openRepository(config.modelRepository, {
@@ -41,12 +41,23 @@ export async function createRuntime(
     cacheDir: config.modelCacheDir,
     logger: (msg, fields) => logger.warn(msg, { ...fields }),
   });
-  const local = await inProcessModels(repo, logger);
+  const local = await inProcessModels(repo, logger).catch((e: unknown) => {
+    // A start-up message for the operator: say which repository, and why.
+    const cause =
+      e instanceof Error && e.cause instanceof Error ? ` (${e.cause.name}: ${e.cause.message})` : "";
+    const why = e instanceof Error ? e.message : String(e);
+    throw new Error(`MODEL_REPOSITORY ${config.modelRepository}: ${why}${cause}`, { cause: e });
+  });
+  const gateway = gatewayDeps(config, local.catalog, { ...options, logger });
   return {
-    deps: { ...base, catalog: local.catalog },
+    deps: gateway.deps,
+    gateway,
     mode: "local (in-process)",
     models: local.models,
     warm: () => local.warm(),
-    close: () => local.close(),
+    close: async () => {
+      await gateway.close();
+      await local.close();
+    },
   };
 }

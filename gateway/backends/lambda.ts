@@ -81,6 +81,12 @@ function functionError(model: string, payload: Uint8Array | undefined): Inferenc
     // An unreadable payload is still a function error.
   }
   const cause = new Error(`${errorType}: ${errorMessage}`);
+  if (errorType === "Function.ResponseSizeTooLarge") {
+    // The client can fix this one: binary outputs are smaller than JSON, and fewer are smaller still.
+    return new PayloadTooLarge(
+      `the answer of model '${model}' exceeds Lambda's 6 MB payload limit; ask for binary outputs, fewer outputs or a smaller batch`,
+    );
+  }
   if (/timed ?out/i.test(errorType) || /Task timed out/.test(errorMessage)) {
     return new BackendTimeout(`model '${model}' function timed out`, { cause });
   }

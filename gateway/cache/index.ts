@@ -11,6 +11,11 @@ export {
 export { DynamoCacheStore, MAX_STORED_VALUE_BYTES } from "./dynamo-store";
 export { type CacheKeyParts, cacheKey, requestDigest, versionedKey } from "./key";
 export { MemoryCacheStore, type MemoryCacheStoreOptions } from "./memory-store";
+export {
+  type ResultCacheMiddlewareOptions,
+  resultCacheMiddleware,
+  X_CACHE,
+} from "./middleware";
 export { type CachePlan, planCache, planForKey, type VersionTarget } from "./plan";
 export {
   type CacheDirectives,

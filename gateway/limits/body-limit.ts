@@ -5,11 +5,24 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { PayloadTooLarge } from "../../layers/errors";
 
-/** 5 MiB: under Lambda's 6 MB request limit with room for headers and base64 overhead. */
-export const DEFAULT_MAX_BODY_BYTES = 5 * 1024 * 1024;
+/** Lambda's synchronous payload limit, each way (the Invoke API refuses 6291456 bytes and more). */
+export const LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024;
+/** Room kept for the rest of a Function URL event: headers, request context, JSON framing. */
+export const LAMBDA_EVENT_ENVELOPE_BYTES = 128 * 1024;
+
+/**
+ * 4620288 bytes (≈4.4 MiB): a binary body reaches the gateway's Lambda base64-encoded (4/3 larger)
+ * inside the event, so this is the largest body whose event still fits the 6 MiB payload. A body the
+ * gateway accepts therefore never fails in the platform with an opaque 413/502 instead of our 413.
+ */
+export const DEFAULT_MAX_BODY_BYTES =
+  Math.floor((LAMBDA_PAYLOAD_BYTES - LAMBDA_EVENT_ENVELOPE_BYTES) / 4) * 3;
+
+/** Said by every 413 of this module: what the client can do about it. */
+export const BODY_LIMIT_HINT = "send tensors in binary (smaller than JSON), or fewer per request";
 
 function tooLarge(size: number | string, maxBytes: number): PayloadTooLarge {
-  return new PayloadTooLarge(`request body is ${size} bytes, limit is ${maxBytes} bytes`);
+  return new PayloadTooLarge(`request body is ${size} bytes, limit is ${maxBytes} bytes; ${BODY_LIMIT_HINT}`);
 }
 
 /**
@@ -31,7 +44,7 @@ export async function readBodyLimited(
       size += value.byteLength;
       if (size > maxBytes) {
         await reader.cancel().catch(() => undefined);
-        throw new PayloadTooLarge(`request body exceeds the limit of ${maxBytes} bytes`);
+        throw new PayloadTooLarge(`request body exceeds the limit of ${maxBytes} bytes; ${BODY_LIMIT_HINT}`);
       }
       chunks.push(value);
     }

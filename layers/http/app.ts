@@ -4,7 +4,7 @@
  */
 import { Hono } from "hono";
 import { silentLogger } from "../transport/backend";
-import { errorHandler, notFoundHandler } from "./errors";
+import { errorHandler, notFoundHandlerWith } from "./errors";
 import { requestIdMiddleware } from "./request-id";
 import { protocolRoutes } from "./routes";
 import type { ProtocolAppOptions, ProtocolEnv } from "./types";
@@ -15,7 +15,8 @@ export function createProtocolApp(options: ProtocolAppOptions): Hono<ProtocolEnv
   app.use(requestIdMiddleware());
   for (const mw of options.middleware ?? []) app.use(mw);
   app.route("/", protocolRoutes(options));
-  app.onError(errorHandler(options.logger ?? silentLogger));
-  app.notFound(notFoundHandler);
+  const body = { requestIdField: options.requestIdInErrors === true };
+  app.onError(errorHandler(options.logger ?? silentLogger, body));
+  app.notFound(notFoundHandlerWith(body));
   return app;
 }

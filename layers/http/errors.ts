@@ -65,8 +65,14 @@ export function describeError(
   return { status, message, kind, headers };
 }
 
+/** How error bodies are written. */
+export interface ErrorBodyOptions {
+  /** Add `request_id` to every error body, beside `error`. @default false */
+  requestIdField?: boolean;
+}
+
 /** Hono `onError`: maps the error, logs 5xx with their cause (never shown to the client). */
-export function errorHandler(logger: Logger): ErrorHandler<ProtocolEnv> {
+export function errorHandler(logger: Logger, options: ErrorBodyOptions = {}): ErrorHandler<ProtocolEnv> {
   return (err, c) => {
     const requestId = c.get("requestId") ?? "-";
     const { status, message, kind, headers } = describeError(err, requestId, c.get("model"));
@@ -81,24 +87,32 @@ export function errorHandler(logger: Logger): ErrorHandler<ProtocolEnv> {
     };
     if (status >= 500) logger.error("request failed", { ...attributes, stack: err.stack });
     else logger.debug("request refused", attributes);
-    return respond(c, status, message, { ...headers, "x-request-id": requestId });
+    for (const [k, v] of Object.entries(headers)) c.header(k, v);
+    return errorResponse(c, status, message, options);
   };
 }
 
-/** Hono `notFound`: a 404 in the protocol's shape. */
-export const notFoundHandler: NotFoundHandler<ProtocolEnv> = (c) =>
-  respond(c, 404, `no route for ${c.req.method} ${quote(c.req.path)}`, {
-    "x-request-id": c.get("requestId") ?? "-",
-  });
+/** A Hono `notFound` handler: a 404 in the protocol's shape. */
+export function notFoundHandlerWith(options: ErrorBodyOptions = {}): NotFoundHandler<ProtocolEnv> {
+  return (c) => errorResponse(c, 404, `no route for ${c.req.method} ${quote(c.req.path)}`, options);
+}
 
-function respond(
+/** Hono `notFound`: a 404 in the protocol's shape. */
+export const notFoundHandler: NotFoundHandler<ProtocolEnv> = notFoundHandlerWith();
+
+/**
+ * The protocol's error response: `{"error": message}` (plus `request_id` when asked) with
+ * `x-request-id`. Every error body is built here, so they all have the same shape.
+ */
+export function errorResponse(
   c: Context<ProtocolEnv>,
   status: ContentfulStatusCode,
   error: string,
-  headers: Record<string, string>,
+  options: ErrorBodyOptions = {},
 ): Response {
-  for (const [k, v] of Object.entries(headers)) c.header(k, v);
-  return c.json({ error }, status);
+  const requestId = c.get("requestId") ?? "-";
+  c.header("x-request-id", requestId);
+  return c.json(options.requestIdField === true ? { error, request_id: requestId } : { error }, status);
 }
 
 function causeOf(err: Error): string | undefined {

@@ -2,7 +2,15 @@
 export { createProtocolApp } from "./app";
 export { withDeadline } from "./deadline";
 export { DescribeCache } from "./describe-cache";
-export { describeError, errorHandler, notFoundHandler, STATUS_OF } from "./errors";
+export {
+  describeError,
+  type ErrorBodyOptions,
+  errorHandler,
+  errorResponse,
+  notFoundHandler,
+  notFoundHandlerWith,
+  STATUS_OF,
+} from "./errors";
 export { requestIdMiddleware, requestIdOf } from "./request-id";
 export { EXTENSIONS, protocolRoutes } from "./routes";
 export type { InferContext, InferMiddleware, ProtocolAppOptions, ProtocolEnv } from "./types";

@@ -7,12 +7,14 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { InvalidInput, ModelNotFound } from "../errors";
 import { binaryOutputsOf, decodeInferRequest, encodeInferResponse, HEADER_LENGTH } from "../protocol";
+import { PhaseTimer } from "../telemetry/timing";
 import type { Backend, InferResult, ModelDescription } from "../transport/backend";
 import { quote } from "../transport/quote";
 import { parseVersion } from "../transport/version";
 import { validateRequest } from "../validation/validate";
 import { withDeadline } from "./deadline";
 import { DescribeCache } from "./describe-cache";
+import { errorResponse } from "./errors";
 import type { InferContext, ProtocolAppOptions, ProtocolEnv } from "./types";
 
 type C = Context<ProtocolEnv>;
@@ -29,6 +31,7 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
   const timeoutMs = options.backendTimeoutMs ?? 30_000;
   const cache = new DescribeCache(options.describeTtlMs ?? 60_000);
   const inferChain = options.inferMiddleware ?? [];
+  const errorBody = { requestIdField: options.requestIdInErrors === true };
 
   const backendOf = (c: C): { model: string; backend: Backend } => {
     const model = c.req.param("model") ?? "";
@@ -69,13 +72,23 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
     );
     if (ready) return c.json({ name: model, ...(version === undefined ? {} : { version }), ready: true });
     const what = version === undefined ? `model ${quote(model)}` : `model ${quote(model)} version ${version}`;
-    return c.json({ error: `${what} is not ready (request id ${c.get("requestId")})` }, 503);
+    return errorResponse(c, 503, `${what} is not ready (request id ${c.get("requestId")})`, errorBody);
   };
   const infer = async (c: C) => {
     const { model, backend } = backendOf(c);
     const version = versionOf(c);
-    const request = decodeInferRequest(new Uint8Array(await c.req.arrayBuffer()), headerLengthOf(c));
+    const timer = c.get("timer") ?? new PhaseTimer();
+    const body = new Uint8Array(await c.req.arrayBuffer());
+    const headerLength = headerLengthOf(c);
+    let stop = timer.start("decode");
+    // Structural limits first: JSON.parse of a hostile body must not be what bounds its cost.
+    options.checkRequestJson?.(
+      headerLength === undefined ? body : body.subarray(0, Math.min(headerLength, body.byteLength)),
+    );
+    const request = decodeInferRequest(body, headerLength);
+    stop();
     const description = await describe(model, backend, version);
+    stop = timer.start("decode");
     const requested = request.outputs?.map((o) => o.name);
     validateRequest(
       request.inputs,
@@ -83,6 +96,7 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
       signatureOf(description),
       description.config.max_batch_size,
     );
+    stop();
     const ctx: InferContext = {
       model,
       version,
@@ -91,10 +105,23 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
       backend,
       requestId: c.get("requestId"),
       http: c,
+      timer,
     };
+    // Deadline only, not the client's signal: a result cache may share this call with identical
+    // requests (single flight), which must not fail because the first client went away.
     const call = (): Promise<InferResult> =>
-      deadline(c, `model ${quote(model)}`, (signal) => backend.infer(model, version, request, signal));
+      withDeadline(timeoutMs, `model ${quote(model)}`, undefined, async (signal) => {
+        const started = performance.now();
+        const result = await backend.infer(model, version, request, signal);
+        // A backend that batches says how long the request queued and how long the run took;
+        // otherwise the whole call counts as inference.
+        if (result.timing?.queueMs !== undefined) timer.add("queue", result.timing.queueMs);
+        timer.add("infer", result.timing?.inferMs ?? performance.now() - started);
+        return result;
+      });
     const result = await runChain(inferChain, ctx, call);
+    c.set("servedVersion", result.version);
+    stop = timer.start("encode");
     const response: Parameters<typeof encodeInferResponse>[0] = {
       model_name: model,
       model_version: result.version,
@@ -103,7 +130,9 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
     if (request.id !== undefined) response.id = request.id;
     if (result.parameters !== undefined) response.parameters = result.parameters;
     const encoded = encodeInferResponse(response, binaryOutputsOf(request));
+    stop();
     c.header("Content-Type", encoded.contentType);
+    c.header("Content-Length", String(encoded.body.byteLength));
     if (encoded.headerLength !== undefined) c.header(HEADER_LENGTH, String(encoded.headerLength));
     return c.body(encoded.body as Uint8Array<ArrayBuffer>, 200);
   };
@@ -125,7 +154,8 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
     );
     const waiting = [...catalog.keys()].filter((_, i) => !states[i]);
     if (waiting.length === 0) return c.json({ ready: true });
-    return c.json({ error: `not ready: ${waiting.join(", ")} (request id ${c.get("requestId")})` }, 503);
+    const message = `not ready: ${waiting.join(", ")} (request id ${c.get("requestId")})`;
+    return errorResponse(c, 503, message, errorBody);
   });
   for (const base of ["/v2/models/:model", "/v2/models/:model/versions/:version"]) {
     app.get(base, metadata);

@@ -1,6 +1,7 @@
 /** Types of the protocol's HTTP binding: Hono variables, options, and the infer middleware chain. */
 import type { Context, MiddlewareHandler } from "hono";
 import type { DecodedInferRequest } from "../protocol/types";
+import type { PhaseTimer } from "../telemetry/timing";
 import type { Backend, InferResult, Logger, ModelCatalog, ModelDescription } from "../transport/backend";
 
 /** Hono variables set by the protocol app. */
@@ -10,6 +11,13 @@ export type ProtocolEnv = {
     requestId: string;
     /** The model named in the path, once it was found in the catalog (used by logs and errors). */
     model?: string;
+    /**
+     * Phase timings of the request, set by a telemetry middleware before the routes run; the infer
+     * route adds decode, infer (and the backend's queue) and encode to it. Absent: not recorded.
+     */
+    timer?: PhaseTimer;
+    /** The model version that answered an infer request (logs, metrics). */
+    servedVersion?: string;
   };
 };
 
@@ -25,6 +33,8 @@ export interface InferContext {
   requestId: string;
   /** The Hono context: request headers (Cache-Control…), `c.header()` for response headers. */
   http: Context<ProtocolEnv>;
+  /** Where a middleware adds the phases it spends (cache lookup, queue wait). */
+  timer: PhaseTimer;
 }
 
 /**
@@ -48,4 +58,14 @@ export interface ProtocolAppOptions {
   middleware?: MiddlewareHandler[];
   /** Middleware around every infer backend call, outermost first: result cache, batching. */
   inferMiddleware?: InferMiddleware[];
+  /**
+   * Called with the JSON part of every infer body before it is parsed (the whole body, or its first
+   * `Inference-Header-Content-Length` bytes): structural limits that bound JSON.parse. Throws to refuse.
+   */
+  checkRequestJson?: (json: Uint8Array) => void;
+  /**
+   * Error bodies also carry the request id as a field: `{"error": "...", "request_id": "..."}`.
+   * Stock clients read only `error`. @default false (the body is exactly `{"error"}`)
+   */
+  requestIdInErrors?: boolean;
 }

@@ -20,6 +20,11 @@ export interface InferResult {
   version: string;
   outputs: Tensor[];
   parameters?: Parameters;
+  /**
+   * Where the time went, in ms, when the backend knows (Server-Timing, metrics): `queueMs` waiting
+   * in the dynamic batcher's queue, `inferMs` in the model run (a batched run's whole duration).
+   */
+  timing?: { queueMs?: number; inferMs?: number };
 }
 
 /**

@@ -16,6 +16,20 @@ describe("readGatewayConfig", () => {
       lambdaEndpoint: undefined,
       sagemakerEndpoint: undefined,
       logLevel: "INFO",
+      onLambda: false,
+      auth: {
+        mode: "open",
+        warning:
+          "auth: OPEN mode, no API key required: API_KEYS_TABLE is unset and HOST=127.0.0.1 is loopback only",
+      },
+      keyCacheTtlMs: 30_000,
+      originVerifySecret: undefined,
+      cache: { table: undefined, endpoint: undefined, l1Bytes: 64 * 1024 * 1024, timeoutMs: 50 },
+      maxBodyBytes: 4_620_288,
+      jsonLimits: { maxDepth: 32, maxElements: 16_777_216 },
+      concurrency: { maxInFlight: 32, maxQueued: 128, queueTimeoutMs: 5_000 },
+      serviceName: "edge-infer-gateway",
+      metricsNamespace: "EdgeInfer",
     });
     expect(DEMO_REPOSITORY).toMatch(/^file:\/\/\/.+\/functions\/models$/);
   });
@@ -37,6 +51,22 @@ describe("readGatewayConfig", () => {
       LAMBDA_ENDPOINT: "http://127.0.0.1:9001",
       SAGEMAKER_RUNTIME_ENDPOINT: "http://127.0.0.1:9002",
       LOG_LEVEL: "debug",
+      AWS_LAMBDA_FUNCTION_NAME: "edge-infer-gateway",
+      API_KEYS_TABLE: "keys",
+      DYNAMODB_ENDPOINT: "http://127.0.0.1:4567",
+      API_KEY_CACHE_TTL_MS: "250",
+      ORIGIN_VERIFY_SECRET: "s3cret",
+      CACHE_TABLE: "cache",
+      CACHE_L1_BYTES: "1024",
+      CACHE_TIMEOUT_MS: "20",
+      MAX_BODY_BYTES: "1000000",
+      MAX_JSON_DEPTH: "10",
+      MAX_JSON_ELEMENTS: "5000",
+      MODEL_MAX_CONCURRENCY: "4",
+      MODEL_MAX_QUEUE: "0",
+      MODEL_QUEUE_TIMEOUT_MS: "100",
+      POWERTOOLS_SERVICE_NAME: "gw",
+      POWERTOOLS_METRICS_NAMESPACE: "Ns",
     });
     expect(config).toEqual({
       port: 9000,
@@ -50,7 +80,32 @@ describe("readGatewayConfig", () => {
       lambdaEndpoint: "http://127.0.0.1:9001",
       sagemakerEndpoint: "http://127.0.0.1:9002",
       logLevel: "DEBUG",
+      onLambda: true,
+      auth: {
+        mode: "keys",
+        table: "keys",
+        endpoint: "http://127.0.0.1:4567",
+        message: 'auth: API keys required (DynamoDB table "keys" at http://127.0.0.1:4567)',
+      },
+      keyCacheTtlMs: 250,
+      originVerifySecret: "s3cret",
+      cache: { table: "cache", endpoint: "http://127.0.0.1:4567", l1Bytes: 1024, timeoutMs: 20 },
+      maxBodyBytes: 1_000_000,
+      jsonLimits: { maxDepth: 10, maxElements: 5000 },
+      concurrency: { maxInFlight: 4, maxQueued: 0, queueTimeoutMs: 100 },
+      serviceName: "gw",
+      metricsNamespace: "Ns",
     });
+  });
+
+  it("refuses open mode where others can connect: a public HOST, or Lambda", () => {
+    expect(() => readGatewayConfig({ HOST: "0.0.0.0" })).toThrow(
+      /^API_KEYS_TABLE is unset but the gateway is reachable from outside \(HOST=0\.0\.0\.0\)/,
+    );
+    expect(() => readGatewayConfig({ AWS_LAMBDA_FUNCTION_NAME: "gw" })).toThrow(
+      /^API_KEYS_TABLE is unset but the gateway is reachable from outside \(on Lambda\)/,
+    );
+    expect(readGatewayConfig({ HOST: "0.0.0.0", API_KEYS_TABLE: "keys" }).auth.mode).toBe("keys");
   });
 
   it.each([
@@ -59,6 +114,27 @@ describe("readGatewayConfig", () => {
     [{ BACKEND_TIMEOUT_MS: "0" }, 'BACKEND_TIMEOUT_MS: expected an integer from 1 to 900000, got "0"'],
     [{ S3_ENDPOINT: "localhost:4569" }, 'S3_ENDPOINT: expected an http(s) URL, got "localhost:4569"'],
     [{ LOG_LEVEL: "loud" }, 'LOG_LEVEL: expected one of DEBUG, INFO, WARN, ERROR, SILENT, got "loud"'],
+    [{ ORIGIN_VERIFY_SECRET: " " }, "ORIGIN_VERIFY_SECRET: is set but empty; unset it or give the secret"],
+    [{ DYNAMODB_ENDPOINT: "dynamo:8000" }, 'DYNAMODB_ENDPOINT: expected an http(s) URL, got "dynamo:8000"'],
+    [{ CACHE_TIMEOUT_MS: "0" }, 'CACHE_TIMEOUT_MS: expected an integer from 1 to 60000, got "0"'],
+    [{ CACHE_L1_BYTES: "1e9" }, 'CACHE_L1_BYTES: expected an integer from 0 to 1099511627776, got "1e9"'],
+    [{ API_KEY_CACHE_TTL_MS: "-1" }, 'API_KEY_CACHE_TTL_MS: expected an integer from 0 to 3600000, got "-1"'],
+    [{ MAX_BODY_BYTES: "0" }, 'MAX_BODY_BYTES: expected an integer from 1 to 1073741824, got "0"'],
+    [
+      { MAX_BODY_BYTES: "6000000", AWS_LAMBDA_FUNCTION_NAME: "gw", API_KEYS_TABLE: "k" },
+      'MAX_BODY_BYTES: expected an integer from 1 to 4620288, got "6000000"',
+    ],
+    [{ MAX_JSON_DEPTH: "2" }, 'MAX_JSON_DEPTH: expected an integer from 4 to 1000, got "2"'],
+    [
+      { MAX_JSON_ELEMENTS: "many" },
+      'MAX_JSON_ELEMENTS: expected an integer from 1 to 2147483648, got "many"',
+    ],
+    [{ MODEL_MAX_CONCURRENCY: "0" }, 'MODEL_MAX_CONCURRENCY: expected an integer from 1 to 100000, got "0"'],
+    [{ MODEL_MAX_QUEUE: "-5" }, 'MODEL_MAX_QUEUE: expected an integer from 0 to 1000000, got "-5"'],
+    [
+      { MODEL_QUEUE_TIMEOUT_MS: "1.5" },
+      'MODEL_QUEUE_TIMEOUT_MS: expected an integer from 1 to 900000, got "1.5"',
+    ],
     [{ MODEL_CATALOG: "{" }, "MODEL_CATALOG: not valid JSON"],
     [
       { MODEL_CATALOG: "[]" },

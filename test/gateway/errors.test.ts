@@ -1,6 +1,7 @@
 /**
  * Every error status of the gateway from a real cause, mapped in one place: the body is
- * `{"error"}`, every response carries x-request-id, 5xx bodies carry it too and nothing internal.
+ * `{"error", "request_id"}`, every response carries x-request-id, 5xx messages name it too and
+ * nothing internal.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../gateway/app";
@@ -33,12 +34,14 @@ const addBody = (a: unknown[] = [1, 2, 3, 4], shape = [1, 4]) =>
 async function expectError(res: Response, status: number, error: string | RegExp): Promise<string> {
   expect(res.status).toBe(status);
   expect(res.headers.get("content-type")).toMatch(/^application\/json/);
-  const body = (await res.json()) as { error: string };
-  expect(Object.keys(body)).toEqual(["error"]);
+  const body = (await res.json()) as { error: string; request_id: string };
+  // The protocol's {"error"} plus the request id: stock clients read only `error`.
+  expect(Object.keys(body)).toEqual(["error", "request_id"]);
   if (typeof error === "string") expect(body.error).toBe(error);
   else expect(body.error).toMatch(error);
   const id = res.headers.get("x-request-id");
   expect(id).toMatch(/^[\w.:-]{1,128}$/);
+  expect(body.request_id).toBe(id);
   if (status >= 500) expect(body.error).toContain(`(request id ${id})`);
   return body.error;
 }

@@ -1,16 +1,26 @@
 /**
  * The gateway's esbuild bundle on "Lambda": loaded in a fresh Node process and invoked with
  * Function URL events, it calls the model function's bundle (another fresh process) through the
- * AWS SDK and a local Lambda Invoke API; the model comes from s3rver. The whole AWS path, locally.
+ * AWS SDK and a local Lambda Invoke API; the model comes from s3rver, API keys and cached results
+ * live in dynalite. The whole AWS path, locally: origin check, keys, cache, EMF metrics and
+ * Powertools logs on stdout.
  */
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { runKeysCli } from "../../gateway/auth/cli";
+import { createKeyTable, DynamoKeyStore } from "../../gateway/auth/dynamo-store";
 import { decodeInferResponse, encodeInferRequest } from "../../layers/protocol";
 import { buildBundles, type S3Models, s3Models } from "../functions/model/fixtures";
 import { type AwsApi, startLambdaApi } from "../support/aws-apis";
+import { type DynaliteHandle, startDynalite } from "../support/dynalite";
+import { modelConfig } from "../support/models";
 import { type BundledLambda, startBundledLambda } from "../support/server";
+
+const ORIGIN_SECRET = "origin-secret-0123456789abcdef";
+const KEYS_TABLE = "edge-infer-keys";
 
 let bundles: Awaited<ReturnType<typeof buildBundles>>;
 let models: S3Models;
@@ -18,14 +28,20 @@ let cacheDir: string;
 let model: BundledLambda;
 let api: AwsApi;
 let gateway: BundledLambda;
+let dynalite: DynaliteHandle;
+let apiKey: string;
 
-/** A Lambda Function URL event (payload format 2.0). */
+/**
+ * A Lambda Function URL event (payload format 2.0), as CloudFront forwards it (origin secret) from a
+ * client with a valid API key, unless `headers` says otherwise.
+ */
 function urlEvent(
   method: string,
   path: string,
   body?: { text?: string; bytes?: Uint8Array },
-  headers: Record<string, string> = {},
+  extra: Record<string, string> = {},
 ) {
+  const headers = { "x-origin-verify": ORIGIN_SECRET, "x-api-key": apiKey, ...extra };
   const domainName = "abcdefg.lambda-url.us-east-1.on.aws";
   return {
     version: "2.0",
@@ -68,11 +84,38 @@ async function call(event: unknown): Promise<UrlResult> {
 }
 
 beforeAll(async () => {
-  [bundles, models, cacheDir] = await Promise.all([
+  [bundles, models, cacheDir, dynalite] = await Promise.all([
     buildBundles(["gateway", "model-function"]),
     s3Models(["add"]),
     mkdtemp(join(tmpdir(), "model-cache-")),
+    startDynalite(),
   ]);
+  // `add` with its results cached (the generated models have caching off).
+  const vec = (name: string) => ({ name, datatype: "FP32" as const, shape: [4] });
+  const config = modelConfig("add", {
+    max_batch_size: 8,
+    inputs: [vec("a"), vec("b")],
+    outputs: [vec("sum"), vec("diff")],
+    version_policy: { latest: { num_versions: 2 } },
+  });
+  await models.s3.client.send(
+    new PutObjectCommand({
+      Bucket: "edge-infer-models",
+      Key: "models/add/config.json",
+      Body: JSON.stringify({ ...config, cache: { enabled: true, ttl_seconds: 300 } }),
+    }),
+  );
+  const out: string[] = [];
+  const keys = (argv: string[]) =>
+    runKeysCli(argv, {
+      store: new DynamoKeyStore(dynalite.client, KEYS_TABLE),
+      init: () => createKeyTable(dynalite.client, KEYS_TABLE),
+      out: (l) => out.push(l),
+      err: () => undefined,
+    });
+  expect(await keys(["init"])).toBe(0);
+  expect(await keys(["add", "lambda-test", "--models", "*"])).toBe(0);
+  apiKey = out.at(-1) ?? "";
   model = await startBundledLambda(bundles.files["model-function"], {
     functionName: "edge-infer-add",
     env: {
@@ -100,7 +143,14 @@ beforeAll(async () => {
       AWS_REGION: "us-east-1",
       AWS_ACCESS_KEY_ID: "test",
       AWS_SECRET_ACCESS_KEY: "test",
-      LOG_LEVEL: "ERROR",
+      AWS_LAMBDA_FUNCTION_NAME: "edge-infer-gateway",
+      API_KEYS_TABLE: KEYS_TABLE,
+      CACHE_TABLE: dynalite.table,
+      DYNAMODB_ENDPOINT: dynalite.endpoint,
+      CACHE_TIMEOUT_MS: "2000",
+      ORIGIN_VERIFY_SECRET: ORIGIN_SECRET,
+      POWERTOOLS_SERVICE_NAME: "edge-infer-gateway",
+      LOG_LEVEL: "INFO",
     },
   });
 });
@@ -110,6 +160,7 @@ afterAll(async () => {
   await api?.close();
   await model?.close();
   await models?.close();
+  await dynalite?.close();
   await bundles?.cleanup();
   await rm(cacheDir, { recursive: true, force: true });
 });
@@ -182,7 +233,10 @@ describe("gateway bundle on Lambda", () => {
   it("maps errors: 404 for an unknown model, 400 for a bad tensor", async () => {
     const missing = await call(urlEvent("GET", "/v2/models/ghost"));
     expect(missing.statusCode).toBe(404);
-    expect(JSON.parse(missing.body)).toEqual({ error: 'unknown model "ghost"' });
+    expect(JSON.parse(missing.body)).toEqual({
+      error: 'unknown model "ghost"',
+      request_id: missing.headers["x-request-id"],
+    });
     const bad = await call(
       urlEvent("POST", "/v2/models/add/infer", {
         text: JSON.stringify({
@@ -194,6 +248,95 @@ describe("gateway bundle on Lambda", () => {
       }),
     );
     expect(bad.statusCode).toBe(400);
-    expect(JSON.parse(bad.body)).toEqual({ error: "input 'a' has datatype INT32, expected FP32" });
+    expect(JSON.parse(bad.body)).toEqual({
+      error: "input 'a' has datatype INT32, expected FP32",
+      request_id: bad.headers["x-request-id"],
+    });
+  });
+
+  it("refuses requests that did not come through CloudFront, health included, before auth", async () => {
+    for (const path of ["/v2/health/live", "/v2/models/add"]) {
+      const res = await call(
+        urlEvent("GET", path, undefined, { "x-origin-verify": "guess", "x-api-key": "" }),
+      );
+      expect(res.statusCode).toBe(403);
+      expect(JSON.parse(res.body)).toEqual({
+        error: "requests must come through the edge-infer distribution",
+        request_id: res.headers["x-request-id"],
+      });
+    }
+  });
+
+  it("serves health without a key and nothing else: 401", async () => {
+    expect((await call(urlEvent("GET", "/v2/health/live", undefined, { "x-api-key": "" }))).statusCode).toBe(
+      200,
+    );
+    const res = await call(urlEvent("GET", "/v2/models/add", undefined, { "x-api-key": "" }));
+    expect(res.statusCode).toBe(401);
+    expect(res.headers["www-authenticate"]).toBe('Bearer realm="edge-infer"');
+  });
+
+  it("caches results in DynamoDB: a repeated request is a HIT that never reaches the model function", async () => {
+    const event = urlEvent("POST", "/v2/models/add/infer", {
+      text: JSON.stringify({
+        inputs: [
+          { name: "a", shape: [1, 4], datatype: "FP32", data: [7, 7, 7, 7] },
+          { name: "b", shape: [1, 4], datatype: "FP32", data: [1, 2, 3, 4] },
+        ],
+      }),
+    });
+    const miss = await call(event);
+    expect(miss.statusCode).toBe(200);
+    expect(miss.headers["x-cache"]).toBe("MISS");
+    expect(miss.headers["server-timing"]).toMatch(
+      /^decode;dur=[\d.]+, cache;dur=[\d.]+, .*infer;dur=[\d.]+.*, total;dur=/,
+    );
+    const invocations = model.invocations;
+    const hit = await call(event);
+    expect(hit.headers["x-cache"]).toBe("HIT");
+    expect(JSON.parse(hit.body)).toEqual(JSON.parse(miss.body));
+    expect(hit.headers["server-timing"]).not.toContain("infer;");
+    expect(model.invocations).toBe(invocations);
+  });
+
+  it("serves no /metrics on Lambda: the metrics leave as EMF", async () => {
+    expect((await call(urlEvent("GET", "/metrics"))).statusCode).toBe(404);
+  });
+
+  it("prints the auth mode, Powertools request logs and EMF metrics on stdout", () => {
+    const lines = gateway.output().split("\n");
+    expect(lines).toContain(
+      `auth: API keys required (DynamoDB table "${KEYS_TABLE}" at ${dynalite.endpoint})`,
+    );
+    const json = lines.flatMap((l) => {
+      try {
+        return [JSON.parse(l) as Record<string, unknown>];
+      } catch {
+        return [];
+      }
+    });
+    const log = json.find((j) => j.message === "request" && j.cache === "HIT");
+    expect(log).toMatchObject({
+      level: "INFO",
+      service: "edge-infer-gateway",
+      method: "POST",
+      path: "/v2/models/add/infer",
+      status: 200,
+      model: "add",
+      version: "2",
+      request_id: expect.stringMatching(/^[0-9a-f-]{36}$/),
+      duration_ms: expect.any(Number),
+    });
+    const emf = json.filter((j) => j._aws !== undefined && j.model === "add");
+    expect(emf.length).toBeGreaterThan(0);
+    expect(emf[0]?._aws).toMatchObject({
+      CloudWatchMetrics: [{ Namespace: "EdgeInfer", Dimensions: [["model"]] }],
+    });
+    const sum = (metric: string) =>
+      emf.reduce((n, j) => n + (typeof j[metric] === "number" ? j[metric] : 0), 0);
+    expect(sum("cache_hits")).toBeGreaterThanOrEqual(1);
+    expect(sum("cache_misses")).toBeGreaterThanOrEqual(1);
+    expect(sum("requests")).toBeGreaterThanOrEqual(4);
+    expect(sum("client_errors")).toBeGreaterThanOrEqual(1); // the INT32 request
   });
 });

@@ -20,11 +20,19 @@ const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
  * addressed by name or ARN (a `:qualifier` suffix is accepted): handler errors come back as
  * `X-Amz-Function-Error: Unhandled`, unknown functions as ResourceNotFoundException.
  * Platform faults, by function name: `hang` accepts the call and never answers, `timeout` answers
- * as Lambda does when a function runs past its timeout, `throttle` as when concurrency is exhausted.
+ * as Lambda does when a function runs past its timeout, `throttle` as when concurrency is exhausted,
+ * `garbage` answers 200 with a payload that is not JSON (a broken proxy or runtime), `oversize` as
+ * Lambda does when a function returns more than 6 MB.
  */
 export function startLambdaApi(
   functions: BundledLambda[],
-  options: { hang?: string[]; timeout?: string[]; throttle?: string[] } = {},
+  options: {
+    hang?: string[];
+    timeout?: string[];
+    throttle?: string[];
+    garbage?: string[];
+    oversize?: string[];
+  } = {},
 ): Promise<AwsApi> {
   const calls: string[] = [];
   const byName = new Map(functions.map((f) => [f.functionName, f]));
@@ -43,6 +51,19 @@ export function startLambdaApi(
       return json(res, 200, {
         errorType: "Sandbox.Timedout",
         errorMessage: `RequestId: ${id} Error: Task timed out after 3.00 seconds`,
+      });
+    }
+    if (options.garbage?.includes(name)) {
+      res.statusCode = 200;
+      res.setHeader("Content-Type", "application/json");
+      res.setHeader("X-Amz-Executed-Version", "1");
+      return void res.end("<html><body>502 Bad Gateway</body></html>\u0000\xff");
+    }
+    if (options.oversize?.includes(name)) {
+      res.setHeader("X-Amz-Function-Error", "Unhandled");
+      return json(res, 200, {
+        errorType: "Function.ResponseSizeTooLarge",
+        errorMessage: "Response payload size exceeded maximum allowed payload size (6291556 bytes).",
       });
     }
     if (options.throttle?.includes(name)) {

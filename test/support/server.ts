@@ -6,6 +6,7 @@
 import { type ChildProcess, spawn } from "node:child_process";
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
+import type { RunningGateway, StartOptions } from "../../gateway/serve";
 
 /** A server listening on 127.0.0.1:<free port>. */
 export interface Listening {
@@ -22,6 +23,28 @@ export function listen(fetch: (request: Request) => Response | Promise<Response>
       resolve({ url: `http://127.0.0.1:${info.port}`, server, close: () => closeServer(server) });
     }) as Server;
   });
+}
+
+/** A gateway started by startGatewayServer, and the lines it printed at start. */
+export interface TestGateway extends RunningGateway {
+  printed: string[];
+}
+
+/**
+ * The gateway as `npm start` runs it (gateway/serve.ts: config, runtime, warm-up, node server), in
+ * this process, configured by `env` alone (not this process's environment) on a free loopback port.
+ */
+export async function startGatewayServer(
+  env: Record<string, string | undefined>,
+  options: StartOptions = {},
+): Promise<TestGateway> {
+  // Imported on demand: the gateway pulls in ONNX Runtime, which most users of this file do not need.
+  const { readGatewayConfig } = await import("../../gateway/config");
+  const { startGateway } = await import("../../gateway/serve");
+  const printed: string[] = [];
+  const config = readGatewayConfig({ LOG_LEVEL: "SILENT", ...env, HOST: "127.0.0.1", PORT: "0" });
+  const gateway = await startGateway(config, { print: (line) => printed.push(line), ...options });
+  return Object.assign(gateway, { printed });
 }
 
 /** Closes a server, dropping keep-alive connections so the promise settles. */

@@ -151,6 +151,7 @@ describe("LambdaBackend", () => {
     expect(res.status).toBe(503);
     expect(await res.json()).toEqual({
       error: expect.stringMatching(/^model "broken" is not ready \(request id /),
+      request_id: res.headers.get("x-request-id"),
     });
   });
 

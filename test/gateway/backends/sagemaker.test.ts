@@ -79,7 +79,10 @@ describe("SageMakerBackend", () => {
     const app = createApp({ catalog });
     const res = await app.request("/v2/models/add/versions/5/infer", { method: "POST", body });
     expect(res.status).toBe(404);
-    expect(await res.json()).toEqual({ error: "model 'add' has no version 5" });
+    expect(await res.json()).toEqual({
+      error: "model 'add' has no version 5",
+      request_id: res.headers.get("x-request-id"),
+    });
     const bad = {
       inputs: [{ name: "a", datatype: "FP32" as const, shape: [1, 4], data: new Float32Array(4) }],
     };

@@ -4,7 +4,12 @@ import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
 import { describe, expect, it } from "vitest";
-import { bodyLimitMiddleware, DEFAULT_MAX_BODY_BYTES } from "../../../gateway/limits/body-limit";
+import {
+  BODY_LIMIT_HINT,
+  bodyLimitMiddleware,
+  DEFAULT_MAX_BODY_BYTES,
+  LAMBDA_PAYLOAD_BYTES,
+} from "../../../gateway/limits/body-limit";
 import { onError } from "../auth/harness";
 
 /** A body sent in chunks, counting how many the server pulled. */
@@ -32,9 +37,11 @@ function app(max?: number) {
 }
 
 describe("bodyLimitMiddleware", () => {
-  it("defaults to 5 MiB, under Lambda's 6 MB", () => {
-    expect(DEFAULT_MAX_BODY_BYTES).toBe(5 * 1024 * 1024);
-    expect(DEFAULT_MAX_BODY_BYTES).toBeLessThan(6_000_000);
+  it("defaults to ≈4.4 MiB: base64 of a body it accepts, in an event, still fits Lambda's 6 MiB", () => {
+    expect(DEFAULT_MAX_BODY_BYTES).toBe(4_620_288);
+    const base64 = Buffer.alloc(DEFAULT_MAX_BODY_BYTES).toString("base64").length;
+    expect(base64 + 64 * 1024).toBeLessThan(LAMBDA_PAYLOAD_BYTES);
+    expect(LAMBDA_PAYLOAD_BYTES).toBe(6_291_456);
   });
 
   it("passes bodies within the limit through intact", async () => {
@@ -54,7 +61,9 @@ describe("bodyLimitMiddleware", () => {
       duplex: "half",
     } as RequestInit);
     expect(res.status).toBe(413);
-    expect(await res.json()).toEqual({ error: "request body is 1000000 bytes, limit is 1024 bytes" });
+    expect(await res.json()).toEqual({
+      error: `request body is 1000000 bytes, limit is 1024 bytes; ${BODY_LIMIT_HINT}`,
+    });
     expect(body.pulled()).toBeLessThanOrEqual(1); // a stream may pre-pull one chunk
   });
 
@@ -66,7 +75,9 @@ describe("bodyLimitMiddleware", () => {
       duplex: "half",
     } as RequestInit);
     expect(res.status).toBe(413);
-    expect(await res.json()).toEqual({ error: "request body exceeds the limit of 4096 bytes" });
+    expect(await res.json()).toEqual({
+      error: `request body exceeds the limit of 4096 bytes; ${BODY_LIMIT_HINT}`,
+    });
     expect(body.pulled()).toBeLessThan(10);
   });
 
@@ -109,12 +120,16 @@ describe("bodyLimitMiddleware behind a real Node server", () => {
       expect(res.status).toBe(413);
       // The unread rest makes the socket unusable: the client is told not to reuse it.
       expect(res.headers.get("connection")).toBe("close");
-      expect(await res.json()).toEqual({ error: "request body exceeds the limit of 65536 bytes" });
+      expect(await res.json()).toEqual({
+        error: `request body exceeds the limit of 65536 bytes; ${BODY_LIMIT_HINT}`,
+      });
 
       const declared = await fetch(url, { method: "POST", body: new Uint8Array(100 * 1024) });
       expect(declared.status).toBe(413);
       expect(declared.headers.get("connection")).toBe("close");
-      expect(await declared.json()).toEqual({ error: "request body is 102400 bytes, limit is 65536 bytes" });
+      expect(await declared.json()).toEqual({
+        error: `request body is 102400 bytes, limit is 65536 bytes; ${BODY_LIMIT_HINT}`,
+      });
 
       const ok = await fetch(url, { method: "POST", body: "hello" });
       expect(await ok.json()).toEqual({ bytes: 5, length: "5" });

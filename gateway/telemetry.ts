@@ -1,0 +1,95 @@
+/**
+ * Per-request telemetry at the edge: one structured log line per request (request id, model,
+ * version, status, timings), the per-model inference metrics, the `Server-Timing` header, and on
+ * Lambda the request's CloudWatch EMF lines, flushed before the response leaves.
+ */
+import type { MiddlewareHandler } from "hono";
+import { InferenceError } from "../layers/errors";
+import type { ProtocolEnv } from "../layers/http";
+import { type Logger, type Metrics, PhaseTimer } from "../layers/telemetry";
+import type { ModelCatalog } from "../layers/transport";
+import type { AuthEnv } from "./auth/middleware";
+import { modelFromPath } from "./auth/middleware";
+
+/** Label of requests naming a model the catalog does not have: keeps label sets bounded. */
+export const UNKNOWN_MODEL = "_unknown";
+
+/** Options of telemetryMiddleware. */
+export interface TelemetryOptions {
+  metrics: Metrics;
+  /** Receives one `request` line per request. */
+  logger: Logger;
+  /** Models that get their own metric labels; any other name is counted as `_unknown`. */
+  catalog: ModelCatalog;
+  /** Where EMF lines go after each request (Lambda: stdout); absent: nothing is flushed. */
+  emit?: (lines: string[]) => void;
+}
+
+const INFER_PATH = /^\/v2\/models\/[^/]+(?:\/versions\/[^/]+)?\/infer$/;
+const PINNED = /^\/v2\/models\/[^/]+\/versions\/([0-9]{1,9})(?:\/|$)/;
+
+const round = (ms: number) => Math.round(ms * 1000) / 1000;
+
+/** Hono middleware; put it right after the origin check so it sees every refusal (auth, limits) too. */
+export function telemetryMiddleware(options: TelemetryOptions): MiddlewareHandler<ProtocolEnv & AuthEnv> {
+  const { metrics, logger, catalog } = options;
+  return async (c, next) => {
+    const timer = new PhaseTimer();
+    c.set("timer", timer);
+    await next();
+    const durationMs = timer.elapsed();
+    const status = c.res.status;
+    const phases = timer.phases();
+    try {
+      c.res.headers.set("Server-Timing", timer.header());
+    } catch {
+      // A response with immutable headers (built elsewhere) goes out without it.
+    }
+    const named = modelFromPath(c.req.path);
+    const model =
+      c.get("model") ?? (named === undefined ? undefined : catalog.has(named) ? named : UNKNOWN_MODEL);
+    const version = c.get("servedVersion") ?? PINNED.exec(c.req.path)?.[1];
+    const error = c.error;
+    const reason =
+      error instanceof InferenceError
+        ? error.kind
+        : status >= 400
+          ? error
+            ? "internal"
+            : `http_${status}`
+          : undefined;
+    const cache = c.res.headers.get("x-cache") ?? undefined;
+    if (model !== undefined && c.req.method === "POST" && INFER_PATH.test(c.req.path)) {
+      metrics.recordRequest({
+        model,
+        ...(version === undefined ? {} : { version }),
+        status,
+        ...(reason === undefined ? {} : { reason }),
+        durationMs,
+        phases,
+        cached: cache === "HIT",
+      });
+      if (cache === "HIT") metrics.cacheHit(model);
+      else if (cache === "MISS") metrics.cacheMiss(model);
+    }
+    const fields = {
+      request_id: c.get("requestId"),
+      method: c.req.method,
+      path: c.req.path,
+      status,
+      ...(model === undefined ? {} : { model }),
+      ...(version === undefined ? {} : { version }),
+      ...(reason === undefined ? {} : { reason }),
+      ...(cache === undefined ? {} : { cache }),
+      ...(c.get("apiKey") === undefined ? {} : { key: c.get("apiKey")?.name }),
+      duration_ms: round(durationMs),
+      timings_ms: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, round(v)])),
+    };
+    if (status >= 500) logger.warn("request", fields);
+    else logger.info("request", fields);
+    if (options.emit !== undefined) {
+      const lines = metrics.toEMF();
+      if (lines.length > 0) options.emit(lines);
+    }
+  };
+}

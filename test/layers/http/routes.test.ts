@@ -1,0 +1,106 @@
+/**
+ * The protocol app's hooks for the edge: the JSON check sees exactly the JSON part of a body before
+ * it is parsed, phases land in a timer the middleware set, the backend's own queue/infer timing is
+ * used when it reports one, and error bodies carry the request id only when asked.
+ */
+import type { MiddlewareHandler } from "hono";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { InvalidInput } from "../../../layers/errors";
+import { createProtocolApp, type ProtocolEnv } from "../../../layers/http";
+import { encodeInferRequest } from "../../../layers/protocol";
+import { PhaseTimer } from "../../../layers/telemetry";
+import type { Backend, EngineBackend } from "../../../layers/transport";
+import { engineBackend } from "../../gateway/helpers";
+import { makeTestRepository } from "../../support/models";
+
+let repo: Awaited<ReturnType<typeof makeTestRepository>>;
+let engine: EngineBackend;
+
+beforeAll(async () => {
+  repo = await makeTestRepository();
+  engine = engineBackend(repo.dir, ["add"]);
+});
+
+afterAll(async () => {
+  await engine?.close();
+  await repo?.cleanup();
+});
+
+const tensors = {
+  inputs: [
+    { name: "a", datatype: "FP32" as const, shape: [1, 4], data: new Float32Array([1, 2, 3, 4]) },
+    { name: "b", datatype: "FP32" as const, shape: [1, 4], data: new Float32Array([1, 1, 1, 1]) },
+  ],
+};
+
+describe("protocol app hooks", () => {
+  it("hands checkRequestJson the JSON part only, before parsing, and maps what it throws", async () => {
+    const seen: string[] = [];
+    const app = createProtocolApp({
+      catalog: new Map([["add", engine]]),
+      checkRequestJson: (json) => {
+        const text = new TextDecoder().decode(json);
+        seen.push(text);
+        if (text.includes("refuse-me")) throw new InvalidInput("refused by the JSON check");
+      },
+    });
+    const binary = encodeInferRequest(tensors, { binary: true });
+    const res = await app.request("/v2/models/add/infer", {
+      method: "POST",
+      body: binary.body as Uint8Array<ArrayBuffer>,
+      headers: { "Inference-Header-Content-Length": String(binary.headerLength) },
+    });
+    expect(res.status).toBe(200);
+    expect(seen).toEqual([new TextDecoder().decode(binary.body.subarray(0, binary.headerLength))]);
+    const refused = await app.request("/v2/models/add/infer", { method: "POST", body: '{"refuse-me": [' });
+    expect(refused.status).toBe(400);
+    // The container's bodies stay exactly the protocol's {"error"}.
+    expect(await refused.json()).toEqual({ error: "refused by the JSON check" });
+  });
+
+  it("adds request_id to every error body when asked, 404s and route-level 503s included", async () => {
+    const app = createProtocolApp({ catalog: new Map([["add", engine]]), requestIdInErrors: true });
+    const headers = { "x-request-id": "rid-1" };
+    const cases = [
+      await app.request("/v2/models/add/infer", { method: "POST", body: "{", headers }),
+      await app.request("/v2/nothing", { headers }),
+      await app.request("/v2/models/add/versions/1/ready", { headers }),
+    ];
+    expect(cases.map((r) => r.status)).toEqual([400, 404, 503]);
+    for (const res of cases) {
+      expect(res.headers.get("x-request-id")).toBe("rid-1");
+      expect(await res.json()).toEqual({ error: expect.any(String), request_id: "rid-1" });
+    }
+  });
+
+  it("records decode, infer and encode in the timer a middleware set, and the backend's own queue/infer", async () => {
+    const timers: PhaseTimer[] = [];
+    const setTimer: MiddlewareHandler<ProtocolEnv> = async (c, next) => {
+      const timer = new PhaseTimer();
+      timers.push(timer);
+      c.set("timer", timer);
+      await next();
+    };
+    const reporting: Backend = {
+      describe: (m, v) => engine.describe(m, v),
+      ready: (m, v) => engine.ready(m, v),
+      infer: async (m, v, r) => ({
+        ...(await engine.infer(m, v, r)),
+        timing: { queueMs: 1234, inferMs: 5678 },
+      }),
+    };
+    const body = JSON.stringify({
+      inputs: tensors.inputs.map((t) => ({ ...t, data: Array.from(t.data) })),
+    });
+    for (const backend of [engine, reporting]) {
+      const app = createProtocolApp({
+        catalog: new Map([["add", backend]]),
+        middleware: [setTimer as MiddlewareHandler],
+      });
+      expect((await app.request("/v2/models/add/infer", { method: "POST", body })).status).toBe(200);
+    }
+    const [measured, reported] = timers.map((t) => t.phases());
+    expect(Object.keys(measured ?? {})).toEqual(["decode", "infer", "encode"]);
+    expect(reported).toMatchObject({ queue: 1234, infer: 5678 });
+  });
+});
