@@ -247,21 +247,30 @@ export class DynamicBatcher {
       const [only] = members;
       if (members.length === 1 && only !== undefined) {
         // Zero-copy path: the request's own tensors in, the run's tensors out.
+        const started = performance.now();
         const outputs = await run(only.inputs, only.outputs);
+        const runMicros = micros(started);
         for (const t of outputs) checkOutput(t, only.rows);
-        only.resolve({ outputs, queueMicros: queueMicros[0] ?? 0 });
+        only.resolve({ outputs, queueMicros: queueMicros[0] ?? 0, runMicros, batchSize: rows });
       } else {
         const stacked = stackInputs(
           members.map((p) => p.sorted),
           rows,
         );
+        const started = performance.now();
         const outputs = await run(stacked, members[0]?.outputs);
+        const runMicros = micros(started);
         const parts = splitOutputs(
           outputs,
           members.map((p) => p.rows),
         );
         members.forEach((p, k) => {
-          p.resolve({ outputs: parts[k] ?? [], queueMicros: queueMicros[k] ?? 0 });
+          p.resolve({
+            outputs: parts[k] ?? [],
+            queueMicros: queueMicros[k] ?? 0,
+            runMicros,
+            batchSize: rows,
+          });
         });
       }
     } catch (e) {
@@ -274,3 +283,5 @@ export class DynamicBatcher {
     }
   }
 }
+
+const micros = (since: number): number => Math.round((performance.now() - since) * 1000);

@@ -45,6 +45,10 @@ export interface SubmitResult {
   outputs: Tensor[];
   /** Time from `submit` to the dispatch of its batch. */
   queueMicros: number;
+  /** Time its batch spent in `run` (stacking and splitting excluded): shared by the batch's requests. */
+  runMicros: number;
+  /** Rows in its batch (1 = it ran alone, or with no company of its key). */
+  batchSize: number;
 }
 
 /** Counters of a `DynamicBatcher`. */

@@ -1,11 +1,20 @@
 /**
  * Backend over a ModelEngine in this process: what the Lambda handler and the container server run,
- * and what local mode's gateway calls directly (no serialisation on that path).
+ * and what local mode's gateway calls directly (no serialisation on that path). Models whose
+ * config.json enables `dynamic_batching` have their concurrent requests stacked by a DynamicBatcher.
  */
+import {
+  type BatcherStats,
+  type BatchInfo,
+  batcherOptionsOf,
+  batchingEnabled,
+  DynamicBatcher,
+} from "../batching";
 import type { ModelEngine } from "../engine";
 import type { LoadedModel } from "../engine/types";
 import { ModelNotFound } from "../errors";
 import type { DecodedInferRequest } from "../protocol/types";
+import { validateRequest } from "../validation/validate";
 import type { Backend, InferResult, ModelDescription } from "./backend";
 import { quote } from "./quote";
 import { parseVersion } from "./version";
@@ -19,12 +28,30 @@ export interface EngineBackendOptions {
    * version). @default the highest version the model's version_policy serves
    */
   liveVersions?: ReadonlyMap<string, number>;
+  /**
+   * Honour `dynamic_batching.enabled` in config.json; false runs every request on its own (the
+   * bench's comparison, or a host where latency matters more than throughput). @default true
+   */
+  batching?: boolean;
+  /** Called at each batch dispatch (batch size, queue times), for metrics; a throw is ignored. */
+  onBatch?: (model: string, version: number, info: BatchInfo) => void;
 }
+
+/** The batcher of one loaded model version; replaced when the engine hands out a new load. */
+interface BatcherEntry {
+  loaded: LoadedModel;
+  batcher: DynamicBatcher;
+}
+
+const ms = (micros: number): number => micros / 1000;
 
 /** Serves models from an in-process ModelEngine; pinned versions load on demand. */
 export class EngineBackend implements Backend {
   private readonly models: ReadonlySet<string> | undefined;
   private readonly live: ReadonlyMap<string, number>;
+  private readonly batching: boolean;
+  private readonly onBatch: EngineBackendOptions["onBatch"];
+  private readonly batchers = new Map<string, BatcherEntry>();
 
   constructor(
     readonly engine: ModelEngine,
@@ -32,6 +59,8 @@ export class EngineBackend implements Backend {
   ) {
     this.models = options.models === undefined ? undefined : new Set(options.models);
     this.live = options.liveVersions ?? new Map();
+    this.batching = options.batching ?? true;
+    this.onBatch = options.onBatch;
   }
 
   /** Loads and warms a version (the live one by default); resolves once it is ready. */
@@ -52,25 +81,80 @@ export class EngineBackend implements Backend {
     return this.engine.isReady(model, this.resolve(model, version));
   }
 
-  /** Runs the request on the version (loading a pinned one on demand). */
+  /**
+   * Runs the request on the version (loading a pinned one on demand), validated once here, before
+   * it queues. `signal` takes a request out of the batcher's queue; a run already started finishes.
+   */
   async infer(
     model: string,
     version: string | undefined,
     request: DecodedInferRequest,
+    signal?: AbortSignal,
   ): Promise<InferResult> {
-    const names = request.outputs?.map((o) => o.name);
-    const result = await this.engine.infer(
-      model,
-      this.resolve(model, version),
-      request.inputs,
-      names !== undefined && names.length > 0 ? names : undefined,
-    );
-    return { version: String(result.version), outputs: result.outputs };
+    const loaded = await this.engine.load(model, this.resolve(model, version));
+    const requested = request.outputs?.map((o) => o.name);
+    const names = requested !== undefined && requested.length > 0 ? requested : undefined;
+    validateRequest(request.inputs, names, loaded.signature, loaded.config.max_batch_size);
+    const answered = String(loaded.version);
+    if (this.batching && batchingEnabled(loaded.config)) {
+      const r = await this.batcherOf(loaded).submit(
+        request.inputs,
+        names,
+        signal === undefined ? undefined : { signal },
+      );
+      return {
+        version: answered,
+        outputs: r.outputs,
+        timing: { queueMs: ms(r.queueMicros), inferMs: ms(r.runMicros) },
+      };
+    }
+    const started = performance.now();
+    const outputs = await loaded.run(request.inputs, names);
+    return { version: answered, outputs, timing: { inferMs: performance.now() - started } };
   }
 
-  /** Unloads every model. */
-  close(): Promise<void> {
-    return this.engine.close();
+  /** Counters of the version's batcher (undefined when none was created for it). */
+  batcherStats(model: string, version: number): BatcherStats | undefined {
+    return this.batchers.get(key(model, version))?.batcher.stats();
+  }
+
+  /** Unloads a version: its queued requests are refused (ModelNotReady), its running batch finishes. */
+  async unload(model: string, version: number): Promise<void> {
+    const k = key(model, version);
+    const entry = this.batchers.get(k);
+    this.batchers.delete(k);
+    if (entry !== undefined) await entry.batcher.close();
+    await this.engine.unload(model, version);
+  }
+
+  /** Closes every batcher (as `unload` does), then unloads every model. */
+  async close(): Promise<void> {
+    const entries = [...this.batchers.values()];
+    this.batchers.clear();
+    await Promise.all(entries.map((e) => e.batcher.close()));
+    await this.engine.close();
+  }
+
+  /**
+   * The version's batcher, created on first use. The engine may unload a version and load it again
+   * (eviction, refresh): a new LoadedModel gets a new batcher and the old one is closed.
+   */
+  private batcherOf(loaded: LoadedModel): DynamicBatcher {
+    const k = key(loaded.name, loaded.version);
+    const entry = this.batchers.get(k);
+    if (entry?.loaded === loaded) return entry.batcher;
+    if (entry !== undefined) void entry.batcher.close();
+    const hook = this.onBatch;
+    const { name, version } = loaded;
+    const batcher = new DynamicBatcher(
+      batcherOptionsOf(
+        loaded.config,
+        (inputs, outputs) => loaded.run(inputs, outputs),
+        hook === undefined ? {} : { onBatch: (info) => hook(name, version, info) },
+      ),
+    );
+    this.batchers.set(k, { loaded, batcher });
+    return batcher;
   }
 
   private resolve(model: string, version: string | undefined): number | undefined {
@@ -79,4 +163,8 @@ export class EngineBackend implements Backend {
     }
     return version === undefined ? this.live.get(model) : parseVersion(version);
   }
+}
+
+function key(model: string, version: number): string {
+  return `${model}\u0000${version}`;
 }

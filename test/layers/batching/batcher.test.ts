@@ -25,7 +25,11 @@ describe("stacking and splitting", () => {
       expect(y?.shape).toEqual([k + 1, 4]);
       expect(values(y)).toEqual(values(reqs[k]).map((v) => v * 2));
       expect(Number.isInteger(r.queueMicros) && r.queueMicros >= 0).toBe(true);
+      expect(r.batchSize).toBe(6);
     });
+    // One run, so one run time shared by the whole batch.
+    expect(new Set(results.map((r) => r.runMicros)).size).toBe(1);
+    expect(Number.isInteger(results[0]?.runMicros) && (results[0]?.runMicros ?? -1) >= 0).toBe(true);
     expect(infos).toHaveLength(1);
     expect(infos[0]?.size).toBe(6);
     expect(infos[0]?.requests).toBe(3);

@@ -1,0 +1,207 @@
+/**
+ * Smoke test of the bench's machinery with tiny counts: raw ORT, the hand-written server and the
+ * gateway child measured over HTTP, the table with its ratios and targets, the SVG and PNG charts.
+ * Nothing here asserts a timing: only that the figures exist and are put together right.
+ */
+import { inflateSync } from "node:zlib";
+import { afterAll, describe, expect, it } from "vitest";
+import { panels, svgChart } from "./chart";
+import { benchRepository, modelPath, type ServerChild, startGateway, startHandwritten } from "./children";
+import { parseResponse } from "./client";
+import { measureHttp } from "./http-rows";
+import { measure } from "./measure";
+import { type BenchModel, binaryRequest, inputTensor, jsonRequest, MODELS } from "./payloads";
+import { crc32, pngChart } from "./png";
+import { measureRaw } from "./raw";
+import { markdown, type Row, rowOf, targets, withRatios } from "./report";
+import { readSettings } from "./settings";
+
+const cls: BenchModel = { name: "ocr-cls", item: MODELS["ocr-cls"]?.item ?? [], batches: [1, 2] };
+const tiny = { durationMs: 300, warmupMs: 0, maxRequests: 4 };
+const children: ServerChild[] = [];
+const cleanups: Array<() => Promise<void>> = [];
+
+afterAll(async () => {
+  for (const c of children) await c.stop();
+  for (const c of cleanups) await c();
+});
+
+describe("bench machinery", () => {
+  it("measures raw ORT, the hand-written server and the gateway, and builds the table", async () => {
+    const raw = await measureRaw(await modelPath("ocr-cls"), cls, 1, tiny);
+    expect(raw.batch1.requests).toBe(4);
+    expect(raw.byBatch.map((b) => b.batch)).toEqual([1, 2]);
+    expect(raw.expected.map((t) => [t.name, t.shape])).toEqual([["softmax_0.tmp_0", [1, 2]]]);
+
+    const hand = await startHandwritten(["ocr-cls"], 1);
+    children.push(hand);
+    const repo = await benchRepository(["ocr-cls"], { batching: true, cache: false, threads: 1 });
+    cleanups.push(repo.cleanup);
+    const gateway = await startGateway(repo.uri);
+    children.push(gateway);
+
+    const x = inputTensor(cls);
+    // Every response is checked against raw ORT's outputs (every: 1).
+    const check = { expected: raw.expected, every: 1, tolerance: 1e-3 };
+    const handM = await measureHttp(
+      hand.port,
+      binaryRequest("ocr-cls", x),
+      { concurrency: 2, ...tiny },
+      check,
+    );
+    const binM = await measureHttp(
+      gateway.port,
+      binaryRequest("ocr-cls", x),
+      { concurrency: 2, ...tiny },
+      check,
+    );
+    const jsonM = await measureHttp(
+      gateway.port,
+      jsonRequest("ocr-cls", x),
+      { concurrency: 1, ...tiny },
+      check,
+    );
+    for (const m of [handM, binM, jsonM]) {
+      expect(m.errors, m.firstError).toBe(0);
+      expect(m.requests).toBeGreaterThanOrEqual(4);
+      expect(Number.isFinite(m.p50Ms) && Number.isFinite(m.p99Ms) && m.rps > 0).toBe(true);
+    }
+    // A server that answers wrongly is reported as an error, not measured.
+    const wrong = [
+      { name: "softmax_0.tmp_0", datatype: "FP32" as const, shape: [1, 2], data: new Float32Array([9, 9]) },
+    ];
+    await expect(
+      measureHttp(
+        gateway.port,
+        binaryRequest("ocr-cls", x),
+        { concurrency: 1, ...tiny },
+        { expected: wrong },
+      ),
+    ).rejects.toThrow(/output "softmax_0.tmp_0" differs from raw ORT by/);
+
+    const head = { model: "ocr-cls", batching: "-", concurrency: 1, items: 1 } as const;
+    const rows: Row[] = withRatios([
+      rowOf({ ...head, system: "raw ORT", variant: "batch 1" }, raw.batch1),
+      rowOf(
+        { ...head, system: "raw ORT", variant: `best batch (${raw.best.batch})`, items: raw.best.batch },
+        raw.best.m,
+      ),
+      rowOf({ ...head, system: "hand-written", variant: "binary", concurrency: 2 }, handM),
+      rowOf({ ...head, system: "hand-written", variant: "binary" }, handM),
+      rowOf({ ...head, system: "edge-infer", variant: "binary", batching: "off" }, binM),
+      rowOf({ ...head, system: "edge-infer", variant: "binary", batching: "on", concurrency: 32 }, binM),
+      rowOf({ ...head, system: "edge-infer", variant: "json", batching: "off" }, jsonM),
+    ]);
+    const edge1 = rows[4];
+    expect(edge1?.vsRaw).toBeCloseTo((edge1?.p50Ms ?? 0) / raw.batch1.p50Ms, 9);
+    expect(edge1?.deltaP50Ms).toBeCloseTo((edge1?.p50Ms ?? 0) - raw.batch1.p50Ms, 9);
+    expect(edge1?.vsHand).toBeCloseTo((edge1?.itemsPerSec ?? 0) / handM.rps, 9);
+    const edge32 = rows[5];
+    expect(edge32?.vsRaw).toBeCloseTo((edge32?.itemsPerSec ?? 0) / (raw.best.m.rps * raw.best.batch), 9);
+    expect(edge32?.deltaP50Ms).toBeUndefined();
+    expect(rows[0]?.vsHand).toBeUndefined();
+
+    const goals = targets(rows);
+    expect(goals.map((g) => g.name)).toEqual([
+      "ocr-cls c=1 binary: p50 within 0.3 ms of raw ORT",
+      "ocr-cls c=1 binary: throughput ≥ 95% of the hand-written server",
+      "ocr-cls c=32 batching on: throughput ≥ 90% of raw ORT's best batched",
+      "ocr-cls c=32 batching on: p99 ≤ 4× the single-request p50",
+    ]);
+    const md = markdown(rows, goals, "# test");
+    expect(md).toContain("| model | system | variant | batching | c | req/s | items/s | p50 ms | p99 ms |");
+    expect(md.split("\n").filter((l) => l.startsWith("| ocr-cls |"))).toHaveLength(rows.length);
+    expect(md).toMatch(/\| (PASS|MISS)/);
+  });
+
+  it("counts errors and tags, and reports percentiles of what it measured", async () => {
+    const m = await measure(
+      { concurrency: 2, durationMs: 1000, warmupMs: 0, maxRequests: 10 },
+      async (_w, seq) => {
+        if (seq % 5 === 4) throw new Error(`boom ${seq}`);
+        return seq % 2 === 0 ? "HIT" : "MISS";
+      },
+    );
+    expect(m.requests).toBe(10);
+    expect(m.errors).toBe(2);
+    expect(m.firstError).toBe("boom 4");
+    expect((m.tags.HIT ?? 0) + (m.tags.MISS ?? 0)).toBe(8);
+    expect(m.p50Ms).toBeLessThanOrEqual(m.p99Ms);
+  });
+});
+
+describe("bench output", () => {
+  const row = (system: Row["system"], itemsPerSec: number): Row => ({
+    model: "ocr-det",
+    system,
+    variant: "binary",
+    batching: "off",
+    concurrency: 1,
+    items: 1,
+    requests: 10,
+    errors: 0,
+    rps: itemsPerSec,
+    itemsPerSec,
+    p50Ms: 1,
+    p99Ms: 2,
+  });
+  const ps = panels([row("raw ORT", 100), row("edge-infer", 50), row("hand-written", 75)]);
+
+  it("draws one SVG bar per row, scaled to the panel's best", () => {
+    const svg = svgChart(ps, "t <1>");
+    const widths = [...svg.matchAll(/<rect x="\d+" y="\d+" width="([\d.]+)"/g)].map((m) => Number(m[1]));
+    expect(widths).toEqual([460, 230, 345]);
+    expect(svg).toContain("t &lt;1&gt;");
+  });
+
+  it("writes a valid PNG: signature, IHDR size, chunk CRCs, inflatable scanlines", () => {
+    const png = pngChart(ps, "bench");
+    expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
+    const width = png.readUInt32BE(16);
+    const height = png.readUInt32BE(20);
+    let at = 8;
+    const idat: Buffer[] = [];
+    const types: string[] = [];
+    while (at < png.length) {
+      const len = png.readUInt32BE(at);
+      const type = png.toString("latin1", at + 4, at + 8);
+      types.push(type);
+      expect(png.readUInt32BE(at + 8 + len)).toBe(crc32(png.subarray(at + 4, at + 8 + len)));
+      if (type === "IDAT") idat.push(png.subarray(at + 8, at + 8 + len));
+      at += 12 + len;
+    }
+    expect(types).toEqual(["IHDR", "IDAT", "IEND"]);
+    expect(inflateSync(Buffer.concat(idat)).length).toBe((width * 3 + 1) * height);
+    expect(crc32(Buffer.from("IEND"))).toBe(0xae426082);
+  });
+
+  it("parses Content-Length and chunked responses, and waits for incomplete ones", () => {
+    const plain = Buffer.from("HTTP/1.1 200 OK\r\nContent-Length: 3\r\nX-Cache: HIT\r\n\r\nabcHTTP");
+    const p = parseResponse(plain);
+    expect(p?.response.status).toBe(200);
+    expect(p?.response.headers.get("x-cache")).toBe("HIT");
+    expect(p?.response.body.toString()).toBe("abc");
+    expect(p?.used).toBe(plain.length - 4);
+    const chunked = Buffer.from(
+      "HTTP/1.1 503 Busy\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nab\r\n1\r\nc\r\n0\r\n\r\n",
+    );
+    expect(parseResponse(chunked)?.response.body.toString()).toBe("abc");
+    expect(parseResponse(chunked.subarray(0, chunked.length - 3))).toBeUndefined();
+    expect(parseResponse(plain.subarray(0, 40))).toBeUndefined();
+  });
+
+  it("reads settings from the environment and flags, naming a bad one", () => {
+    const s = readSettings({ BENCH_SECONDS: "2", BENCH_MODELS: "ocr-cls" }, ["--seconds=0.5", "--profile"]);
+    expect(s).toMatchObject({
+      seconds: 0.5,
+      models: ["ocr-cls"],
+      concurrency: [1, 8, 32],
+      profile: true,
+      cache: true,
+    });
+    expect(() => readSettings({ BENCH_THREADS: "0" }, [])).toThrow(
+      'bench: BENCH_THREADS (--threads) must be a number >= 1, got "0"',
+    );
+    expect(() => readSettings({}, ["--models=ocr-xyz"])).toThrow(/names "ocr-xyz"; known: ocr-cls, ocr-det/);
+  });
+});

@@ -1,0 +1,81 @@
+/**
+ * What a user would write by hand: `node:http` + onnxruntime-node, one FP32 input `x`, binary
+ * protocol bodies parsed minimally (JSON header, then the raw floats), no validation beyond that,
+ * no batching, no cache. Run as a child process by the bench:
+ *   BENCH_MODELS='{"ocr-cls": "/path/model.onnx"}' BENCH_THREADS=1 tsx test/bench/handwritten-server.ts
+ * Prints `handwritten server listening on <port>` once the models are loaded.
+ */
+import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import * as ort from "onnxruntime-node";
+import { sessionOptions } from "./raw";
+
+const models = JSON.parse(process.env.BENCH_MODELS ?? "{}") as Record<string, string>;
+const threads = Number(process.env.BENCH_THREADS ?? "1");
+const sessions = new Map<string, ort.InferenceSession>();
+for (const [name, path] of Object.entries(models)) {
+  sessions.set(name, await ort.InferenceSession.create(path, sessionOptions(threads)));
+}
+
+function readBody(req: IncomingMessage): Promise<Buffer> {
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    req.on("data", (c: Buffer) => chunks.push(c));
+    req.on("end", () =>
+      resolve(chunks.length === 1 && chunks[0] !== undefined ? chunks[0] : Buffer.concat(chunks)),
+    );
+    req.on("error", reject);
+  });
+}
+
+async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const name = /^\/v2\/models\/([^/]+)\/infer$/.exec(req.url ?? "")?.[1];
+  const session = name === undefined ? undefined : sessions.get(name);
+  if (req.method !== "POST" || name === undefined || session === undefined) {
+    res.writeHead(404).end();
+    return;
+  }
+  const body = await readBody(req);
+  const headerLength = Number(req.headers["inference-header-content-length"]);
+  const header = JSON.parse(body.toString("utf8", 0, headerLength)) as { inputs: Array<{ shape: number[] }> };
+  const shape = header.inputs[0]?.shape ?? [];
+  // Float32Array needs a 4-byte aligned offset; copy when the body does not give one.
+  const start = body.byteOffset + headerLength;
+  const data =
+    start % 4 === 0
+      ? new Float32Array(body.buffer, start, (body.length - headerLength) / 4)
+      : new Float32Array(body.buffer.slice(start, body.byteOffset + body.length));
+  const result = await session.run({ x: new ort.Tensor("float32", data, shape) });
+  const outputs = Object.entries(result);
+  const parts = outputs.map(([, t]) => t.data as Float32Array);
+  const out = JSON.stringify({
+    model_name: name,
+    model_version: "1",
+    outputs: outputs.map(([outName, t], i) => ({
+      name: outName,
+      datatype: "FP32",
+      shape: t.dims,
+      parameters: { binary_data_size: parts[i]?.byteLength ?? 0 },
+    })),
+  });
+  const json = Buffer.from(out);
+  const chunks = [json, ...parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength))];
+  res.writeHead(200, {
+    "Content-Type": "application/octet-stream",
+    "Inference-Header-Content-Length": String(json.length),
+    "Content-Length": String(chunks.reduce((a, c) => a + c.length, 0)),
+  });
+  for (const c of chunks) res.write(c);
+  res.end();
+}
+
+const server = createServer((req, res) => {
+  handle(req, res).catch((e: unknown) => {
+    res.writeHead(500).end(e instanceof Error ? e.message : String(e));
+  });
+});
+server.keepAliveTimeout = 60_000;
+server.listen(Number(process.env.PORT ?? "0"), "127.0.0.1", () => {
+  console.log(`handwritten server listening on ${(server.address() as AddressInfo).port}`);
+});
+process.on("SIGTERM", () => server.close(() => process.exit(0)));

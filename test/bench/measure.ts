@@ -1,0 +1,98 @@
+/**
+ * The bench's measuring loop: `concurrency` closed-loop workers call a function until time is up;
+ * latencies are measured around each call, a warm-up period is run but not recorded.
+ */
+
+/** What one measured run gave. */
+export interface Measurement {
+  /** Calls completed in the measured window, errors included. */
+  requests: number;
+  errors: number;
+  /** The first error's message, to show what went wrong. */
+  firstError: string | undefined;
+  /** Length of the measured window, in seconds. */
+  seconds: number;
+  /** Successful calls per second. */
+  rps: number;
+  p50Ms: number;
+  p99Ms: number;
+  meanMs: number;
+  /** How often each tag a call returned was seen (e.g. X-Cache values). */
+  tags: Record<string, number>;
+}
+
+/** Options of `measure`. */
+export interface MeasureOptions {
+  concurrency: number;
+  /** Measured window. */
+  durationMs: number;
+  /** Run before the window, not recorded. */
+  warmupMs: number;
+  /** Stop early once this many calls were recorded (smoke tests). */
+  maxRequests?: number;
+}
+
+/**
+ * Runs `call(worker, seq)` in `concurrency` loops. A call resolves with an optional tag, or throws
+ * (counted as an error; the loop goes on).
+ */
+export async function measure(
+  options: MeasureOptions,
+  call: (worker: number, seq: number) => Promise<string | undefined>,
+): Promise<Measurement> {
+  const latencies: number[] = [];
+  const tags: Record<string, number> = {};
+  let errors = 0;
+  let firstError: string | undefined;
+  let seq = 0;
+  const t0 = performance.now();
+  const windowStart = t0 + options.warmupMs;
+  const windowEnd = windowStart + options.durationMs;
+  const max = options.maxRequests ?? Number.POSITIVE_INFINITY;
+  let claimed = 0;
+
+  const worker = async (w: number) => {
+    for (;;) {
+      const started = performance.now();
+      if (started >= windowEnd) return;
+      const recorded = started >= windowStart;
+      // A call is counted when it starts in the window; claiming first keeps maxRequests exact.
+      if (recorded && claimed++ >= max) return;
+      let tag: string | undefined;
+      let failed = false;
+      try {
+        tag = await call(w, seq++);
+      } catch (e) {
+        failed = true;
+        firstError ??= e instanceof Error ? e.message : String(e);
+      }
+      if (!recorded) continue;
+      if (failed) errors++;
+      else {
+        latencies.push(performance.now() - started);
+        if (tag !== undefined) tags[tag] = (tags[tag] ?? 0) + 1;
+      }
+    }
+  };
+  await Promise.all(Array.from({ length: options.concurrency }, (_, w) => worker(w)));
+  const seconds = Math.max(1e-9, (performance.now() - windowStart) / 1000);
+  const sorted = Float64Array.from(latencies).sort();
+  return {
+    requests: latencies.length + errors,
+    errors,
+    firstError,
+    seconds,
+    rps: latencies.length / seconds,
+    p50Ms: percentile(sorted, 0.5),
+    p99Ms: percentile(sorted, 0.99),
+    meanMs: latencies.length === 0 ? Number.NaN : latencies.reduce((a, b) => a + b, 0) / latencies.length,
+    tags,
+  };
+}
+
+/** The nearest-rank percentile of ascending `sorted` (NaN when empty). */
+export function percentile(sorted: ArrayLike<number>, p: number): number {
+  if (sorted.length === 0) return Number.NaN;
+  const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
+  return sorted[rank] ?? Number.NaN;
+}

@@ -1,0 +1,82 @@
+/**
+ * `npm run bench`: measures raw onnxruntime-node, a hand-written server and edge-infer local mode
+ * on loopback, prints the table and writes it (markdown, JSON) with a chart (SVG, PNG) under
+ * bench-results/<timestamp>/. Settings: see settings.ts (BENCH_SECONDS=1 for a quick run).
+ */
+import { mkdir, readFile, writeFile } from "node:fs/promises";
+import { cpus, totalmem } from "node:os";
+import { join, resolve } from "node:path";
+import { panels, svgChart } from "./chart";
+import { ROOT } from "./children";
+import { pngChart } from "./png";
+import { markdown, type Row, type Target, targets, withRatios } from "./report";
+import { type BenchSettings, readSettings } from "./settings";
+import { runSuite, type SuiteResult } from "./suite";
+
+/** What a finished run wrote, and where. */
+export interface BenchReport {
+  rows: Row[];
+  targets: Target[];
+  files: { markdown: string; json: string; svg: string; png: string };
+}
+
+/** The lines above the table: when, where, with what. */
+export function preamble(s: BenchSettings, ortVersion: string): string {
+  const cpu = cpus();
+  return [
+    `# edge-infer bench, ${new Date().toISOString()}`,
+    "",
+    `Machine: ${cpu.length} × ${cpu[0]?.model ?? "unknown CPU"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; onnxruntime-node ${ortVersion}.`,
+    `Settings: ${s.seconds} s per row after ${s.warmupSeconds} s warm-up; ORT intra-op threads ${s.threads} (inter-op 1, graph optimisation all, CPU) for every system; concurrency ${s.concurrency.join(", ")}.`,
+    "Inputs: ocr-cls x [1,3,48,192], ocr-det x [1,3,320,320], FP32. edge-infer runs `gateway/node.ts` (local mode, LOG_LEVEL=ERROR) in a child process over a temporary copy of the demo repository (cache disabled except in the cache rows; batching per row). Clients: keep-alive HTTP/1.1 on loopback from the bench process; latency is measured client-side.",
+  ].join("\n");
+}
+
+/** Runs the bench with `s` and writes its results; returns them. */
+export async function runBench(
+  s: BenchSettings,
+  log: (line: string) => void = console.log,
+): Promise<BenchReport> {
+  const out = resolve(s.out);
+  await mkdir(out, { recursive: true });
+  const started = performance.now();
+  const result: SuiteResult = await runSuite({ ...s, out }, log);
+  const rows = withRatios(result.rows);
+  const goals = targets(rows);
+  const ortPackage = JSON.parse(
+    await readFile(join(ROOT, "node_modules/onnxruntime-node/package.json"), "utf8"),
+  );
+  const ortVersion = String(ortPackage.version);
+  const md = markdown(rows, goals, preamble(s, ortVersion));
+  const files = {
+    markdown: join(out, "results.md"),
+    json: join(out, "results.json"),
+    svg: join(out, "chart.svg"),
+    png: join(out, "chart.png"),
+  };
+  const title = `edge-infer bench: throughput (items/s) with p50/p99 latency, ${new Date().toISOString().slice(0, 16)}`;
+  const ps = panels(rows);
+  await writeFile(files.markdown, md);
+  await writeFile(
+    files.json,
+    `${JSON.stringify({ settings: { ...s, out }, ortVersion, rows, targets: goals, rawBatchSweep: result.sweep }, null, 2)}\n`,
+  );
+  await writeFile(files.svg, svgChart(ps, title));
+  await writeFile(files.png, pngChart(ps, title));
+  log("");
+  log(md);
+  log(
+    `Took ${((performance.now() - started) / 1000).toFixed(0)} s. Results: ${out}/ (results.md, results.json, chart.svg, chart.png)`,
+  );
+  return { rows, targets: goals, files };
+}
+
+if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith("test/bench/run.ts")) {
+  runBench(readSettings()).then(
+    () => process.exit(0),
+    (e: unknown) => {
+      console.error(`bench failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      process.exit(1);
+    },
+  );
+}

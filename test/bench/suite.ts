@@ -1,0 +1,150 @@
+/**
+ * The bench's phases, in order: raw ORT in this process, the hand-written server, edge-infer local
+ * mode with batching off then on (JSON and binary, each concurrency), then the cache rows.
+ * Only one system runs at a time, so none steals the other's cores.
+ */
+import type { Tensor } from "../../layers/protocol/types";
+import { measureCacheRows } from "./cache-rows";
+import { benchRepository, modelPath, profiled, startGateway, startHandwritten } from "./children";
+import { measureHttp } from "./http-rows";
+import type { MeasureOptions } from "./measure";
+import { type BenchModel, binaryRequest, inputTensor, jsonRequest, MODELS } from "./payloads";
+import { measureRaw } from "./raw";
+import { type Row, rowOf } from "./report";
+import type { BenchSettings } from "./settings";
+
+/** Everything a run found, besides the rows: raw ORT's batch sweep. */
+export interface SuiteResult {
+  rows: Row[];
+  sweep: Record<string, Array<{ batch: number; itemsPerSec: number; p50Ms: number }>>;
+}
+
+/** Outputs of ocr-det differ a little between batch sizes and thread schedules; ocr-cls hardly. */
+const TOLERANCE = 1e-3;
+
+const modelOf = (name: string): BenchModel => {
+  const m = MODELS[name];
+  if (m === undefined) throw new Error(`unknown bench model ${name}`);
+  return m;
+};
+
+/** Runs every phase the settings ask for; `log` gets one line per row. */
+export async function runSuite(s: BenchSettings, log: (line: string) => void): Promise<SuiteResult> {
+  const timing: Pick<MeasureOptions, "durationMs" | "warmupMs" | "maxRequests"> = {
+    durationMs: s.seconds * 1000,
+    warmupMs: s.warmupSeconds * 1000,
+  };
+  if (s.maxRequests !== undefined) timing.maxRequests = s.maxRequests;
+  const rows: Row[] = [];
+  const add = (row: Row) => {
+    rows.push(row);
+    log(
+      `${row.model} | ${row.system} ${row.variant} batching=${row.batching} c=${row.concurrency}: ${row.itemsPerSec.toFixed(1)} items/s, p50 ${row.p50Ms.toFixed(3)} ms, p99 ${row.p99Ms.toFixed(3)} ms${row.errors > 0 ? `, ${row.errors} errors` : ""}${row.note ? ` (${row.note})` : ""}`,
+    );
+  };
+  const expected = new Map<string, Tensor[]>();
+  const sweep: SuiteResult["sweep"] = {};
+
+  for (const name of s.models) {
+    const model = modelOf(name);
+    const raw = await measureRaw(await modelPath(name), model, s.threads, timing);
+    expected.set(name, raw.expected);
+    sweep[name] = raw.byBatch.map(({ batch, m }) => ({ batch, itemsPerSec: m.rps * batch, p50Ms: m.p50Ms }));
+    add(
+      rowOf(
+        { model: name, system: "raw ORT", variant: "batch 1", batching: "-", concurrency: 1, items: 1 },
+        raw.batch1,
+      ),
+    );
+    const best = raw.best;
+    add(
+      rowOf(
+        {
+          model: name,
+          system: "raw ORT",
+          variant: `best batch (${best.batch})`,
+          batching: "-",
+          concurrency: 1,
+          items: best.batch,
+        },
+        best.m,
+        `tried batches ${model.batches.join(", ")}`,
+      ),
+    );
+  }
+
+  const hand = await startHandwritten(s.models, s.threads);
+  try {
+    for (const name of s.models) {
+      const req = binaryRequest(name, inputTensor(modelOf(name)));
+      for (const c of s.concurrency) {
+        const m = await measureHttp(hand.port, req, { concurrency: c, ...timing }, check(expected, name));
+        add(
+          rowOf(
+            {
+              model: name,
+              system: "hand-written",
+              variant: "binary",
+              batching: "-",
+              concurrency: c,
+              items: 1,
+            },
+            m,
+          ),
+        );
+      }
+    }
+  } finally {
+    await hand.stop();
+  }
+
+  for (const batching of [false, true]) {
+    const repo = await benchRepository(s.models, { batching, cache: false, threads: s.threads });
+    const gateway = await startGateway(repo.uri, profiled(s, batching ? "batching-on" : "batching-off"));
+    try {
+      for (const name of s.models) {
+        const x = inputTensor(modelOf(name));
+        const variants = s.json ? (["binary", "json"] as const) : (["binary"] as const);
+        for (const variant of variants) {
+          const req = variant === "binary" ? binaryRequest(name, x) : jsonRequest(name, x);
+          for (const c of s.concurrency) {
+            const m = await measureHttp(
+              gateway.port,
+              req,
+              { concurrency: c, ...timing },
+              check(expected, name),
+            );
+            add(
+              rowOf(
+                {
+                  model: name,
+                  system: "edge-infer",
+                  variant,
+                  batching: batching ? "on" : "off",
+                  concurrency: c,
+                  items: 1,
+                },
+                m,
+              ),
+            );
+          }
+        }
+      }
+    } finally {
+      await gateway.stop();
+      await repo.cleanup();
+    }
+  }
+
+  if (s.cache) {
+    const name = s.models.includes("ocr-det") ? "ocr-det" : (s.models[0] ?? "ocr-det");
+    for (const row of await measureCacheRows(modelOf(name), s, timing, expected.get(name))) add(row);
+  }
+  const order = new Map(s.models.map((m, i) => [m, i]));
+  rows.sort((a, b) => (order.get(a.model) ?? 0) - (order.get(b.model) ?? 0));
+  return { rows, sweep };
+}
+
+function check(expected: ReadonlyMap<string, Tensor[]>, model: string) {
+  return { expected: expected.get(model), tolerance: TOLERANCE };
+}
