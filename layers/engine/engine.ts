@@ -7,7 +7,7 @@ import type { ModelMetadataResponse, Tensor } from "../protocol/types";
 import type { ModelConfig, ModelRepository } from "../repository/types";
 import { validateRequest } from "../validation/validate";
 import { createModel } from "./load";
-import type { SessionModel } from "./loaded";
+import type { ServedModel } from "./loaded";
 import type { EngineLogger, EngineOptions, LoadedModel, ModelState } from "./types";
 import { defaultVersion, policyCount, servableVersions } from "./versions";
 
@@ -22,8 +22,8 @@ interface Entry {
   model: string;
   version: number;
   state: Exclude<ModelState, "UNAVAILABLE">;
-  promise: Promise<SessionModel>;
-  loaded?: SessionModel;
+  promise: Promise<ServedModel>;
+  loaded?: ServedModel;
   failedAt: number;
   /** Logical clock of the last use, for least-recently-used eviction. */
   lastUsed: number;
@@ -153,7 +153,7 @@ export class ModelEngine {
   }
 
   /** The READY version without touching the repository (the hot path), or undefined. */
-  private readyModel(model: string, version: number | undefined): SessionModel | undefined {
+  private readyModel(model: string, version: number | undefined): ServedModel | undefined {
     const v = version ?? this.defaults.get(model);
     if (v === undefined) return undefined;
     const entry = this.entries.get(key(model, v));
@@ -214,7 +214,7 @@ export class ModelEngine {
     return { config, servable, defaultVersion: dv };
   }
 
-  private loadVersion(model: string, version: number, info: ModelInfo): Promise<SessionModel> {
+  private loadVersion(model: string, version: number, info: ModelInfo): Promise<ServedModel> {
     const k = key(model, version);
     const existing = this.entries.get(k);
     if (existing !== undefined) {
@@ -222,12 +222,10 @@ export class ModelEngine {
       const retryAfter = this.options.retryFailedAfterMs ?? 1000;
       if (existing.state !== "FAILED" || Date.now() - existing.failedAt < retryAfter) return existing.promise;
     }
-    const loading = createModel(
-      this.repo,
-      { model, version, config: info.config },
-      this.log,
-      this.options.warmup ?? true,
-    );
+    const loading = createModel(this.repo, { model, version, config: info.config }, this.log, {
+      warmup: this.options.warmup ?? true,
+      thread: this.options.inferenceThread ?? "main",
+    });
     const entry: Entry = {
       model,
       version,
@@ -244,6 +242,7 @@ export class ModelEngine {
         }
         entry.state = "READY";
         entry.loaded = loaded;
+        loaded.onFailure?.((e) => this.failReady(entry, e));
         this.log("info", `model '${model}' version ${version} is ready`, { model, version });
         this.enforceLimit(model, info, version);
         return loaded;
@@ -258,6 +257,16 @@ export class ModelEngine {
     );
     this.entries.set(k, entry);
     return entry.promise;
+  }
+
+  /** A READY version that broke on its own (its worker died): FAILED, so a later load retries it. */
+  private failReady(entry: Entry, e: Error): void {
+    if (this.entries.get(key(entry.model, entry.version)) !== entry || entry.state !== "READY") return;
+    entry.state = "FAILED";
+    entry.failedAt = Date.now();
+    entry.loaded = undefined;
+    entry.promise = Promise.reject(e);
+    entry.promise.catch(noop);
   }
 
   /** Keeps at most maxVersionsPerModel versions: unloads the least recently used non-default ones. */

@@ -1,23 +1,56 @@
-/** Loading one model version: fetch, ORT session, served signature, warm-up. */
+/** Loading one model version: fetch, ORT session (here or in a worker), served signature, warm-up. */
 import { InferenceError, ModelNotReady } from "../errors";
-import type { ModelConfig, ModelRepository } from "../repository/types";
-import { SessionModel, shortOrtMessage } from "./loaded";
+import type { ModelConfig, ModelRepository, ModelSignature } from "../repository/types";
+import { type ServedModel, SessionModel, shortOrtMessage } from "./loaded";
 import { createSession, warmupInputs } from "./session";
 import { resolveSignature, SignatureMismatch } from "./signature";
-import type { EngineLogger } from "./types";
+import type { EngineLogger, InferenceThread } from "./types";
+import { WorkerModel } from "./worker-model";
+import type { ValueMeta } from "./worker-protocol";
+import { InferenceWorker, WorkerStopped } from "./worker-thread";
 
 const noop = (): void => undefined;
 
+type Target = { model: string; version: number; config: ModelConfig };
+
+/** An open session, before its signature is known. */
+interface Opened {
+  meta: { inputMetadata: readonly ValueMeta[]; outputMetadata: readonly ValueMeta[] };
+  model(signature: ModelSignature): ServedModel;
+  close(): Promise<void>;
+}
+
+async function openHere(path: string, target: Target, log: EngineLogger): Promise<Opened> {
+  const { model, version, config } = target;
+  const session = await createSession(path, config.optimization, log, { model, version });
+  return {
+    meta: session,
+    model: (sig) => new SessionModel(model, version, config, sig, session),
+    close: () => session.release(),
+  };
+}
+
+async function openInWorker(path: string, target: Target, log: EngineLogger): Promise<Opened> {
+  const { model, version, config } = target;
+  const worker = new InferenceWorker({ path, optimization: config.optimization, model, version }, log);
+  const meta = await worker.ready;
+  return {
+    meta,
+    model: (sig) => new WorkerModel(model, version, config, sig, worker),
+    close: () => worker.stop(),
+  };
+}
+
 /**
  * Loads `model` version `version`; any failure is a ModelNotReady with a short public reason
- * (the full error goes to the log), and no session is left behind.
+ * (the full error goes to the log), and no session (nor worker) is left behind.
  */
 export async function createModel(
   repo: ModelRepository,
-  target: { model: string; version: number; config: ModelConfig },
+  target: Target,
   log: EngineLogger,
-  warmup: boolean,
-): Promise<SessionModel> {
+  options: { warmup: boolean; thread: InferenceThread },
+): Promise<ServedModel> {
   const { model, version, config } = target;
   const where = { model, version };
   const fail = (reason: string, cause: unknown): ModelNotReady => {
@@ -32,20 +65,21 @@ export async function createModel(
   } catch (e) {
     throw fail(e instanceof InferenceError ? e.message : "the model file cannot be fetched", e);
   }
-  let session: Awaited<ReturnType<typeof createSession>>;
+  let opened: Opened;
   try {
-    session = await createSession(path, config.optimization, log, where);
+    opened = await (options.thread === "worker" ? openInWorker : openHere)(path, target, log);
   } catch (e) {
+    if (e instanceof WorkerStopped) throw fail("its inference worker stopped", e);
     throw fail("ONNX Runtime cannot open the file (not a valid or supported ONNX model)", e);
   }
-  let loaded: SessionModel;
+  let loaded: ServedModel;
   try {
-    loaded = new SessionModel(model, version, config, resolveSignature(config, session), session);
+    loaded = opened.model(resolveSignature(config, opened.meta));
   } catch (e) {
-    await session.release().catch(noop);
+    await opened.close().catch(noop);
     throw fail(e instanceof SignatureMismatch ? e.message : "its signature cannot be read", e);
   }
-  if (warmup) {
+  if (options.warmup) {
     try {
       await loaded.run(warmupInputs(loaded.signature));
     } catch (e) {

@@ -17,8 +17,16 @@ export function shortOrtMessage(e: unknown): string {
   return line.length > 200 ? `${line.slice(0, 200)}…` : line;
 }
 
+/** What the engine holds per version: a LoadedModel it can release, on either thread. */
+export interface ServedModel extends LoadedModel {
+  /** Frees the session once the runs in flight are done; later runs are refused. */
+  release(): Promise<void>;
+  /** Calls `listener` if the model becomes unusable on its own (a worker that died). */
+  onFailure?(listener: (e: Error) => void): void;
+}
+
 /** LoadedModel over an ORT session; `release()` waits for the runs in flight. */
-export class SessionModel implements LoadedModel {
+export class SessionModel implements ServedModel {
   private inFlight = 0;
   private releasing = false;
   private released: Promise<void> | undefined;

@@ -31,7 +31,17 @@ export interface EngineOptions {
    * model version while a canary of the next one runs. @default none: the policy decides
    */
   liveVersions?: ReadonlyMap<string, number>;
+  /**
+   * Where ONNX Runtime runs: "main" (this thread; ORT's run blocks it while it computes) or
+   * "worker" (one worker thread per loaded version, so a server keeps parsing and encoding
+   * requests meanwhile, at the cost of a copy of the inputs and a thread hop per run). Bundles
+   * need the worker entry built beside them (`inference-worker.mjs`). @default "main"
+   */
+  inferenceThread?: InferenceThread;
 }
+
+/** Where a ModelEngine runs ONNX Runtime. */
+export type InferenceThread = "main" | "worker";
 
 /** A model version loaded, warmed up and ready to run. */
 export interface LoadedModel {
