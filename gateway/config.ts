@@ -52,6 +52,11 @@ export interface GatewayConfig {
   jsonLimits: JsonLimits;
   /** MODEL_MAX_CONCURRENCY (default 32), MODEL_MAX_QUEUE (default 128), MODEL_QUEUE_TIMEOUT_MS (default 5000). */
   concurrency: { maxInFlight: number; maxQueued: number; queueTimeoutMs: number };
+  /**
+   * BATCHING, on (default) or off: local mode honours each model's `dynamic_batching`; off runs every
+   * request on its own (no queue delay at low load).
+   */
+  batching: boolean;
   /** POWERTOOLS_SERVICE_NAME, default edge-infer-gateway: `service` of every log line. */
   serviceName: string;
   /** POWERTOOLS_METRICS_NAMESPACE, default EdgeInfer: the EMF namespace on Lambda. */
@@ -128,6 +133,7 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
       maxQueued: int("MODEL_MAX_QUEUE", 128, 0, 1_000_000),
       queueTimeoutMs: int("MODEL_QUEUE_TIMEOUT_MS", 5_000, 1, 900_000),
     },
+    batching: onOff("BATCHING", text("BATCHING"), true),
     serviceName: text("POWERTOOLS_SERVICE_NAME") ?? "edge-infer-gateway",
     metricsNamespace: text("POWERTOOLS_METRICS_NAMESPACE") ?? "EdgeInfer",
   };
@@ -155,6 +161,14 @@ function integer(
     throw new ConfigError(name, `expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
   }
   return n;
+}
+
+function onOff(name: string, value: string | undefined, fallback: boolean): boolean {
+  if (value === undefined) return fallback;
+  const v = value.toLowerCase();
+  if (v === "on" || v === "true" || v === "1") return true;
+  if (v === "off" || v === "false" || v === "0") return false;
+  throw new ConfigError(name, `expected on or off, got ${JSON.stringify(value)}`);
 }
 
 function url(name: string, value: string | undefined): string | undefined {

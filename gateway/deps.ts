@@ -30,7 +30,7 @@ import { type CacheDeps, cacheDynamoClientConfig, createResultCache } from "./ca
 import { resultCacheMiddleware } from "./cache/middleware";
 import type { ResultCache } from "./cache/result-cache";
 import type { CatalogEntry, GatewayConfig } from "./config";
-import { bodyLimitMiddleware } from "./limits/body-limit";
+import { type BodyReader, bodyLimitMiddleware } from "./limits/body-limit";
 import { ConcurrencyLimiter } from "./limits/concurrency";
 import { concurrencyMiddleware } from "./limits/infer-concurrency";
 import { checkJsonLimits } from "./limits/json-limits";
@@ -87,6 +87,8 @@ export interface GatewayOptions {
   cache?: Omit<CacheDeps, "logger">;
   /** Where EMF lines go on Lambda. @default one line each on stdout */
   emit?: (lines: string[]) => void;
+  /** Reads request bodies from the server's own request object (the node adapter's); @default web streams */
+  readBody?: BodyReader;
 }
 
 /** The assembled gateway: deps for createApp and the parts worth reaching from outside. */
@@ -143,9 +145,11 @@ export function gatewayDeps(
     });
   }
 
+  // Open mode (local) has no origin secret and no keys: those middleware would only pass every
+  // request on, so they are left out of the chain rather than run as no-ops on every request.
   const middleware: MiddlewareHandler[] = [
     // First: a request that did not come through CloudFront learns nothing else about the gateway.
-    originVerifyMiddleware(config.originVerifySecret),
+    ...(config.originVerifySecret === undefined ? [] : [originVerifyMiddleware(config.originVerifySecret)]),
     telemetryMiddleware({
       metrics,
       logger,
@@ -154,10 +158,15 @@ export function gatewayDeps(
     }) as MiddlewareHandler,
     // Inside telemetry, so an answer too large for Lambda is logged and counted as the 413 it becomes.
     ...(config.onLambda ? [lambdaResponseLimitMiddleware()] : []),
-    authMiddleware(keys === undefined ? { open: true } : { open: false, store: keys }) as MiddlewareHandler,
-    rateLimitMiddleware({ limiter: new RateLimiter() }),
+    // The rate limit counts per API key, so it has nothing to count without keys.
+    ...(keys === undefined
+      ? []
+      : [
+          authMiddleware({ open: false, store: keys }) as MiddlewareHandler,
+          rateLimitMiddleware({ limiter: new RateLimiter() }),
+        ]),
     // After auth: an anonymous client cannot make the gateway buffer a body.
-    bodyLimitMiddleware(config.maxBodyBytes),
+    bodyLimitMiddleware(config.maxBodyBytes, options.readBody) as MiddlewareHandler,
   ];
   const inferMiddleware: InferMiddleware[] = [
     // Outermost: a hit takes no concurrency slot, and identical requests share one (single flight).

@@ -8,6 +8,7 @@ import { serve } from "@hono/node-server";
 import { createApp } from "./app";
 import type { GatewayConfig } from "./config";
 import type { GatewayOptions } from "./deps";
+import { readNodeBody } from "./node-body";
 import { createRuntime, type Runtime } from "./runtime";
 
 /** A gateway listening on HTTP. */
@@ -32,7 +33,8 @@ export async function startGateway(
   options: StartOptions = {},
 ): Promise<RunningGateway> {
   const print = options.print ?? ((line: string) => console.log(line));
-  const runtime = await createRuntime(config, options);
+  // The node adapter reads bodies from Node's request itself: no web Request, no web stream.
+  const runtime = await createRuntime(config, { readBody: readNodeBody, ...options });
   for (const notice of runtime.gateway.notices) print(notice);
   const failed = await runtime.warm();
   for (const f of failed) print(`model '${f.model}' failed to load: ${f.error}`);

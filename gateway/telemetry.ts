@@ -29,6 +29,9 @@ const INFER_PATH = /^\/v2\/models\/[^/]+(?:\/versions\/[^/]+)?\/infer$/;
 const PINNED = /^\/v2\/models\/[^/]+\/versions\/([0-9]{1,9})(?:\/|$)/;
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
+/** A Server-Timing metric name must be an HTTP token; other characters become "_". */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
+const NOT_TOKEN = /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/g;
 
 /** Hono middleware; put it right after the origin check so it sees every refusal (auth, limits) too. */
 export function telemetryMiddleware(options: TelemetryOptions): MiddlewareHandler<ProtocolEnv & AuthEnv> {
@@ -40,8 +43,19 @@ export function telemetryMiddleware(options: TelemetryOptions): MiddlewareHandle
     const durationMs = timer.elapsed();
     const status = c.res.status;
     const phases = timer.phases();
+    // One pass over the phases for both the header and the log line: this runs on every request.
+    const timings: Record<string, number> = {};
+    let serverTiming = "";
+    for (const name in phases) {
+      const ms = phases[name];
+      if (ms === undefined || !Number.isFinite(ms) || ms < 0) continue;
+      const rounded = round(ms);
+      timings[name] = rounded;
+      serverTiming += `${TOKEN.test(name) ? name : name.replace(NOT_TOKEN, "_") || "_"};dur=${rounded}, `;
+    }
+    serverTiming += `total;dur=${round(durationMs)}`;
     try {
-      c.res.headers.set("Server-Timing", timer.header());
+      c.res.headers.set("Server-Timing", serverTiming);
     } catch {
       // A response with immutable headers (built elsewhere) goes out without it.
     }
@@ -83,7 +97,7 @@ export function telemetryMiddleware(options: TelemetryOptions): MiddlewareHandle
       ...(cache === undefined ? {} : { cache }),
       ...(c.get("apiKey") === undefined ? {} : { key: c.get("apiKey")?.name }),
       duration_ms: round(durationMs),
-      timings_ms: Object.fromEntries(Object.entries(phases).map(([k, v]) => [k, round(v)])),
+      timings_ms: timings,
     };
     if (status >= 500) logger.warn("request", fields);
     else logger.info("request", fields);

@@ -7,7 +7,8 @@ import type { Context } from "aws-lambda";
 import { handleTransportEvent, type TransportResult } from "../../layers/transport";
 import { modelService } from "./service";
 
-const service = modelService();
+// One request per instance at a time: a batcher would only add its queue delay to each.
+const service = modelService({ batching: false });
 try {
   await service.warm();
 } catch (e) {

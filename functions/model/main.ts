@@ -9,7 +9,8 @@ import { createServerApp } from "./server";
 import { modelService } from "./service";
 
 function main(): void {
-  const service = modelService();
+  // Many requests at once: the model's dynamic_batching stacks them.
+  const service = modelService({ batching: true });
   const { config, logger } = service;
   service.warm().then(
     () => logger.info("live model version ready"),

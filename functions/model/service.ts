@@ -23,10 +23,21 @@ export interface ModelService {
   close(): Promise<void>;
 }
 
+/** Options of createModelService. */
+export interface ModelServiceOptions {
+  /**
+   * Honour the model's `dynamic_batching`. The container server (many requests at once) wants it;
+   * a Lambda instance serves one request at a time, where a batcher only adds its queue delay.
+   * @default true
+   */
+  batching?: boolean;
+}
+
 /** Builds the service for `config`; nothing is loaded until `warm()` or the first request. */
 export function createModelService(
   config: FunctionConfig,
   logger: Logger = functionLogger(config),
+  options: ModelServiceOptions = {},
 ): ModelService {
   const repo = openRepository(config.modelRepository, {
     s3Endpoint: config.s3Endpoint,
@@ -40,7 +51,11 @@ export function createModelService(
     logger: (level, msg, fields) => logger[level](msg, fields ?? {}),
     liveVersions,
   });
-  const backend = new EngineBackend(engine, { models: [model], liveVersions });
+  const backend = new EngineBackend(engine, {
+    models: [model],
+    liveVersions,
+    batching: options.batching ?? true,
+  });
   return {
     config,
     logger,
@@ -66,8 +81,11 @@ export function functionLogger(config: FunctionConfig): Logger {
 
 let instance: ModelService | undefined;
 
-/** The instance's service, built on first call from the environment (read once). */
-export function modelService(): ModelService {
-  instance ??= createModelService(readFunctionConfig());
+/** The instance's service, built on first call from the environment (read once) and `options`. */
+export function modelService(options: ModelServiceOptions = {}): ModelService {
+  if (instance === undefined) {
+    const config = readFunctionConfig();
+    instance = createModelService(config, functionLogger(config), options);
+  }
   return instance;
 }

@@ -17,13 +17,24 @@ export interface InProcessModels {
   close(): Promise<void>;
 }
 
+/** Options of inProcessModels. */
+export interface InProcessOptions {
+  logger?: Logger;
+  /** Honour each model's `dynamic_batching` (BATCHING); false runs every request on its own. @default true */
+  batching?: boolean;
+}
+
 /** Serves every model of `repo` in-process. */
-export async function inProcessModels(repo: ModelRepository, logger?: Logger): Promise<InProcessModels> {
+export async function inProcessModels(
+  repo: ModelRepository,
+  options: InProcessOptions = {},
+): Promise<InProcessModels> {
+  const { logger } = options;
   const models = await repo.listModels();
   const engineLogger: EngineLogger | undefined =
     logger === undefined ? undefined : (level, msg, fields) => logger[level](msg, fields ?? {});
   const engine = new ModelEngine(repo, engineLogger === undefined ? {} : { logger: engineLogger });
-  const backend = new EngineBackend(engine, { models });
+  const backend = new EngineBackend(engine, { models, batching: options.batching ?? true });
   return {
     catalog: new Map(models.map((m) => [m, backend])),
     backend,

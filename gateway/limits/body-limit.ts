@@ -4,6 +4,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { PayloadTooLarge } from "../../layers/errors";
+import type { ProtocolEnv } from "../../layers/http";
 
 /** Lambda's synchronous payload limit, each way (the Invoke API refuses 6291456 bytes and more). */
 export const LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024;
@@ -26,9 +27,8 @@ function tooLarge(size: number | string, maxBytes: number): PayloadTooLarge {
 }
 
 /**
- * Reads the body up to `maxBytes + 1` bytes into memory and hands it on as a fresh request body.
- * A `Content-Length` over the limit is refused before reading; without one, or when it lies, the
- * count of bytes actually read decides. Either way at most `maxBytes` bytes are ever buffered.
+ * Reads a web stream body into one buffer, refusing it (PayloadTooLarge) as soon as more than
+ * `maxBytes` bytes arrived: at most `maxBytes` bytes are ever buffered.
  */
 export async function readBodyLimited(
   body: ReadableStream<Uint8Array>,
@@ -68,33 +68,49 @@ function closeConnection(c: Context): void {
   c.header("Connection", "close");
 }
 
-/** Hono middleware: 413 (PayloadTooLarge) for a body over `maxBytes`. */
-export function bodyLimitMiddleware(maxBytes: number = DEFAULT_MAX_BODY_BYTES): MiddlewareHandler {
+/**
+ * Reads a request's whole body, at most `maxBytes` of it (PayloadTooLarge past that), straight from
+ * the runtime's own request object; returns undefined for a request it cannot read, which is then
+ * read from the web stream. The node adapter hands one in (gateway/node-body.ts): no web streams.
+ */
+export type BodyReader = (c: Context, maxBytes: number) => Promise<Uint8Array> | undefined;
+
+/**
+ * Hono middleware: 413 (PayloadTooLarge) for a body over `maxBytes`; otherwise the body, read once,
+ * is the `body` variable the protocol routes decode (the request's own stream is then consumed).
+ */
+export function bodyLimitMiddleware(
+  maxBytes: number = DEFAULT_MAX_BODY_BYTES,
+  read?: BodyReader,
+): MiddlewareHandler<ProtocolEnv> {
   if (!Number.isInteger(maxBytes) || maxBytes < 0)
     throw new RangeError(`maxBytes must be an integer >= 0, got ${maxBytes}`);
   return async (c, next) => {
-    const raw = c.req.raw;
-    const declared = raw.headers.get("content-length");
-    if (declared !== null) {
+    const method = c.req.method;
+    // No body to read; and touching `c.req.raw.body` would make the node adapter build a full Request.
+    if (method === "GET" || method === "HEAD") return next();
+    const declared = c.req.header("content-length");
+    if (declared !== undefined) {
       const n = Number(declared);
       if (declared.trim() !== "" && Number.isFinite(n) && n > maxBytes) {
         closeConnection(c);
         throw tooLarge(declared.trim(), maxBytes);
       }
     }
-    if (raw.body === null) return next();
     let body: Uint8Array;
     try {
-      body = await readBodyLimited(raw.body, maxBytes);
+      // The declared length may lie either way: what counts is the bytes actually read.
+      const direct = read?.(c, maxBytes);
+      if (direct !== undefined) body = await direct;
+      else {
+        const stream = c.req.raw.body;
+        body = stream === null ? new Uint8Array(0) : await readBodyLimited(stream, maxBytes);
+      }
     } catch (e) {
       closeConnection(c);
       throw e;
     }
-    // The declared length may have lied; downstream code sees the size actually read.
-    const headers = new Headers(raw.headers);
-    headers.set("content-length", String(body.byteLength));
-    headers.delete("transfer-encoding");
-    c.req.raw = new Request(raw, { body, headers });
+    c.set("body", body);
     return next();
   };
 }

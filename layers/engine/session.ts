@@ -5,10 +5,20 @@ import type { Tensor } from "../protocol/types";
 import type { ModelSignature, SessionOptions } from "../repository/types";
 import type { EngineLogger } from "./types";
 
-function ortOptions(opt: SessionOptions, providers: string[]): ort.InferenceSession.SessionOptions {
+/** Config entries of every session (ORT's `session.*` keys): pool threads block, not spin, when idle. */
+export const SESSION_CONFIG: Readonly<Record<string, string>> = {
+  "intra_op.allow_spinning": "0",
+  "inter_op.allow_spinning": "0",
+};
+
+/** ORT's session options for config.json's `optimization` on `providers`. */
+export function ortOptions(opt: SessionOptions, providers: string[]): ort.InferenceSession.SessionOptions {
   const options: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: opt.graph_optimization_level,
     executionProviders: providers,
+    // ORT's pool threads otherwise spin between runs: on a host whose cores are shared (Lambda's
+    // vCPUs, a small box, the gateway's own HTTP work) that burns the CPU the next request needs.
+    extra: { session: { ...SESSION_CONFIG } },
   };
   if (opt.intra_op_threads !== undefined) options.intraOpNumThreads = opt.intra_op_threads;
   if (opt.inter_op_threads !== undefined) options.interOpNumThreads = opt.inter_op_threads;

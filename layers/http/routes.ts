@@ -44,8 +44,10 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
     const v = c.req.param("version");
     return v === undefined ? undefined : String(parseVersion(v));
   };
-  const deadline = <T>(c: C, what: string, call: (signal: AbortSignal) => Promise<T>) =>
-    withDeadline(timeoutMs, what, c.req.raw.signal, call);
+  // Deadline only: a readiness check is cheap, and the client's signal (`c.req.raw.signal`) would
+  // make the node adapter build a full web Request for every call.
+  const deadline = <T>(what: string, call: (signal: AbortSignal) => Promise<T>) =>
+    withDeadline(timeoutMs, what, undefined, call);
   // Shared by concurrent requests, so one client leaving must not abort it: deadline only.
   const describe = (model: string, backend: Backend, version: string | undefined) =>
     cache.get(model, version, () =>
@@ -67,9 +69,7 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
   const modelReady = async (c: C) => {
     const { model, backend } = backendOf(c);
     const version = versionOf(c);
-    const ready = await deadline(c, `model ${quote(model)}`, (signal) =>
-      backend.ready(model, version, signal),
-    );
+    const ready = await deadline(`model ${quote(model)}`, (signal) => backend.ready(model, version, signal));
     if (ready) return c.json({ name: model, ...(version === undefined ? {} : { version }), ready: true });
     const what = version === undefined ? `model ${quote(model)}` : `model ${quote(model)} version ${version}`;
     return errorResponse(c, 503, `${what} is not ready (request id ${c.get("requestId")})`, errorBody);
@@ -78,7 +78,7 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
     const { model, backend } = backendOf(c);
     const version = versionOf(c);
     const timer = c.get("timer") ?? new PhaseTimer();
-    const body = new Uint8Array(await c.req.arrayBuffer());
+    const body = c.get("body") ?? new Uint8Array(await c.req.arrayBuffer());
     const headerLength = headerLengthOf(c);
     let stop = timer.start("decode");
     // Structural limits first: JSON.parse of a hostile body must not be what bounds its cost.
@@ -144,9 +144,7 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
     const states = await Promise.all(
       [...catalog].map(async ([model, backend]) => {
         try {
-          return await deadline(c, `model ${quote(model)}`, (signal) =>
-            backend.ready(model, undefined, signal),
-          );
+          return await deadline(`model ${quote(model)}`, (signal) => backend.ready(model, undefined, signal));
         } catch {
           return false;
         }

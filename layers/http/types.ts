@@ -18,6 +18,11 @@ export type ProtocolEnv = {
     timer?: PhaseTimer;
     /** The model version that answered an infer request (logs, metrics). */
     servedVersion?: string;
+    /**
+     * The request body, already read (and bounded) by a middleware such as the gateway's body limit;
+     * absent: the infer route reads the request itself.
+     */
+    body?: Uint8Array;
   };
 };
 

@@ -28,6 +28,7 @@ describe("readGatewayConfig", () => {
       maxBodyBytes: 4_620_288,
       jsonLimits: { maxDepth: 32, maxElements: 16_777_216 },
       concurrency: { maxInFlight: 32, maxQueued: 128, queueTimeoutMs: 5_000 },
+      batching: true,
       serviceName: "edge-infer-gateway",
       metricsNamespace: "EdgeInfer",
     });
@@ -65,6 +66,7 @@ describe("readGatewayConfig", () => {
       MODEL_MAX_CONCURRENCY: "4",
       MODEL_MAX_QUEUE: "0",
       MODEL_QUEUE_TIMEOUT_MS: "100",
+      BATCHING: "off",
       POWERTOOLS_SERVICE_NAME: "gw",
       POWERTOOLS_METRICS_NAMESPACE: "Ns",
     });
@@ -93,9 +95,21 @@ describe("readGatewayConfig", () => {
       maxBodyBytes: 1_000_000,
       jsonLimits: { maxDepth: 10, maxElements: 5000 },
       concurrency: { maxInFlight: 4, maxQueued: 0, queueTimeoutMs: 100 },
+      batching: false,
       serviceName: "gw",
       metricsNamespace: "Ns",
     });
+  });
+
+  it.each([
+    ["ON", true],
+    ["true", true],
+    ["1", true],
+    ["Off", false],
+    ["false", false],
+    ["0", false],
+  ])("reads BATCHING=%s", (value, batching) => {
+    expect(readGatewayConfig({ BATCHING: value }).batching).toBe(batching);
   });
 
   it("refuses open mode where others can connect: a public HOST, or Lambda", () => {
@@ -135,6 +149,7 @@ describe("readGatewayConfig", () => {
       { MODEL_QUEUE_TIMEOUT_MS: "1.5" },
       'MODEL_QUEUE_TIMEOUT_MS: expected an integer from 1 to 900000, got "1.5"',
     ],
+    [{ BATCHING: "maybe" }, 'BATCHING: expected on or off, got "maybe"'],
     [{ MODEL_CATALOG: "{" }, "MODEL_CATALOG: not valid JSON"],
     [
       { MODEL_CATALOG: "[]" },
