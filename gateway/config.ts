@@ -3,11 +3,14 @@
  * fails the start with a message naming the variable.
  */
 import { fileURLToPath } from "node:url";
+import type { InferenceThread } from "../layers/engine";
 import { isValidModelName } from "../layers/repository/names";
 import { type AuthMode, authMode } from "./auth/mode";
 import type { CacheConfig } from "./cache/create";
 import { DEFAULT_MAX_BODY_BYTES } from "./limits/body-limit";
 import { DEFAULT_JSON_LIMITS, type JsonLimits } from "./limits/json-limits";
+
+const INFERENCE_THREADS: readonly InferenceThread[] = ["main", "worker"];
 
 /** Where one model is served when the gateway runs against AWS. */
 export type CatalogEntry = { backend: "lambda"; target: string } | { backend: "sagemaker"; target: string };
@@ -57,6 +60,12 @@ export interface GatewayConfig {
    * request on its own (no queue delay at low load).
    */
   batching: boolean;
+  /**
+   * INFERENCE_THREAD, main (default) or worker: where local mode runs ONNX Runtime. `worker` gives each
+   * model version its own thread, so HTTP work and inference overlap (more throughput under
+   * concurrency, about 0.2 ms more per lone request).
+   */
+  inferenceThread: InferenceThread;
   /** POWERTOOLS_SERVICE_NAME, default edge-infer-gateway: `service` of every log line. */
   serviceName: string;
   /** POWERTOOLS_METRICS_NAMESPACE, default EdgeInfer: the EMF namespace on Lambda. */
@@ -134,6 +143,7 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
       queueTimeoutMs: int("MODEL_QUEUE_TIMEOUT_MS", 5_000, 1, 900_000),
     },
     batching: onOff("BATCHING", text("BATCHING"), true),
+    inferenceThread: oneOf("INFERENCE_THREAD", text("INFERENCE_THREAD"), INFERENCE_THREADS, "main"),
     serviceName: text("POWERTOOLS_SERVICE_NAME") ?? "edge-infer-gateway",
     metricsNamespace: text("POWERTOOLS_METRICS_NAMESPACE") ?? "EdgeInfer",
   };
@@ -161,6 +171,20 @@ function integer(
     throw new ConfigError(name, `expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
   }
   return n;
+}
+
+function oneOf<T extends string>(
+  name: string,
+  value: string | undefined,
+  allowed: readonly T[],
+  fallback: T,
+): T {
+  if (value === undefined) return fallback;
+  const found = allowed.find((a) => a === value.toLowerCase());
+  if (found === undefined) {
+    throw new ConfigError(name, `expected one of ${allowed.join(", ")}, got ${JSON.stringify(value)}`);
+  }
+  return found;
 }
 
 function onOff(name: string, value: string | undefined, fallback: boolean): boolean {

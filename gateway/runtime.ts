@@ -41,7 +41,11 @@ export async function createRuntime(config: GatewayConfig, options: GatewayOptio
     cacheDir: config.modelCacheDir,
     logger: (msg, fields) => logger.warn(msg, { ...fields }),
   });
-  const local = await inProcessModels(repo, { logger, batching: config.batching }).catch((e: unknown) => {
+  const local = await inProcessModels(repo, {
+    logger,
+    batching: config.batching,
+    inferenceThread: config.inferenceThread,
+  }).catch((e: unknown) => {
     // A start-up message for the operator: say which repository, and why.
     const cause =
       e instanceof Error && e.cause instanceof Error ? ` (${e.cause.name}: ${e.cause.message})` : "";

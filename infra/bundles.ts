@@ -7,6 +7,7 @@ import { stat } from "node:fs/promises";
 import { join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import { build } from "esbuild";
+import { WORKER_BUNDLE_FILE } from "../layers/engine/worker-thread";
 import { REPO_ROOT } from "./paths";
 
 /** The bundles, by name: entry point (from the repository root) and output folder under dist/. */
@@ -15,6 +16,11 @@ export const BUNDLES = {
   "model-function": { entry: "functions/model/lambda.ts", outdir: "model-function" },
   "model-server": { entry: "functions/model/main.ts", outdir: "model-server" },
 } as const;
+
+/** Extra entry points written beside a bundle: the container's inference worker (INFERENCE_THREAD=worker). */
+const COMPANIONS: Partial<Record<keyof typeof BUNDLES, Record<string, string>>> = {
+  "model-server": { [WORKER_BUNDLE_FILE]: "layers/engine/worker-entry.ts" },
+};
 
 export type BundleName = keyof typeof BUNDLES;
 
@@ -57,26 +63,33 @@ export async function bundle(
   for (const name of list) {
     const { entry, outdir } = BUNDLES[name];
     const outfile = join(outDir, outdir, "index.mjs");
-    await build({
-      absWorkingDir: root,
-      entryPoints: [join(root, entry)],
-      outfile,
-      bundle: true,
-      platform: "node",
-      target: "node22",
-      format: "esm",
-      mainFields: ["module", "main"],
-      external: ["onnxruntime-node"],
-      banner: { js: BANNER },
-      minify: options.minify ?? true,
-      sourcemap: true,
-      sourcesContent: false,
-      legalComments: "none",
-      logLevel: "warning",
-    });
+    const files: Record<string, string> = { [outfile]: entry };
+    for (const [file, source] of Object.entries(COMPANIONS[name] ?? {}))
+      files[join(outDir, outdir, file)] = source;
+    for (const [file, source] of Object.entries(files)) await buildOne(root, source, file, options);
     built.push({ name, file: outfile, bytes: (await stat(outfile)).size });
   }
   return built;
+}
+
+function buildOne(root: string, entry: string, outfile: string, options: BundleOptions) {
+  return build({
+    absWorkingDir: root,
+    entryPoints: [join(root, entry)],
+    outfile,
+    bundle: true,
+    platform: "node",
+    target: "node22",
+    format: "esm",
+    mainFields: ["module", "main"],
+    external: ["onnxruntime-node"],
+    banner: { js: BANNER },
+    minify: options.minify ?? true,
+    sourcemap: true,
+    sourcesContent: false,
+    legalComments: "none",
+    logLevel: "warning",
+  });
 }
 
 async function main(): Promise<void> {

@@ -9,8 +9,9 @@ import { createServerApp } from "./server";
 import { modelService } from "./service";
 
 function main(): void {
-  // Many requests at once: the model's dynamic_batching stacks them.
-  const service = modelService({ batching: true });
+  // Many requests at once: the model's dynamic_batching stacks them, and inference runs on its own
+  // thread (a GPU run would otherwise block HTTP work for its whole duration).
+  const service = modelService({ batching: true, inferenceThread: "worker" });
   const { config, logger } = service;
   service.warm().then(
     () => logger.info("live model version ready"),

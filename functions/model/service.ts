@@ -3,7 +3,7 @@
  * engine over the repository, serving one model, its live version loaded once per instance.
  */
 import { Logger as PowertoolsLogger } from "@aws-lambda-powertools/logger";
-import { ModelEngine } from "../../layers/engine";
+import { type InferenceThread, ModelEngine } from "../../layers/engine";
 import { openRepository } from "../../layers/repository";
 import { EngineBackend, type Logger, type ModelCatalog, silentLogger } from "../../layers/transport";
 import { type FunctionConfig, readFunctionConfig } from "./config";
@@ -31,6 +31,8 @@ export interface ModelServiceOptions {
    * @default true
    */
   batching?: boolean;
+  /** Where ONNX Runtime runs: `worker` overlaps HTTP work and inference (container). @default "main" */
+  inferenceThread?: InferenceThread;
 }
 
 /** Builds the service for `config`; nothing is loaded until `warm()` or the first request. */
@@ -50,6 +52,7 @@ export function createModelService(
   const engine = new ModelEngine(repo, {
     logger: (level, msg, fields) => logger[level](msg, fields ?? {}),
     liveVersions,
+    inferenceThread: options.inferenceThread ?? "main",
   });
   const backend = new EngineBackend(engine, {
     models: [model],

@@ -2,7 +2,7 @@
  * Local mode: every model of a repository served by an engine in this process, through the same
  * EngineBackend the model function runs (minus the serialisation of the Lambda transport).
  */
-import { ModelEngine } from "../../layers/engine";
+import { type InferenceThread, ModelEngine } from "../../layers/engine";
 import type { EngineLogger } from "../../layers/engine/types";
 import type { ModelRepository } from "../../layers/repository/types";
 import { EngineBackend, type Logger, type ModelCatalog } from "../../layers/transport";
@@ -22,6 +22,8 @@ export interface InProcessOptions {
   logger?: Logger;
   /** Honour each model's `dynamic_batching` (BATCHING); false runs every request on its own. @default true */
   batching?: boolean;
+  /** Where ONNX Runtime runs (INFERENCE_THREAD). @default "main" */
+  inferenceThread?: InferenceThread;
 }
 
 /** Serves every model of `repo` in-process. */
@@ -33,7 +35,10 @@ export async function inProcessModels(
   const models = await repo.listModels();
   const engineLogger: EngineLogger | undefined =
     logger === undefined ? undefined : (level, msg, fields) => logger[level](msg, fields ?? {});
-  const engine = new ModelEngine(repo, engineLogger === undefined ? {} : { logger: engineLogger });
+  const engine = new ModelEngine(repo, {
+    ...(engineLogger === undefined ? {} : { logger: engineLogger }),
+    inferenceThread: options.inferenceThread ?? "main",
+  });
   const backend = new EngineBackend(engine, { models, batching: options.batching ?? true });
   return {
     catalog: new Map(models.map((m) => [m, backend])),

@@ -29,6 +29,7 @@ describe("readGatewayConfig", () => {
       jsonLimits: { maxDepth: 32, maxElements: 16_777_216 },
       concurrency: { maxInFlight: 32, maxQueued: 128, queueTimeoutMs: 5_000 },
       batching: true,
+      inferenceThread: "main",
       serviceName: "edge-infer-gateway",
       metricsNamespace: "EdgeInfer",
     });
@@ -67,6 +68,7 @@ describe("readGatewayConfig", () => {
       MODEL_MAX_QUEUE: "0",
       MODEL_QUEUE_TIMEOUT_MS: "100",
       BATCHING: "off",
+      INFERENCE_THREAD: "Worker",
       POWERTOOLS_SERVICE_NAME: "gw",
       POWERTOOLS_METRICS_NAMESPACE: "Ns",
     });
@@ -96,6 +98,7 @@ describe("readGatewayConfig", () => {
       jsonLimits: { maxDepth: 10, maxElements: 5000 },
       concurrency: { maxInFlight: 4, maxQueued: 0, queueTimeoutMs: 100 },
       batching: false,
+      inferenceThread: "worker",
       serviceName: "gw",
       metricsNamespace: "Ns",
     });
@@ -150,6 +153,7 @@ describe("readGatewayConfig", () => {
       'MODEL_QUEUE_TIMEOUT_MS: expected an integer from 1 to 900000, got "1.5"',
     ],
     [{ BATCHING: "maybe" }, 'BATCHING: expected on or off, got "maybe"'],
+    [{ INFERENCE_THREAD: "gpu" }, 'INFERENCE_THREAD: expected one of main, worker, got "gpu"'],
     [{ MODEL_CATALOG: "{" }, "MODEL_CATALOG: not valid JSON"],
     [
       { MODEL_CATALOG: "[]" },

@@ -4,6 +4,7 @@ import { readFile, stat } from "node:fs/promises";
 import { promisify } from "node:util";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { BUNDLES } from "../../infra/bundles";
+import { WORKER_BUNDLE_FILE } from "../../layers/engine/worker-thread";
 import { buildBundles } from "../functions/model/fixtures";
 
 let bundles: Awaited<ReturnType<typeof buildBundles>>;
@@ -34,6 +35,13 @@ describe("bundle()", () => {
     expect(gateway).not.toContain("onnxruntime");
     expect(fn).toMatch(/from\s*"onnxruntime-node"/);
     expect(server).toMatch(/from\s*"onnxruntime-node"/);
+  });
+
+  it("writes the inference worker beside the container server's bundle (INFERENCE_THREAD=worker)", async () => {
+    const server = bundles.built.find((b) => b.name === "model-server");
+    const worker = await readFile(String(server?.file).replace(/index\.mjs$/, WORKER_BUNDLE_FILE), "utf8");
+    expect(worker).toMatch(/from\s*"onnxruntime-node"/);
+    expect(worker).toContain("parentPort");
   });
 
   it("refuses an unknown bundle name on the command line", async () => {

@@ -3,6 +3,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { inProcessModels } from "../../../gateway/backends/in-process";
 import { DEMO_REPOSITORY, readGatewayConfig } from "../../../gateway/config";
 import { createRuntime, type Runtime } from "../../../gateway/runtime";
+import { inferenceWorkerOf } from "../../../layers/engine/worker-model";
 import type { Tensor } from "../../../layers/protocol/types";
 import { openRepository } from "../../../layers/repository";
 import { EngineBackend } from "../../../layers/transport";
@@ -43,5 +44,16 @@ describe("createRuntime", () => {
     const result = await backend?.infer("ocr-cls", undefined, { inputs: [input()] });
     expect(result?.timing?.queueMs).toBeUndefined();
     expect((backend as EngineBackend).batcherStats("ocr-cls", 1)).toBeUndefined();
+  });
+
+  it("hands INFERENCE_THREAD=worker to the engine: inference runs on a worker thread", async () => {
+    const runtime: Runtime = await createRuntime(
+      readGatewayConfig({ INFERENCE_THREAD: "worker", LOG_LEVEL: "SILENT" }),
+    );
+    closers.push(() => runtime.close());
+    const backend = runtime.deps.catalog.get("ocr-cls") as EngineBackend;
+    const result = await backend.infer("ocr-cls", undefined, { inputs: [input()] });
+    expect(result.outputs[0]?.shape).toEqual([1, 2]);
+    expect(inferenceWorkerOf(await backend.engine.load("ocr-cls"))).toBeDefined();
   });
 });
