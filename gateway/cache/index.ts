@@ -1,4 +1,4 @@
-/** The result cache: what the gateway imports (see README-section.md for the rules). */
+/** The result cache: what the gateway imports (the README's "Result cache" section states the rules). */
 export { CircuitBreaker, type CircuitBreakerOptions } from "./breaker";
 export { decodeResult, encodeResult } from "./codec";
 export {
