@@ -102,7 +102,7 @@ describe("parseModelConfig defaults", () => {
     expect(cls.dynamic_batching).toEqual({
       enabled: true,
       preferred_batch_size: [8, 16, 32],
-      max_queue_delay_microseconds: 2000,
+      max_queue_delay_microseconds: 0,
       max_queue_size: 256,
       default_timeout_microseconds: 0,
     });
