@@ -3,6 +3,17 @@
  * fails the start with a message naming the variable.
  */
 import { fileURLToPath } from "node:url";
+import {
+  ConfigError,
+  type Env,
+  envText,
+  integer,
+  type LogLevel,
+  logLevel,
+  oneOf,
+  onOff,
+  url,
+} from "../layers/config/env";
 import type { InferenceThread } from "../layers/engine";
 import { isValidModelName } from "../layers/repository/names";
 import { type AuthMode, authMode } from "./auth/mode";
@@ -72,28 +83,14 @@ export interface GatewayConfig {
   metricsNamespace: string;
 }
 
-export type LogLevel = "DEBUG" | "INFO" | "WARN" | "ERROR" | "SILENT";
-const LOG_LEVELS: readonly LogLevel[] = ["DEBUG", "INFO", "WARN", "ERROR", "SILENT"];
-
-/** A configuration value is missing or malformed. */
-export class ConfigError extends Error {
-  constructor(variable: string, message: string) {
-    super(`${variable}: ${message}`);
-    this.name = "ConfigError";
-  }
-}
+export { ConfigError, type LogLevel };
 
 /** The demo repository next to this file (source checkouts only: a bundle has no functions/models). */
 export const DEMO_REPOSITORY = `file://${fileURLToPath(new URL("../functions/models", import.meta.url))}`;
 
-type Env = Readonly<Record<string, string | undefined>>;
-
 /** Reads and validates the gateway's variables; throws ConfigError naming the first bad one. */
 export function readGatewayConfig(env: Env = process.env): GatewayConfig {
-  const text = (name: string): string | undefined => {
-    const v = env[name]?.trim();
-    return v === undefined || v === "" ? undefined : v;
-  };
+  const text = envText(env);
   const int = (name: string, fallback: number, min: number, max: number) =>
     integer(name, text(name), fallback, min, max);
   const onLambda = text("AWS_LAMBDA_FUNCTION_NAME") !== undefined;
@@ -156,63 +153,6 @@ function originSecret(value: string | undefined): string | undefined {
     throw new ConfigError("ORIGIN_VERIFY_SECRET", "is set but empty; unset it or give the secret");
   }
   return value;
-}
-
-function integer(
-  name: string,
-  value: string | undefined,
-  fallback: number,
-  min: number,
-  max: number,
-): number {
-  if (value === undefined) return fallback;
-  const n = Number(value);
-  if (!/^[0-9]+$/.test(value) || n < min || n > max) {
-    throw new ConfigError(name, `expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
-  }
-  return n;
-}
-
-function oneOf<T extends string>(
-  name: string,
-  value: string | undefined,
-  allowed: readonly T[],
-  fallback: T,
-): T {
-  if (value === undefined) return fallback;
-  const found = allowed.find((a) => a === value.toLowerCase());
-  if (found === undefined) {
-    throw new ConfigError(name, `expected one of ${allowed.join(", ")}, got ${JSON.stringify(value)}`);
-  }
-  return found;
-}
-
-function onOff(name: string, value: string | undefined, fallback: boolean): boolean {
-  if (value === undefined) return fallback;
-  const v = value.toLowerCase();
-  if (v === "on" || v === "true" || v === "1") return true;
-  if (v === "off" || v === "false" || v === "0") return false;
-  throw new ConfigError(name, `expected on or off, got ${JSON.stringify(value)}`);
-}
-
-function url(name: string, value: string | undefined): string | undefined {
-  if (value === undefined) return undefined;
-  if (!URL.canParse(value) || !/^https?:$/.test(new URL(value).protocol)) {
-    throw new ConfigError(name, `expected an http(s) URL, got ${JSON.stringify(value)}`);
-  }
-  return value;
-}
-
-function logLevel(value: string | undefined): LogLevel {
-  if (value === undefined) return "INFO";
-  const upper = value.toUpperCase();
-  const level = LOG_LEVELS.find((l) => l === upper);
-  if (level === undefined)
-    throw new ConfigError(
-      "LOG_LEVEL",
-      `expected one of ${LOG_LEVELS.join(", ")}, got ${JSON.stringify(value)}`,
-    );
-  return level;
 }
 
 /** MODEL_CATALOG: `{"<model>": {"backend": "lambda" | "sagemaker", "target": "<arn:live | endpoint>"}}`. */

@@ -2,6 +2,7 @@
  * The model function's configuration: read from the environment once, typed, validated. A bad
  * value fails the init with a message naming the variable.
  */
+import { ConfigError, type Env, envText, integer, type LogLevel, logLevel } from "../../layers/config/env";
 import { isValidModelName } from "../../layers/repository/names";
 
 /** Settings shared by the Lambda handler and the container server. */
@@ -25,56 +26,34 @@ export interface FunctionConfig {
   /** BACKEND_TIMEOUT_MS (container protocol routes): 60000, SageMaker's invocation limit. */
   timeoutMs: number;
   /** LOG_LEVEL: DEBUG, INFO (default), WARN, ERROR, SILENT. */
-  logLevel: "DEBUG" | "INFO" | "WARN" | "ERROR" | "SILENT";
+  logLevel: LogLevel;
 }
-
-type Env = Readonly<Record<string, string | undefined>>;
 
 /** Reads and validates the function's variables; throws an Error naming the first bad one. */
 export function readFunctionConfig(env: Env = process.env): FunctionConfig {
-  const text = (name: string): string | undefined => {
-    const v = env[name]?.trim();
-    return v === undefined || v === "" ? undefined : v;
-  };
+  const text = envText(env);
   const required = (name: string, what: string): string => {
     const v = text(name);
-    if (v === undefined) throw new Error(`${name}: required (${what})`);
+    if (v === undefined) throw new ConfigError(name, `required (${what})`);
     return v;
   };
   const modelName = required("MODEL_NAME", "the model this function serves");
   if (!isValidModelName(modelName)) {
-    throw new Error(`MODEL_NAME: expected letters, digits, '_', '.', '-', got ${JSON.stringify(modelName)}`);
-  }
-  const level = (text("LOG_LEVEL") ?? "INFO").toUpperCase();
-  if (level !== "DEBUG" && level !== "INFO" && level !== "WARN" && level !== "ERROR" && level !== "SILENT") {
-    throw new Error(
-      `LOG_LEVEL: expected DEBUG, INFO, WARN, ERROR or SILENT, got ${JSON.stringify(text("LOG_LEVEL"))}`,
+    throw new ConfigError(
+      "MODEL_NAME",
+      `expected letters, digits, '_', '.', '-', got ${JSON.stringify(modelName)}`,
     );
   }
   return {
     modelName,
-    modelVersion: optionalInteger("MODEL_VERSION", text("MODEL_VERSION"), 1, 999_999_999),
+    modelVersion: integer("MODEL_VERSION", text("MODEL_VERSION"), undefined, 1, 999_999_999),
     modelRepository: required("MODEL_REPOSITORY", "s3://bucket/prefix or file:///path"),
     modelCacheDir: text("MODEL_CACHE_DIR"),
     s3Endpoint: text("S3_ENDPOINT"),
     region: text("AWS_REGION"),
-    port: optionalInteger("PORT", text("PORT"), 0, 65_535) ?? 8080,
+    port: integer("PORT", text("PORT"), 8080, 0, 65_535),
     host: text("HOST") ?? "0.0.0.0",
-    timeoutMs: optionalInteger("BACKEND_TIMEOUT_MS", text("BACKEND_TIMEOUT_MS"), 1, 900_000) ?? 60_000,
-    logLevel: level,
+    timeoutMs: integer("BACKEND_TIMEOUT_MS", text("BACKEND_TIMEOUT_MS"), 60_000, 1, 900_000),
+    logLevel: logLevel(text("LOG_LEVEL")),
   };
-}
-
-function optionalInteger(
-  name: string,
-  value: string | undefined,
-  min: number,
-  max: number,
-): number | undefined {
-  if (value === undefined) return undefined;
-  const n = Number(value);
-  if (!/^[0-9]+$/.test(value) || n < min || n > max) {
-    throw new Error(`${name}: expected an integer from ${min} to ${max}, got ${JSON.stringify(value)}`);
-  }
-  return n;
 }

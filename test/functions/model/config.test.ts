@@ -57,7 +57,7 @@ describe("readFunctionConfig", () => {
     [{ ...required, PORT: "-1" }, 'PORT: expected an integer from 0 to 65535, got "-1"'],
     [
       { ...required, LOG_LEVEL: "trace" },
-      'LOG_LEVEL: expected DEBUG, INFO, WARN, ERROR or SILENT, got "trace"',
+      'LOG_LEVEL: expected one of DEBUG, INFO, WARN, ERROR, SILENT, got "trace"',
     ],
   ])("refuses %o", (env, message) => {
     expect(() => readFunctionConfig(env)).toThrow(message);
