@@ -22,39 +22,69 @@ export const readNodeBody: BodyReader = (c: Context, maxBytes: number) => {
 /** Reads `incoming` to its end into one buffer; PayloadTooLarge as soon as more than `maxBytes` arrived. */
 export function readIncoming(incoming: IncomingMessage, maxBytes: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
-    const chunks: Buffer[] = [];
-    let size = 0;
-    const stop = () => {
-      incoming.off("data", onData);
-      incoming.off("end", onEnd);
-      incoming.off("error", onClose);
-      incoming.off("close", onClose);
-    };
-    const onData = (chunk: Buffer) => {
-      size += chunk.byteLength;
-      if (size > maxBytes) {
-        // The rest is left to the adapter, which drains or drops it once the 413 is sent.
-        stop();
-        reject(
-          new PayloadTooLarge(`request body exceeds the limit of ${maxBytes} bytes; ${BODY_LIMIT_HINT}`),
-        );
-        return;
-      }
-      chunks.push(chunk);
-    };
-    const onEnd = () => {
-      stop();
-      const first = chunks[0];
-      resolve(chunks.length === 1 && first !== undefined ? first : Buffer.concat(chunks, size));
-    };
-    const onClose = () => {
-      if (incoming.readableEnded) return onEnd();
-      stop();
-      reject(new InvalidInput("request body ended early: the client closed the connection"));
-    };
-    incoming.on("data", onData);
-    incoming.on("end", onEnd);
-    incoming.on("error", onClose);
-    incoming.on("close", onClose);
+    new IncomingReader(incoming, maxBytes, resolve, reject).listen();
   });
+}
+
+/**
+ * One body read. A class with bound methods rather than closures: under tsx (keepNames) every
+ * named closure costs a defineProperty call, and this runs on every request.
+ */
+class IncomingReader {
+  readonly #chunks: Buffer[] = [];
+  #size = 0;
+
+  constructor(
+    readonly incoming: IncomingMessage,
+    readonly maxBytes: number,
+    readonly resolve: (body: Uint8Array) => void,
+    readonly reject: (e: unknown) => void,
+  ) {
+    this.onData = this.onData.bind(this);
+    this.onEnd = this.onEnd.bind(this);
+    this.onClose = this.onClose.bind(this);
+  }
+
+  listen(): void {
+    this.incoming.on("data", this.onData);
+    this.incoming.on("end", this.onEnd);
+    this.incoming.on("error", this.onClose);
+    this.incoming.on("close", this.onClose);
+  }
+
+  stop(): void {
+    this.incoming.off("data", this.onData);
+    this.incoming.off("end", this.onEnd);
+    this.incoming.off("error", this.onClose);
+    this.incoming.off("close", this.onClose);
+  }
+
+  onData(chunk: Buffer): void {
+    this.#size += chunk.byteLength;
+    if (this.#size > this.maxBytes) {
+      // The rest is left to the adapter, which drains or drops it once the 413 is sent.
+      this.stop();
+      this.reject(
+        new PayloadTooLarge(`request body exceeds the limit of ${this.maxBytes} bytes; ${BODY_LIMIT_HINT}`),
+      );
+      return;
+    }
+    this.#chunks.push(chunk);
+  }
+
+  onEnd(): void {
+    this.stop();
+    const chunks = this.#chunks;
+    const first = chunks[0];
+    this.resolve(chunks.length === 1 && first !== undefined ? first : Buffer.concat(chunks, this.#size));
+  }
+
+  onClose(): void {
+    if (this.incoming.readableEnded) {
+      this.onEnd();
+      return;
+    }
+    this.stop();
+    this.reject(new InvalidInput("request body ended early: the client closed the connection"));
+  }
 }

@@ -43,6 +43,9 @@ export function telemetryMiddleware(options: TelemetryOptions): MiddlewareHandle
     const durationMs = timer.elapsed();
     const status = c.res.status;
     const phases = timer.phases();
+    const level = status >= 500 ? "warn" : "info";
+    // LOG_LEVEL=ERROR (or SILENT) drops the request line: then its fields are not built at all.
+    const logged = logger.enabled?.(level) !== false;
     // One pass over the phases for both the header and the log line: this runs on every request.
     const timings: Record<string, number> = {};
     let serverTiming = "";
@@ -50,7 +53,7 @@ export function telemetryMiddleware(options: TelemetryOptions): MiddlewareHandle
       const ms = phases[name];
       if (ms === undefined || !Number.isFinite(ms) || ms < 0) continue;
       const rounded = round(ms);
-      timings[name] = rounded;
+      if (logged) timings[name] = rounded;
       serverTiming += `${TOKEN.test(name) ? name : name.replace(NOT_TOKEN, "_") || "_"};dur=${rounded}, `;
     }
     serverTiming += `total;dur=${round(durationMs)}`;
@@ -59,9 +62,8 @@ export function telemetryMiddleware(options: TelemetryOptions): MiddlewareHandle
     } catch {
       // A response with immutable headers (built elsewhere) goes out without it.
     }
-    const named = modelFromPath(c.req.path);
-    const model =
-      c.get("model") ?? (named === undefined ? undefined : catalog.has(named) ? named : UNKNOWN_MODEL);
+    // The route names the model once it found it; only other requests parse it from the path.
+    const model = c.get("model") ?? labelOf(modelFromPath(c.req.path), catalog);
     const version = c.get("servedVersion") ?? PINNED.exec(c.req.path)?.[1];
     const error = c.error;
     const reason =
@@ -73,7 +75,8 @@ export function telemetryMiddleware(options: TelemetryOptions): MiddlewareHandle
             : `http_${status}`
           : undefined;
     const cache = c.res.headers.get("x-cache") ?? undefined;
-    if (model !== undefined && c.req.method === "POST" && INFER_PATH.test(c.req.path)) {
+    const method = c.req.method;
+    if (model !== undefined && method === "POST" && INFER_PATH.test(c.req.path)) {
       metrics.recordRequest({
         model,
         ...(version === undefined ? {} : { version }),
@@ -86,24 +89,31 @@ export function telemetryMiddleware(options: TelemetryOptions): MiddlewareHandle
       if (cache === "HIT") metrics.cacheHit(model);
       else if (cache === "MISS") metrics.cacheMiss(model);
     }
-    const fields = {
-      request_id: c.get("requestId"),
-      method: c.req.method,
-      path: c.req.path,
-      status,
-      ...(model === undefined ? {} : { model }),
-      ...(version === undefined ? {} : { version }),
-      ...(reason === undefined ? {} : { reason }),
-      ...(cache === undefined ? {} : { cache }),
-      ...(c.get("apiKey") === undefined ? {} : { key: c.get("apiKey")?.name }),
-      duration_ms: round(durationMs),
-      timings_ms: timings,
-    };
-    if (status >= 500) logger.warn("request", fields);
-    else logger.info("request", fields);
+    if (logged) {
+      const fields = {
+        request_id: c.get("requestId"),
+        method,
+        path: c.req.path,
+        status,
+        ...(model === undefined ? {} : { model }),
+        ...(version === undefined ? {} : { version }),
+        ...(reason === undefined ? {} : { reason }),
+        ...(cache === undefined ? {} : { cache }),
+        ...(c.get("apiKey") === undefined ? {} : { key: c.get("apiKey")?.name }),
+        duration_ms: round(durationMs),
+        timings_ms: timings,
+      };
+      logger[level]("request", fields);
+    }
     if (options.emit !== undefined) {
       const lines = metrics.toEMF();
       if (lines.length > 0) options.emit(lines);
     }
   };
+}
+
+/** The metric label of a model named in a path: itself when the catalog has it, else UNKNOWN_MODEL. */
+function labelOf(named: string | undefined, catalog: ModelCatalog): string | undefined {
+  if (named === undefined) return undefined;
+  return catalog.has(named) ? named : UNKNOWN_MODEL;
 }

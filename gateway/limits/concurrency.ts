@@ -125,20 +125,14 @@ export class ConcurrencyLimiter {
   }
 
   #permit(key: string, lane: Lane, waitedMs: number): Permit {
-    let released = false;
-    return {
-      waitedMs,
-      release: () => {
-        if (released) return;
-        released = true;
-        const next = lane.queue[0];
-        if (next !== undefined) next.grant();
-        else {
-          lane.inFlight--;
-          this.#dropIfIdle(key, lane);
-        }
-      },
-    };
+    return new LanePermit(waitedMs, () => {
+      const next = lane.queue[0];
+      if (next !== undefined) next.grant();
+      else {
+        lane.inFlight--;
+        this.#dropIfIdle(key, lane);
+      }
+    });
   }
 
   /** Forgets idle lanes so a stream of distinct (even bogus) keys cannot grow the map. */
@@ -149,5 +143,20 @@ export class ConcurrencyLimiter {
 
   #shed(message: string): Overloaded {
     return new Overloaded(message, this.#opts.retryAfterSeconds);
+  }
+}
+
+/** A slot held; release() hands it on once, later calls do nothing. A class: no closure per request. */
+class LanePermit implements Permit {
+  #released = false;
+  constructor(
+    readonly waitedMs: number,
+    readonly onRelease: () => void,
+  ) {}
+
+  release(): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.onRelease();
   }
 }

@@ -17,6 +17,11 @@ export interface Logger {
   error(message: string, fields?: LogFields): void;
   /** A logger that adds `fields` to every line (e.g. request_id, model). */
   child(fields: LogFields): Logger;
+  /**
+   * False when lines at `level` are dropped, so a caller can skip building their fields.
+   * Absent: assume they are written.
+   */
+  enabled?(level: LogLevel): boolean;
 }
 
 /** Options of createLogger. */
@@ -94,6 +99,7 @@ export function createLogger(options: LoggerOptions): Logger {
       warn: (m, f) => emit("warn", m, f),
       error: (m, f) => emit("error", m, f),
       child: (fields) => make({ ...bound, ...fields }),
+      enabled: (level) => RANK[level] >= min,
     };
   };
   return make({});
@@ -106,4 +112,5 @@ export const silentLogger: Logger = {
   warn: () => undefined,
   error: () => undefined,
   child: () => silentLogger,
+  enabled: () => false,
 };

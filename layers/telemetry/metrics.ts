@@ -77,6 +77,24 @@ const PHASE_METRIC: Record<Phase, { prom: string; emf: string; help: string }> =
   },
 };
 
+/** Label sets whose bound series are kept per Metrics (model × version); past it, series are keyed per call. */
+const MAX_BOUND = 256;
+
+type Inc = (by?: number) => void;
+
+/** The series of one (model, version), bound on first use so recording a request re-keys nothing. */
+interface BoundSeries {
+  success: Inc;
+  count: Inc;
+  duration: Inc;
+  histogram: (value: number) => void;
+  phases: Record<Phase, Inc>;
+  /** By status code. */
+  responses: Map<number, Inc>;
+  /** By reason. */
+  failures: Map<string, Inc>;
+}
+
 /** True when a failure with this status/reason counts as a server error (5xx). */
 export function isServerError(status: number, reason: string | undefined): boolean {
   if (status >= 500) return true;
@@ -97,6 +115,8 @@ export class Metrics {
   readonly #cacheHits: Counter;
   readonly #cacheMisses: Counter;
   readonly #histogram: Histogram;
+  readonly #bound = new Map<string, Map<string, BoundSeries>>();
+  #boundCount = 0;
 
   constructor(options: MetricsOptions = {}) {
     const r = new Registry(options.maxSeries);
@@ -132,21 +152,32 @@ export class Metrics {
 
   /** Records a finished request (success or failure) with its timings. */
   recordRequest(o: RequestOutcome): void {
-    const labels = { model: o.model, version: o.version ?? "" };
+    const b = this.#seriesOf(o.model, o.version ?? "");
     const ok = o.status < 400;
     if (ok) {
-      this.#success.inc(labels);
-      this.#count.inc(labels, o.batchSize ?? 1);
+      b.success();
+      b.count(o.batchSize ?? 1);
     } else {
-      this.#failure.inc({ ...labels, reason: o.reason ?? `http_${o.status}` });
+      const reason = o.reason ?? `http_${o.status}`;
+      let failure = b.failures.get(reason);
+      if (failure === undefined) {
+        failure = this.#failure.bind({ model: o.model, version: o.version ?? "", reason });
+        b.failures.set(reason, failure);
+      }
+      failure();
     }
-    this.#responses.inc({ model: o.model, code: String(o.status) });
-    this.#duration.inc(labels, Math.round(o.durationMs * 1000));
-    this.#histogram.observe({ model: o.model }, o.durationMs);
+    let responses = b.responses.get(o.status);
+    if (responses === undefined) {
+      responses = this.#responses.bind({ model: o.model, code: String(o.status) });
+      b.responses.set(o.status, responses);
+    }
+    responses();
+    b.duration(Math.round(o.durationMs * 1000));
+    b.histogram(o.durationMs);
     for (const phase of PHASES) {
       const ms = o.phases?.[phase];
       if (ms === undefined) continue;
-      this.#phases[phase].inc(labels, Math.round(ms * 1000));
+      b.phases[phase](Math.round(ms * 1000));
       this.#emf?.observe(o.model, PHASE_METRIC[phase].emf, ms);
     }
     if (this.#emf !== undefined) {
@@ -155,6 +186,40 @@ export class Metrics {
       this.#emf.count(o.model, "client_errors", !ok && !isServerError(o.status, o.reason) ? 1 : 0);
       this.#emf.observe(o.model, "latency_ms", o.durationMs);
     }
+  }
+
+  /**
+   * The bound series of (model, version): each is created in the registry at its first increment,
+   * exactly as `inc` would. Kept for at most MAX_BOUND label sets, so invented versions cannot grow it.
+   */
+  #seriesOf(model: string, version: string): BoundSeries {
+    const cached = this.#bound.get(model)?.get(version);
+    if (cached !== undefined) return cached;
+    const labels = { model, version };
+    const b: BoundSeries = {
+      success: this.#success.bind(labels),
+      count: this.#count.bind(labels),
+      duration: this.#duration.bind(labels),
+      histogram: this.#histogram.bind({ model }),
+      phases: {
+        queue: this.#phases.queue.bind(labels),
+        decode: this.#phases.decode.bind(labels),
+        infer: this.#phases.infer.bind(labels),
+        encode: this.#phases.encode.bind(labels),
+      },
+      responses: new Map(),
+      failures: new Map(),
+    };
+    if (this.#boundCount < MAX_BOUND) {
+      let byVersion = this.#bound.get(model);
+      if (byVersion === undefined) {
+        byVersion = new Map();
+        this.#bound.set(model, byVersion);
+      }
+      byVersion.set(version, b);
+      this.#boundCount++;
+    }
+    return b;
   }
 
   /** Counts a result-cache hit. */

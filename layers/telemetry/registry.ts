@@ -88,6 +88,19 @@ export class Counter extends Metric<{ value: number }> {
     this.series(labels).value += by;
   }
 
+  /**
+   * `inc` for one fixed label set, without re-keying it on every call: the series is looked up
+   * (and created) at the first increment, as `inc` would, then kept.
+   */
+  bind(labels: Labels): (by?: number) => void {
+    let state: { value: number } | undefined;
+    return (by = 1) => {
+      if (!(by >= 0)) return;
+      state ??= this.series(labels);
+      state.value += by;
+    };
+  }
+
   /** Current value of a series (0 if never incremented). */
   get(labels: Labels = {}): number {
     return this.find(labels)?.value ?? 0;
@@ -132,7 +145,20 @@ export class Histogram extends Metric<HistogramState> {
   /** Records one observation. */
   observe(labels: Labels, value: number): void {
     if (!Number.isFinite(value)) return;
-    const s = this.series(labels);
+    this.#record(this.series(labels), value);
+  }
+
+  /** `observe` for one fixed label set; the series is looked up at the first observation, then kept. */
+  bind(labels: Labels): (value: number) => void {
+    let state: HistogramState | undefined;
+    return (value) => {
+      if (!Number.isFinite(value)) return;
+      state ??= this.series(labels);
+      this.#record(state, value);
+    };
+  }
+
+  #record(s: HistogramState, value: number): void {
     s.sum += value;
     s.count++;
     for (let i = 0; i < this.buckets.length; i++) {

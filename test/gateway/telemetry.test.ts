@@ -155,3 +155,29 @@ describe("gateway telemetry", () => {
     expect(value("edgeinfer_result_cache_hits_l1_total")).toBe(2);
   });
 });
+
+describe("telemetry at LOG_LEVEL=ERROR", () => {
+  it("writes no request line, yet still counts the request and sends Server-Timing", async () => {
+    const quiet: string[] = [];
+    const logger = createLogger({
+      service: "edge-infer-gateway",
+      level: "error",
+      sink: (l) => quiet.push(l),
+    });
+    const g = gatewayDeps(readGatewayConfig({}), new Map([["add", engine]]), { logger });
+    try {
+      const a = createApp(g.deps);
+      const res = await a.request("/v2/models/add/infer", { method: "POST", body: body(7) });
+      expect(res.status).toBe(200);
+      expect(Object.keys(timing(res))).toContain("total");
+      const missing = await a.request("/v2/models/nope/infer", { method: "POST", body: body(7) });
+      expect(missing.status).toBe(404);
+      expect(quiet).toEqual([]);
+      const text = await (await a.request("/metrics")).text();
+      expect(text).toMatch(/^nv_inference_request_success\{model="add",version="2"\} 1$/m);
+      expect(text).toContain('edgeinfer_http_responses{model="_unknown",code="404"} 1\n');
+    } finally {
+      await g.close();
+    }
+  });
+});

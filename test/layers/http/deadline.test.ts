@@ -43,4 +43,23 @@ describe("withDeadline", () => {
     await expect(call).rejects.toThrow("client went away");
     expect(seen?.aborted).toBe(true);
   });
+
+  it("rejects with what a call throws synchronously, and clears its timer", async () => {
+    const call = withDeadline(60_000, "m", undefined, () => {
+      throw new Error("bad call");
+    });
+    await expect(call).rejects.toThrow("bad call");
+  });
+
+  it("stops listening to the caller's signal once the call settled", async () => {
+    const parent = new AbortController();
+    let seen: AbortSignal | undefined;
+    const result = await withDeadline(60_000, "m", parent.signal, async (signal) => {
+      seen = signal;
+      return "ok";
+    });
+    parent.abort(new Error("too late"));
+    expect(result).toBe("ok");
+    expect(seen?.aborted).toBe(false);
+  });
 });

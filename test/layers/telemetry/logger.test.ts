@@ -78,4 +78,17 @@ describe("createLogger", () => {
   it("has a silent logger", () => {
     expect(() => silentLogger.child({ a: 1 }).error("nothing")).not.toThrow();
   });
+
+  it("says which levels it writes, so callers can skip building dropped lines", () => {
+    const { log, lines } = capture("warn");
+    expect(log.enabled?.("info")).toBe(false);
+    expect(log.enabled?.("debug")).toBe(false);
+    expect(log.enabled?.("warn")).toBe(true);
+    expect(log.child({ a: 1 }).enabled?.("error")).toBe(true);
+    log.info("dropped");
+    log.warn("kept");
+    expect(lines).toHaveLength(1);
+    expect(capture().log.enabled?.("info")).toBe(true);
+    expect(silentLogger.enabled?.("error")).toBe(false);
+  });
 });

@@ -101,6 +101,54 @@ describe("Metrics (Prometheus)", () => {
     expect(c.get({ a: "never" })).toBe(0);
   });
 
+  it("bound counters and histograms create their series at the first valid record, like inc/observe", () => {
+    const r = new Registry(2);
+    const c = r.counter("c", "help", ["a"]);
+    const h = r.histogram("h", "help", ["a"], [1, 10]);
+    const incX = c.bind({ a: "x" });
+    const observeX = h.bind({ a: "x" });
+    expect(r.render()).not.toContain('c{a="x"}'); // binding alone creates nothing
+    incX(Number.NaN);
+    incX(-1);
+    observeX(Number.NaN);
+    expect(r.render()).not.toContain('a="x"');
+    incX();
+    incX(2);
+    observeX(5);
+    expect(c.get({ a: "x" })).toBe(3);
+    expect(r.render()).toContain('h_bucket{a="x",le="10"} 1');
+    c.inc({ a: "y" });
+    const incZ = c.bind({ a: "z" }); // past maxSeries: folds into _other, as inc does
+    incZ(4);
+    c.inc({ a: "w" });
+    expect(c.get({ a: "_other" })).toBe(5);
+  });
+
+  it("records many requests of one model and version into the same series", () => {
+    const m = new Metrics();
+    for (let i = 0; i < 3; i++) {
+      m.recordRequest({ model: "a", version: "1", status: 200, durationMs: 2, phases: { infer: 1 } });
+    }
+    m.recordRequest({ model: "a", version: "1", status: 400, reason: "invalid_input", durationMs: 1 });
+    m.recordRequest({ model: "a", version: "1", status: 504, reason: "backend_timeout", durationMs: 1 });
+    m.recordRequest({ model: "a", status: 404, durationMs: 1 });
+    const samples = parseProm(m.renderPrometheus());
+    expect(samples.get('nv_inference_request_success{model="a",version="1"}')).toBe(3);
+    expect(samples.get('nv_inference_count{model="a",version="1"}')).toBe(3);
+    expect(samples.get('nv_inference_compute_infer_duration_us{model="a",version="1"}')).toBe(3000);
+    expect(samples.get('nv_inference_request_duration_us{model="a",version="1"}')).toBe(8000);
+    expect(samples.get('nv_inference_request_failure{model="a",version="1",reason="invalid_input"}')).toBe(1);
+    expect(samples.get('nv_inference_request_failure{model="a",version="1",reason="backend_timeout"}')).toBe(
+      1,
+    );
+    expect(samples.get('nv_inference_request_failure{model="a",version="",reason="http_404"}')).toBe(1);
+    expect(samples.get('edgeinfer_http_responses{model="a",code="200"}')).toBe(3);
+    expect(samples.get('edgeinfer_http_responses{model="a",code="404"}')).toBe(1);
+    expect(samples.get('nv_inference_request_duration_ms_count{model="a"}')).toBe(6);
+    // A version that only failed has no success series (series appear at their first increment).
+    expect(samples.has('nv_inference_request_success{model="a",version=""}')).toBe(false);
+  });
+
   it("tells server errors from client errors", () => {
     expect(isServerError(503, "overloaded")).toBe(true);
     expect(isServerError(429, "rate_limited")).toBe(false);
