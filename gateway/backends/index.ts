@@ -5,6 +5,6 @@
 export type { Backend, InferResult, ModelCatalog, ModelDescription } from "../../layers/transport";
 export { EngineBackend } from "../../layers/transport";
 export { type InProcessModels, inProcessModels } from "./in-process";
-export { LambdaBackend, type LambdaBackendOptions } from "./lambda";
+export { LambdaBackend } from "./lambda";
 export { RemoteBackend } from "./remote";
-export { SageMakerBackend, type SageMakerBackendOptions } from "./sagemaker";
+export { SageMakerBackend } from "./sagemaker";

@@ -12,24 +12,8 @@ import {
 } from "../../layers/errors";
 import { isAbort, RemoteBackend } from "./remote";
 
-/** Options of LambdaBackend. */
-export interface LambdaBackendOptions {
-  client: LambdaClient;
-  /** Function name or ARN with its alias, e.g. `arn:aws:lambda:…:function:ocr-det:live`. */
-  target: string;
-}
-
 /** Backend over `lambda:Invoke` (RequestResponse). */
-export class LambdaBackend extends RemoteBackend {
-  private readonly client: LambdaClient;
-  readonly target: string;
-
-  constructor(options: LambdaBackendOptions) {
-    super();
-    this.client = options.client;
-    this.target = options.target;
-  }
-
+export class LambdaBackend extends RemoteBackend<LambdaClient> {
   protected async invoke(
     model: string,
     payload: Uint8Array,

@@ -21,7 +21,17 @@ const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();
 
 /** A backend reached over the transport; `invoke` sends one event's JSON and returns the answer's bytes. */
-export abstract class RemoteBackend implements Backend {
+export abstract class RemoteBackend<Client> implements Backend {
+  protected readonly client: Client;
+  /** The Lambda alias ARN or SageMaker endpoint name this backend calls. */
+  readonly target: string;
+
+  /** `target`: the function name or ARN with its alias (`…:function:ocr-det:live`), or the endpoint name. */
+  constructor(options: { client: Client; target: string }) {
+    this.client = options.client;
+    this.target = options.target;
+  }
+
   /** Sends the event (UTF-8 JSON) for `model`; throws domain errors for transport-level failures. */
   protected abstract invoke(
     model: string,

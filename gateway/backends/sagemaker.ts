@@ -14,26 +14,10 @@ import {
 } from "../../layers/errors";
 import { isAbort, RemoteBackend } from "./remote";
 
-/** Options of SageMakerBackend. */
-export interface SageMakerBackendOptions {
-  client: SageMakerRuntimeClient;
-  /** Endpoint name. */
-  target: string;
-}
-
 const utf8 = new TextEncoder();
 
 /** Backend over `sagemaker:InvokeEndpoint`. */
-export class SageMakerBackend extends RemoteBackend {
-  private readonly client: SageMakerRuntimeClient;
-  readonly target: string;
-
-  constructor(options: SageMakerBackendOptions) {
-    super();
-    this.client = options.client;
-    this.target = options.target;
-  }
-
+export class SageMakerBackend extends RemoteBackend<SageMakerRuntimeClient> {
   protected async invoke(
     model: string,
     payload: Uint8Array,

@@ -6,10 +6,11 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { InvalidInput, ModelNotFound } from "../errors";
-import { binaryOutputsOf, decodeInferRequest, encodeInferResponse, HEADER_LENGTH } from "../protocol";
+import { binaryOutputsOf, decodeInferRequest, HEADER_LENGTH } from "../protocol";
 import { PhaseTimer } from "../telemetry/timing";
 import type { Backend, InferResult, ModelDescription } from "../transport/backend";
 import { quote } from "../transport/quote";
+import { encodeBackendResult } from "../transport/respond";
 import { parseVersion } from "../transport/version";
 import { validateRequest } from "../validation/validate";
 import { withDeadline } from "./deadline";
@@ -122,14 +123,7 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
     );
     c.set("servedVersion", result.version);
     stop = timer.start("encode");
-    const response: Parameters<typeof encodeInferResponse>[0] = {
-      model_name: model,
-      model_version: result.version,
-      outputs: result.outputs,
-    };
-    if (request.id !== undefined) response.id = request.id;
-    if (result.parameters !== undefined) response.parameters = result.parameters;
-    const encoded = encodeInferResponse(response, binaryOutputsOf(request));
+    const encoded = encodeBackendResult(model, request, result, binaryOutputsOf(request));
     stop();
     // One headers object for the response (not one c.header() call each); the body goes out as is.
     const headers: Record<string, string> = {

@@ -2,10 +2,10 @@
  * The model function's request handling, shared by its Lambda handler and its container server's
  * `/invocations`: event in, result out, never a throw. The function answers every output as binary.
  */
-import { encodeInferResponse } from "../protocol";
 import type { Backend, Logger } from "./backend";
 import { silentLogger } from "./backend";
 import { type TransportResult, toBase64 } from "./event";
+import { encodeBackendResult } from "./respond";
 import { failureOf, parseTransportEvent, requestOfEvent } from "./wire";
 
 /** Runs one transport event against `backend`; domain errors come back as `{ ok: false, kind }`. */
@@ -29,14 +29,7 @@ export async function handleTransportEvent(
     }
     const request = requestOfEvent(event);
     const result = await backend.infer(model, version, request);
-    const response: Parameters<typeof encodeInferResponse>[0] = {
-      model_name: model,
-      model_version: result.version,
-      outputs: result.outputs,
-    };
-    if (request.id !== undefined) response.id = request.id;
-    if (result.parameters !== undefined) response.parameters = result.parameters;
-    const encoded = encodeInferResponse(response, "all");
+    const encoded = encodeBackendResult(model, request, result, "all");
     const out: TransportResult = {
       ok: true,
       action: "infer",
