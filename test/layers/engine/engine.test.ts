@@ -5,6 +5,7 @@ import { fromHalf, toHalf } from "../../../layers/protocol/datatypes";
 import type { Tensor } from "../../../layers/protocol/types";
 import { openRepository } from "../../../layers/repository";
 import { IDENTITY_DATATYPES, makeTestRepository } from "../../support/models";
+import { fp32, utf8 } from "../../support/tensors";
 
 let repo: { dir: string; cleanup(): Promise<void> };
 let engine: ModelEngine;
@@ -18,18 +19,11 @@ afterAll(async () => {
   await repo.cleanup();
 });
 
-const fp32 = (name: string, shape: number[], values: number[]): Tensor => ({
-  name,
-  datatype: "FP32",
-  shape,
-  data: Float32Array.from(values),
-});
 const byName = (outputs: Tensor[], name: string): Tensor => {
   const t = outputs.find((o) => o.name === name);
   if (t === undefined) throw new Error(`no output ${name}`);
   return t;
 };
-const utf8 = (s: string) => new TextEncoder().encode(s);
 
 describe("ModelEngine on generated models", () => {
   it("runs add with two inputs and two outputs (default version = latest)", async () => {

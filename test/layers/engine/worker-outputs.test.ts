@@ -7,6 +7,7 @@ import { toHalf } from "../../../layers/protocol/datatypes";
 import type { Tensor } from "../../../layers/protocol/types";
 import { openRepository } from "../../../layers/repository";
 import { IDENTITY_DATATYPES, makeTestRepository } from "../../support/models";
+import { fp32, utf8, values } from "../../support/tensors";
 
 // inferenceThread "worker" answers exactly what the main thread answers.
 let repo: { dir: string; cleanup(): Promise<void> };
@@ -22,15 +23,6 @@ function newEngine(options: EngineOptions = {}, dir = repo.dir): ModelEngine {
   engines.push(engine);
   return engine;
 }
-
-const fp32 = (name: string, shape: number[], values: ArrayLike<number>): Tensor => ({
-  name,
-  datatype: "FP32",
-  shape,
-  data: Float32Array.from(values),
-});
-const utf8 = (s: string) => new TextEncoder().encode(s);
-const values = (t: Tensor | undefined): number[] => [...((t?.data ?? []) as Float32Array)];
 
 beforeAll(async () => {
   repo = await makeTestRepository();

@@ -10,6 +10,7 @@ import { InvalidInput, ModelNotReady } from "../../../layers/errors";
 import type { Tensor } from "../../../layers/protocol/types";
 import { openRepository } from "../../../layers/repository";
 import { addModel, buildModel, makeTestRepository, modelConfig, writeModelDir } from "../../support/models";
+import { fp32, values } from "../../support/tensors";
 
 let repo: { dir: string; cleanup(): Promise<void> };
 const logs: Array<{ level: string; msg: string }> = [];
@@ -25,14 +26,6 @@ function newEngine(options: EngineOptions = {}, dir = repo.dir): ModelEngine {
   engines.push(engine);
   return engine;
 }
-
-const fp32 = (name: string, shape: number[], values: ArrayLike<number>): Tensor => ({
-  name,
-  datatype: "FP32",
-  shape,
-  data: Float32Array.from(values),
-});
-const values = (t: Tensor | undefined): number[] => [...((t?.data ?? []) as Float32Array)];
 
 /** y = x·x on FP32 [n, n]: a run long enough (n = 1024, one thread) to still be in flight. */
 const squareModel = (): Uint8Array =>
