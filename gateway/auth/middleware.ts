@@ -4,6 +4,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { BackendFailure, Forbidden, Unauthorized } from "../../layers/errors";
+import { targetOf } from "../../layers/http/target";
 import { allowsModel, hashesEqual, hashKey, isWellFormedKey, type KeyRecord } from "./keys";
 import type { KeyStore } from "./store";
 
@@ -23,19 +24,6 @@ export interface AuthOptions {
 /** Server metadata and health stay open so probes and load balancers need no key. */
 export function isPublicPath(path: string): boolean {
   return path === "/v2" || path === "/v2/" || path.startsWith("/v2/health/");
-}
-
-const MODEL_IN_PATH = /^\/v2\/models\/([^/]+)/;
-
-/** The model named in a `/v2/models/{model}/...` path, percent-decoded; undefined elsewhere. */
-export function modelFromPath(path: string): string | undefined {
-  const raw = MODEL_IN_PATH.exec(path)?.[1];
-  if (raw === undefined) return undefined;
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
 }
 
 /** The key a request carries: `Authorization: Bearer <key>`, else `x-api-key`. */
@@ -84,7 +72,7 @@ export function authMiddleware(options: AuthOptions): MiddlewareHandler<AuthEnv>
     }
     if (record === undefined || !hashesEqual(record.keyHash, hash)) throw unauthorized(c, "invalid API key");
     if (record.revoked) throw unauthorized(c, "API key has been revoked");
-    const model = modelFromPath(c.req.path);
+    const model = targetOf(c)?.model;
     if (model !== undefined && !allowsModel(record, model)) {
       throw new Forbidden(`API key ${quote(record.name)} may not use model ${quote(model)}`);
     }

@@ -21,7 +21,7 @@ export class DescribeCache {
   /** The cached description of (model, version), or the result of `load` stored for ttlMs. */
   get(
     model: string,
-    version: string | undefined,
+    version: number | undefined,
     load: () => Promise<ModelDescription>,
   ): Promise<ModelDescription> {
     const key = `${model}\u0000${version ?? ""}`;

@@ -1,8 +1,9 @@
 /** Types of the protocol's HTTP binding: Hono variables, options, and the infer middleware chain. */
 import type { Context, MiddlewareHandler } from "hono";
-import type { DecodedInferRequest } from "../protocol/types";
 import type { PhaseTimer } from "../telemetry/timing";
 import type { Backend, InferResult, Logger, ModelCatalog, ModelDescription } from "../transport/backend";
+import type { ValidatedRequest } from "../validation/request";
+import type { RequestTarget } from "./target";
 
 /** Hono variables set by the protocol app. */
 export type ProtocolEnv = {
@@ -11,6 +12,10 @@ export type ProtocolEnv = {
     requestId: string;
     /** The model named in the path, once it was found in the catalog (used by logs and errors). */
     model?: string;
+    /** The path's model and version, parsed once (`targetOf`); null: the path names no model. */
+    target?: RequestTarget | null;
+    /** How a result cache answered an infer request (logs, hit/miss metrics); absent: no cache. */
+    cache?: "HIT" | "MISS" | "BYPASS";
     /**
      * Phase timings of the request, set by a telemetry middleware before the routes run; the infer
      * route adds decode, infer (and the backend's queue) and encode to it. Absent: not recorded.
@@ -30,10 +35,10 @@ export type ProtocolEnv = {
 export interface InferContext {
   model: string;
   /** The version pinned in the path; undefined: the live version. */
-  version: string | undefined;
+  version: number | undefined;
   /** The description the request was validated against (of the live version when unpinned). */
   description: ModelDescription;
-  request: DecodedInferRequest;
+  request: ValidatedRequest;
   backend: Backend;
   requestId: string;
   /** The Hono context: request headers (Cache-Control…), `c.header()` for response headers. */

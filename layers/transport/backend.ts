@@ -1,9 +1,11 @@
 /**
  * The one interface between the protocol's HTTP routes and whatever runs a model: an engine in
- * this process, a Lambda function, a SageMaker endpoint. Versions are the protocol's strings.
+ * this process, a Lambda function, a SageMaker endpoint. A requested version is a number, parsed once
+ * from the path (or the wire); a version that answered is the protocol's string (`model_version`).
  */
 import type { DecodedInferRequest, ModelMetadataResponse, Parameters, Tensor } from "../protocol/types";
 import type { ModelConfig } from "../repository/types";
+import { type ValidatedRequest, validateRequest } from "../validation/request";
 
 /** What a backend knows of one model version: protocol metadata and the validated config. */
 export interface ModelDescription {
@@ -34,16 +36,22 @@ export interface InferResult {
  */
 export interface Backend {
   /** Metadata and config of a model version (loading it if needed). */
-  describe(model: string, version: string | undefined, signal?: AbortSignal): Promise<ModelDescription>;
+  describe(model: string, version: number | undefined, signal?: AbortSignal): Promise<ModelDescription>;
   /** True when the version is loaded and warmed up; false when not (yet), or after a failed load. */
-  ready(model: string, version: string | undefined, signal?: AbortSignal): Promise<boolean>;
-  /** Runs a request that was already validated against `describe()`'s signature. */
+  ready(model: string, version: number | undefined, signal?: AbortSignal): Promise<boolean>;
+  /** Runs a request already validated (once per process) against `describe()`'s signature. */
   infer(
     model: string,
-    version: string | undefined,
-    request: DecodedInferRequest,
+    version: number | undefined,
+    request: ValidatedRequest,
     signal?: AbortSignal,
   ): Promise<InferResult>;
+}
+
+/** Validates `request` against the description of the version that will run it (InvalidInput). */
+export function validateFor(request: DecodedInferRequest, d: ModelDescription): ValidatedRequest {
+  const { inputs, outputs } = d.metadata;
+  return validateRequest(request, { inputs, outputs }, d.config.max_batch_size);
 }
 
 /** Which backend serves each model; iteration order is the order models are listed in. */

@@ -3,9 +3,10 @@
  * `/invocations`: event in, result out, never a throw. The function answers every output as binary.
  */
 import type { Backend, Logger } from "./backend";
-import { silentLogger } from "./backend";
+import { silentLogger, validateFor } from "./backend";
 import { type TransportResult, toBase64 } from "./event";
 import { encodeBackendResult } from "./respond";
+import { parseVersion } from "./version";
 import { failureOf, parseTransportEvent, requestOfEvent } from "./wire";
 
 /** Runs one transport event against `backend`; domain errors come back as `{ ok: false, kind }`. */
@@ -16,7 +17,8 @@ export async function handleTransportEvent(
 ): Promise<TransportResult> {
   try {
     const event = parseTransportEvent(raw);
-    const { model, version } = event;
+    const { model } = event;
+    const version = event.version === undefined ? undefined : parseVersion(event.version);
     if (event.action === "metadata") {
       const description = await backend.describe(model, version);
       return { ok: true, action: "metadata", version: description.version, description };
@@ -25,9 +27,10 @@ export async function handleTransportEvent(
       const ready = await backend.ready(model, version);
       return version === undefined
         ? { ok: true, action: "ready", ready }
-        : { ok: true, action: "ready", version, ready };
+        : { ok: true, action: "ready", version: event.version, ready };
     }
-    const request = requestOfEvent(event);
+    // Validated once in this process, against the description of the version that will run it.
+    const request = validateFor(requestOfEvent(event), await backend.describe(model, version));
     const result = await backend.infer(model, version, request);
     const encoded = encodeBackendResult(model, request, result, "all");
     const out: TransportResult = {

@@ -6,6 +6,7 @@ export {
   type ModelCatalog,
   type ModelDescription,
   silentLogger,
+  validateFor,
 } from "./backend";
 export { EngineBackend, type EngineBackendOptions } from "./engine-backend";
 export * from "./event";

@@ -75,7 +75,7 @@ export function requestOfEvent(event: TransportEvent): DecodedInferRequest {
 /** Gateway side: the event that asks for `request` to be run, every tensor as binary. */
 export function inferEvent(
   model: string,
-  version: string | undefined,
+  version: number | undefined,
   request: DecodedInferRequest,
 ): TransportEvent {
   const req: Parameters<typeof encodeInferRequest>[0] = { inputs: request.inputs };
@@ -84,7 +84,7 @@ export function inferEvent(
   if (request.outputs !== undefined) req.outputs = request.outputs.map((o) => ({ name: o.name }));
   const encoded = encodeInferRequest(req, { binary: true });
   const event: TransportEvent = { action: "infer", model, request: toBase64(encoded.body) };
-  if (version !== undefined) event.version = version;
+  if (version !== undefined) event.version = String(version);
   if (encoded.headerLength !== undefined) event.headerLength = encoded.headerLength;
   return event;
 }
@@ -93,9 +93,9 @@ export function inferEvent(
 export function queryEvent(
   action: "metadata" | "ready",
   model: string,
-  version: string | undefined,
+  version: number | undefined,
 ): TransportEvent {
-  return version === undefined ? { action, model } : { action, model, version };
+  return version === undefined ? { action, model } : { action, model, version: String(version) };
 }
 
 /** Gateway side: checks a function's answer; BackendFailure when it is not a TransportResult. */

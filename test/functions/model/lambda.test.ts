@@ -84,7 +84,7 @@ describe("model function bundle on Lambda", () => {
   });
 
   it("loads a pinned version on demand and names it in the answer", async () => {
-    const event = inferEvent("add", "2", {
+    const event = inferEvent("add", 2, {
       inputs: [fp32("a", A), fp32("b", B)],
       outputs: [{ name: "sum" }],
     });

@@ -9,6 +9,7 @@ import { ModelNotReady } from "../../../layers/errors";
 import type { Tensor } from "../../../layers/protocol/types";
 import { openRepository } from "../../../layers/repository";
 import type { ModelConfig, ModelRepository } from "../../../layers/repository/types";
+import { inferOn } from "../../support/infer";
 import {
   addModel,
   buildModel,
@@ -151,7 +152,7 @@ describe("ModelEngine lifecycle", () => {
     const all = await Promise.all(Array.from({ length: 6 }, () => engine.load("add", 2)));
     expect(counting.fetches).toBe(1);
     for (const m of all) expect(m).toBe(all[0]);
-    await engine.infer("add", undefined, addInputs());
+    await inferOn(engine, "add", undefined, addInputs());
     expect(counting.fetches).toBe(1);
   });
 
@@ -182,10 +183,10 @@ describe("ModelEngine lifecycle", () => {
     expect(engine.state("reshape", 1)).toBe("FAILED");
 
     const { engine: cold } = newEngine({ warmup: false });
-    const res = await cold.infer("reshape", undefined, [x([1, 2, 3, 4])]);
+    const res = await inferOn(cold, "reshape", undefined, [x([1, 2, 3, 4])]);
     expect(res.outputs[0]?.shape).toEqual([2, 2]);
     expect(values(res.outputs[0])).toEqual([1, 2, 3, 4]);
-    await expect(cold.infer("reshape", undefined, [x([1, 2, 3])])).rejects.toThrow(
+    await expect(inferOn(cold, "reshape", undefined, [x([1, 2, 3])])).rejects.toThrow(
       /^model 'reshape' version 1 cannot run on this input: .+/,
     );
   });
@@ -202,7 +203,7 @@ describe("ModelEngine lifecycle", () => {
     expect(
       logs.some((l) => l.level === "error" && l.msg.startsWith("model 'broken' version 1 failed to load")),
     ).toBe(true);
-    const res = await engine.infer("add", 1, addInputs());
+    const res = await inferOn(engine, "add", 1, addInputs());
     expect(values(res.outputs[0])).toEqual([2, 3, 4, 5]);
   });
 
@@ -216,7 +217,7 @@ describe("ModelEngine lifecycle", () => {
     const { engine, counting } = newEngine({ retryFailedAfterMs: 0 });
     await expect(engine.load("flaky")).rejects.toBeInstanceOf(ModelNotReady);
     await writeFile(join(repo.dir, "flaky", "1", "model.onnx"), offsetModel(1));
-    const res = await engine.infer("flaky", undefined, [x([1, 2])]);
+    const res = await inferOn(engine, "flaky", undefined, [x([1, 2])]);
     expect(values(res.outputs[0])).toEqual([2, 3]);
     expect(counting.fetches).toBe(2);
     expect(engine.state("flaky")).toBe("READY");
@@ -251,17 +252,17 @@ describe("ModelEngine lifecycle", () => {
     expect((await engine.metadata("narrowed")).outputs).toEqual([
       { name: "y", datatype: "FP32", shape: [-1] },
     ]);
-    expect(values((await engine.infer("narrowed", undefined, [x([1, -2, 3])])).outputs[0])).toEqual([
+    expect(values((await inferOn(engine, "narrowed", undefined, [x([1, -2, 3])])).outputs[0])).toEqual([
       -1, 2, -3,
     ]);
-    await expect(engine.infer("narrowed", undefined, [x([1, 2])])).rejects.toThrow(
+    await expect(inferOn(engine, "narrowed", undefined, [x([1, 2])])).rejects.toThrow(
       "input 'x' has shape [2]: dimension 0 is 2, expected 3 (shape [3])",
     );
   });
 
   it("falls back from CUDA to CPU with a warning naming the model", async () => {
     const { engine } = newEngine();
-    const res = await engine.infer("gpu-add", undefined, addInputs());
+    const res = await inferOn(engine, "gpu-add", undefined, addInputs());
     expect(values(res.outputs[0])).toEqual([2, 3, 4, 5]);
     const ortDir = dirname(createRequire(import.meta.url).resolve("onnxruntime-node/package.json"));
     const cudaLib = join(ortDir, "bin", "napi-v6", "linux", "x64", "libonnxruntime_providers_cuda.so");
@@ -275,9 +276,9 @@ describe("ModelEngine lifecycle", () => {
 
   it("keeps at most 2 versions for policy `all` by default, evicting the least recently used non-default", async () => {
     const { engine } = newEngine();
-    expect((await engine.infer("pinned", undefined, [x([0])])).version).toBe(3);
-    expect(values((await engine.infer("pinned", 1, [x([0])])).outputs[0])).toEqual([1]);
-    expect(values((await engine.infer("pinned", 2, [x([0])])).outputs[0])).toEqual([2]);
+    expect((await inferOn(engine, "pinned", undefined, [x([0])])).version).toBe(3);
+    expect(values((await inferOn(engine, "pinned", 1, [x([0])])).outputs[0])).toEqual([1]);
+    expect(values((await inferOn(engine, "pinned", 2, [x([0])])).outputs[0])).toEqual([2]);
     const held = () =>
       engine
         .loaded()
@@ -287,7 +288,7 @@ describe("ModelEngine lifecycle", () => {
     expect(held()).toEqual(["2:READY", "3:READY"]);
     expect(engine.state("pinned", 1)).toBe("UNAVAILABLE");
     // Version 1 loads again on demand and 2 goes: 3, the default, stays.
-    expect(values((await engine.infer("pinned", 1, [x([5])])).outputs[0])).toEqual([6]);
+    expect(values((await inferOn(engine, "pinned", 1, [x([5])])).outputs[0])).toEqual([6]);
     expect(held()).toEqual(["1:READY", "3:READY"]);
   });
 
@@ -307,20 +308,20 @@ describe("ModelEngine lifecycle", () => {
     await expect(model.run(addInputs())).rejects.toThrow(
       new ModelNotReady("model 'add' version 1 is unloaded"),
     );
-    expect((await engine.infer("add", 1, addInputs())).version).toBe(1);
+    expect((await inferOn(engine, "add", 1, addInputs())).version).toBe(1);
     expect(counting.fetches).toBe(2);
   });
 
   it("refresh picks up a new version and unloads the one the policy no longer serves", async () => {
     await writeModelDir(repo.dir, "growing", modelConfig("growing"), { 1: offsetModel(1) });
     const { engine } = newEngine();
-    expect((await engine.infer("growing", undefined, [x([0])])).version).toBe(1);
+    expect((await inferOn(engine, "growing", undefined, [x([0])])).version).toBe(1);
     await writeModelDir(repo.dir, "growing", modelConfig("growing"), { 2: offsetModel(2) });
     // Until refreshed, the engine keeps serving what it read (no repository I/O on the hot path).
-    expect((await engine.infer("growing", undefined, [x([0])])).version).toBe(1);
+    expect((await inferOn(engine, "growing", undefined, [x([0])])).version).toBe(1);
     await engine.refresh("growing");
     expect(engine.state("growing", 1)).toBe("UNAVAILABLE");
-    const res = await engine.infer("growing", undefined, [x([0])]);
+    const res = await inferOn(engine, "growing", undefined, [x([0])]);
     expect(res.version).toBe(2);
     expect(values(res.outputs[0])).toEqual([2]);
     await expect(engine.load("growing", 1)).rejects.toThrow("model 'growing' has no version 1");

@@ -9,6 +9,7 @@ import { inferenceWorkerCount } from "../../../layers/engine/worker-thread";
 import { InvalidInput, ModelNotReady } from "../../../layers/errors";
 import type { Tensor } from "../../../layers/protocol/types";
 import { openRepository } from "../../../layers/repository";
+import { inferOn } from "../../support/infer";
 import { addModel, buildModel, makeTestRepository, modelConfig, writeModelDir } from "../../support/models";
 import { fp32, values } from "../../support/tensors";
 
@@ -88,7 +89,7 @@ describe("inferenceThread 'worker' lifecycle and errors", () => {
       shape: [1],
       data: [Uint8Array.from([0xff, 0xfe])],
     };
-    const err = await worker.infer("bytes-identity", undefined, [bad]).catch((e: unknown) => e);
+    const err = await inferOn(worker, "bytes-identity", undefined, [bad]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidInput);
     expect((err as Error).message).toBe(
       "input 'text' element 0 is not UTF-8 text, which ONNX string tensors require",
@@ -97,15 +98,15 @@ describe("inferenceThread 'worker' lifecycle and errors", () => {
     const cold = { warmup: false };
     const [m, w] = [newEngine({ ...cold, inferenceThread: "main" }), newEngine(cold)];
     const x = fp32("x", [3], [1, 2, 3]);
-    const here = (await m.infer("reshape", undefined, [x]).catch((e: unknown) => e)) as Error;
-    const there = (await w.infer("reshape", undefined, [x]).catch((e: unknown) => e)) as Error;
+    const here = (await inferOn(m, "reshape", undefined, [x]).catch((e: unknown) => e)) as Error;
+    const there = (await inferOn(w, "reshape", undefined, [x]).catch((e: unknown) => e)) as Error;
     expect(there).toBeInstanceOf(InvalidInput);
     expect(there.message).toMatch(/^model 'reshape' version 1 cannot run on this input: .*reshape/i);
     expect(there.message).not.toContain("/onnxruntime_src");
     expect(there.message).toBe(here.message);
-    expect(values((await w.infer("reshape", undefined, [fp32("x", [4], [1, 2, 3, 4])])).outputs[0])).toEqual([
-      1, 2, 3, 4,
-    ]);
+    expect(
+      values((await inferOn(w, "reshape", undefined, [fp32("x", [4], [1, 2, 3, 4])])).outputs[0]),
+    ).toEqual([1, 2, 3, 4]);
   });
 
   it("fails a warm-up in the worker with the main thread's message", async () => {
@@ -135,7 +136,7 @@ describe("inferenceThread 'worker' lifecycle and errors", () => {
   });
 
   it("forwards the worker's logs: the CUDA → CPU fallback", async () => {
-    const res = await newEngine().infer("gpu-add", undefined, [
+    const res = await inferOn(newEngine(), "gpu-add", undefined, [
       fp32("a", [1, 4], [1, 2, 3, 4]),
       fp32("b", [1, 4], [1, 1, 1, 1]),
     ]);
@@ -183,7 +184,7 @@ describe("inferenceThread 'worker' lifecycle and errors", () => {
       msg: "model 'square' version 1: the inference worker stopped unexpectedly",
     });
     await expect(model.run([square(1)])).rejects.toBeInstanceOf(ModelNotReady);
-    const res = await engine.infer("square", undefined, [square(3)]);
+    const res = await inferOn(engine, "square", undefined, [square(3)]);
     expect(isScaledIdentity(res.outputs[0], 9)).toBe(true);
     expect(engine.state("square", 1)).toBe("READY");
   });

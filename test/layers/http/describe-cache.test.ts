@@ -15,7 +15,7 @@ describe("DescribeCache", () => {
     expect([a.version, b.version, loads]).toEqual(["1", "1", 1]);
     now = 999;
     expect((await cache.get("m", undefined, load)).version).toBe("1");
-    expect((await cache.get("m", "2", load)).version).toBe("2");
+    expect((await cache.get("m", 2, load)).version).toBe("2");
     now = 1000;
     expect((await cache.get("m", undefined, load)).version).toBe("3");
   });
