@@ -4,6 +4,7 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { BackendFailure, Forbidden, Unauthorized } from "../../layers/errors";
+import { BEARER_CHALLENGE } from "../../layers/http/errors";
 import { targetOf } from "../../layers/http/target";
 import { allowsModel, hashesEqual, hashKey, isWellFormedKey, type KeyRecord } from "./keys";
 import type { KeyStore } from "./store";
@@ -40,7 +41,7 @@ export function extractKey(headers: Headers): string | undefined {
 function unauthorized(c: Context, message: string): Unauthorized {
   const err = new Unauthorized(message);
   // Set here as well as by the error mapper, so the challenge survives whichever builds the response.
-  c.header("WWW-Authenticate", err.challenge);
+  c.header("WWW-Authenticate", BEARER_CHALLENGE);
   return err;
 }
 

@@ -2,6 +2,7 @@
  * Inference metrics per model: Prometheus text at /metrics (names after Triton's nv_inference_*)
  * and, on Lambda, CloudWatch EMF lines with the names the CDK dashboard reads.
  */
+import { ERROR_TABLE } from "../errors";
 import { EMF_NAMESPACE, EmfBuffer } from "./emf";
 import { type Counter, type Histogram, Registry } from "./registry";
 
@@ -11,13 +12,11 @@ export const PHASES = ["queue", "decode", "infer", "encode"] as const;
 export type Phase = (typeof PHASES)[number];
 
 /** Error kinds that are the server's fault; any other failure is the client's (4xx). */
-const SERVER_KINDS = new Set([
-  "internal",
-  "backend_failure",
-  "model_not_ready",
-  "overloaded",
-  "backend_timeout",
-]);
+const SERVER_KINDS: ReadonlySet<string> = new Set(
+  Object.entries(ERROR_TABLE)
+    .filter(([, info]) => info.status >= 500)
+    .map(([kind]) => kind),
+);
 
 /** What happened to one request. */
 export interface RequestOutcome {

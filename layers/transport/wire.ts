@@ -2,20 +2,7 @@
  * Both ends of the transport: the model function parses events and encodes results; the gateway's
  * remote backends build events and turn results back into tensors or domain errors.
  */
-import {
-  BackendFailure,
-  BackendTimeout,
-  type ErrorKind,
-  Forbidden,
-  InferenceError,
-  InvalidInput,
-  ModelNotFound,
-  ModelNotReady,
-  Overloaded,
-  PayloadTooLarge,
-  RateLimited,
-  Unauthorized,
-} from "../errors";
+import { BackendFailure, ERROR_TABLE, type ErrorKind, InferenceError, InvalidInput } from "../errors";
 import { decodeInferRequest, decodeInferResponse, encodeInferRequest } from "../protocol";
 import type { DecodedInferRequest } from "../protocol/types";
 import type { InferResult, ModelDescription } from "./backend";
@@ -150,30 +137,7 @@ export function inferResultOf(result: TransportResult, model: string): InferResu
  * tensor); edges never show a 5xx message to clients, so a function's internals stay inside.
  */
 export function errorOfFailure(failure: TransportFailure): InferenceError {
-  const { kind, error } = failure;
-  switch (kind) {
-    case "invalid_input":
-      return new InvalidInput(error);
-    case "model_not_found":
-      return new ModelNotFound(error);
-    case "model_not_ready":
-      return new ModelNotReady(error);
-    case "overloaded":
-      return new Overloaded(error);
-    case "backend_timeout":
-      return new BackendTimeout(error);
-    case "unauthorized":
-      return new Unauthorized(error);
-    case "forbidden":
-      return new Forbidden(error);
-    case "payload_too_large":
-      return new PayloadTooLarge(error);
-    case "rate_limited":
-      return new RateLimited(error, 1);
-    case "internal":
-    case "backend_failure":
-      return new BackendFailure(error);
-  }
+  return ERROR_TABLE[failure.kind].rebuild(failure.error);
 }
 
 /** Function side: a thrown error as a failure; anything but a domain error becomes `internal`. */
