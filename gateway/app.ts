@@ -5,8 +5,9 @@
  * (assembled from the configuration by gateway/deps.ts).
  */
 import type { Hono, MiddlewareHandler } from "hono";
+import type { ModelCatalog } from "../layers/backend";
 import { createProtocolApp, type InferMiddleware, type ProtocolEnv } from "../layers/http";
-import type { Logger, ModelCatalog } from "../layers/transport";
+import type { Logger } from "../layers/telemetry";
 import { version } from "../package.json";
 
 /** What the gateway is built from; only `catalog` is required. */

@@ -9,6 +9,7 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
 import type { MiddlewareHandler } from "hono";
+import type { Backend, ModelCatalog } from "../layers/backend";
 import type { InferMiddleware } from "../layers/http";
 import {
   createLogger,
@@ -18,7 +19,6 @@ import {
   PROMETHEUS_CONTENT_TYPE,
   silentLogger,
 } from "../layers/telemetry";
-import type { Backend, ModelCatalog } from "../layers/transport";
 import type { AppDeps } from "./app";
 import { DynamoKeyStore, keyStoreClient } from "./auth/dynamo-store";
 import { authMiddleware } from "./auth/middleware";

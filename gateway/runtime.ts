@@ -7,7 +7,7 @@ import { openRepository } from "../layers/repository";
 import type { AppDeps } from "./app";
 import { inProcessModels } from "./backends/in-process";
 import type { GatewayConfig } from "./config";
-import { type Gateway, type GatewayOptions, gatewayDeps, gatewayLogger, remoteCatalog } from "./deps";
+import { type Gateway, type GatewayOptions, gatewayDeps, gatewayLogger, remoteGateway } from "./deps";
 
 /** Deps plus what the node adapter needs to start and stop them. */
 export interface Runtime {
@@ -25,7 +25,7 @@ export interface Runtime {
 export async function createRuntime(config: GatewayConfig, options: GatewayOptions = {}): Promise<Runtime> {
   const logger = options.logger ?? gatewayLogger(config);
   if (config.catalog !== undefined) {
-    const gateway = gatewayDeps(config, remoteCatalog(config.catalog, config), { ...options, logger });
+    const gateway = remoteGateway(config, { ...options, logger });
     return {
       deps: gateway.deps,
       gateway,

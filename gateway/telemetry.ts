@@ -4,11 +4,11 @@
  * Lambda the request's CloudWatch EMF lines, flushed before the response leaves.
  */
 import type { MiddlewareHandler } from "hono";
+import type { ModelCatalog } from "../layers/backend";
 import { InferenceError } from "../layers/errors";
 import type { ProtocolEnv } from "../layers/http";
 import { targetOf } from "../layers/http/target";
 import { type Logger, type Metrics, PhaseTimer } from "../layers/telemetry";
-import type { ModelCatalog } from "../layers/transport";
 import type { AuthEnv } from "./auth/middleware";
 
 /** Label of requests naming a model the catalog does not have: keeps label sets bounded. */

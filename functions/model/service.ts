@@ -3,15 +3,16 @@
  * engine over the repository, serving one model, its live version loaded once per instance.
  */
 import { Logger as PowertoolsLogger } from "@aws-lambda-powertools/logger";
+import { EngineBackend, type ModelCatalog } from "../../layers/backend";
 import { type InferenceThread, ModelEngine } from "../../layers/engine";
 import { openRepository } from "../../layers/repository";
-import { EngineBackend, type Logger, type ModelCatalog, silentLogger } from "../../layers/transport";
+import { fromPowertools, type LogSink, silentLogger } from "../../layers/telemetry";
 import { type FunctionConfig, readFunctionConfig } from "./config";
 
 /** One model, served from an in-process engine. */
 export interface ModelService {
   readonly config: FunctionConfig;
-  readonly logger: Logger;
+  readonly logger: LogSink;
   readonly backend: EngineBackend;
   /** The one-model catalog the protocol routes serve. */
   readonly catalog: ModelCatalog;
@@ -38,7 +39,7 @@ export interface ModelServiceOptions {
 /** Builds the service for `config`; nothing is loaded until `warm()` or the first request. */
 export function createModelService(
   config: FunctionConfig,
-  logger: Logger = functionLogger(config),
+  logger: LogSink = functionLogger(config),
   options: ModelServiceOptions = {},
 ): ModelService {
   const repo = openRepository(config.modelRepository, {
@@ -73,13 +74,15 @@ export function createModelService(
 }
 
 /** Structured JSON logs (Powertools), tagged with the model. */
-export function functionLogger(config: FunctionConfig): Logger {
+export function functionLogger(config: FunctionConfig): LogSink {
   if (config.logLevel === "SILENT") return silentLogger;
-  return new PowertoolsLogger({
-    serviceName: "edge-infer-model",
-    logLevel: config.logLevel,
-    persistentKeys: { model: config.modelName },
-  });
+  return fromPowertools(
+    new PowertoolsLogger({
+      serviceName: "edge-infer-model",
+      logLevel: config.logLevel,
+      persistentKeys: { model: config.modelName },
+    }),
+  );
 }
 
 let instance: ModelService | undefined;

@@ -6,6 +6,7 @@ import type { Context, MiddlewareHandler } from "hono";
 import { BackendFailure, Forbidden, Unauthorized } from "../../layers/errors";
 import { BEARER_CHALLENGE } from "../../layers/http/errors";
 import { targetOf } from "../../layers/http/target";
+import { quote } from "../../layers/protocol/quote";
 import { allowsModel, hashesEqual, hashKey, isWellFormedKey, type KeyRecord } from "./keys";
 import type { KeyStore } from "./store";
 
@@ -43,11 +44,6 @@ function unauthorized(c: Context, message: string): Unauthorized {
   // Set here as well as by the error mapper, so the challenge survives whichever builds the response.
   c.header("WWW-Authenticate", BEARER_CHALLENGE);
   return err;
-}
-
-/** Quotes a client-supplied name for an error message, bounded so it cannot bloat the response. */
-function quote(s: string): string {
-  return JSON.stringify(s.length > 100 ? `${s.slice(0, 100)}…` : s);
 }
 
 /** Hono middleware: 401 without a valid active key, 403 for a model the key may not call. */

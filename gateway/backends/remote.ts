@@ -2,14 +2,13 @@
  * The part every remote backend shares: it speaks the transport (layers/transport) to a model
  * function and turns the answer back into tensors or domain errors. Subclasses only deliver bytes.
  */
+
+import type { Backend, InferResult, ModelDescription } from "../../layers/backend";
 import { BackendFailure } from "../../layers/errors";
 import {
-  type Backend,
   errorOfFailure,
-  type InferResult,
   inferEvent,
   inferResultOf,
-  type ModelDescription,
   parseTransportResult,
   queryEvent,
   type TransportEvent,

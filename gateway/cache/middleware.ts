@@ -3,8 +3,9 @@
  * version rule (plan.ts), honours the model's `cache` config and the request's `Cache-Control`, and
  * says `X-Cache: HIT | MISS | BYPASS` on every infer answer. A cache failure never fails a request.
  */
+
+import type { InferResult } from "../../layers/backend";
 import type { InferContext, InferMiddleware } from "../../layers/http";
-import type { InferResult } from "../../layers/transport";
 import { type CachePlan, planCache } from "./plan";
 import { type CacheStatus, cacheDirectives, type ResultCache } from "./result-cache";
 import type { CacheLogger } from "./types";

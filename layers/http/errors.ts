@@ -8,8 +8,8 @@ import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ERROR_TABLE, type ErrorKind, InferenceError } from "../errors";
-import type { Logger } from "../transport/backend";
-import { quote } from "../transport/quote";
+import { quote } from "../protocol/quote";
+import type { LogSink } from "../telemetry/logger";
 import type { ProtocolEnv } from "./types";
 
 /** HTTP status of each error kind (from ERROR_TABLE). */
@@ -55,7 +55,7 @@ export interface ErrorBodyOptions {
 }
 
 /** Hono `onError`: maps the error, logs 5xx with their cause (never shown to the client). */
-export function errorHandler(logger: Logger, options: ErrorBodyOptions = {}): ErrorHandler<ProtocolEnv> {
+export function errorHandler(logger: LogSink, options: ErrorBodyOptions = {}): ErrorHandler<ProtocolEnv> {
   return (err, c) => {
     const requestId = c.get("requestId") ?? "-";
     const { status, message, kind, headers } = describeError(err, requestId, c.get("model"));

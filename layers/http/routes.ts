@@ -5,11 +5,11 @@
  */
 import type { Context } from "hono";
 import { Hono } from "hono";
+import { type Backend, type InferResult, validateFor } from "../backend/contract";
 import { InvalidInput, ModelNotFound } from "../errors";
 import { binaryOutputsOf, decodeInferRequest, HEADER_LENGTH } from "../protocol";
+import { quote } from "../protocol/quote";
 import { PhaseTimer } from "../telemetry/timing";
-import { type Backend, type InferResult, validateFor } from "../transport/backend";
-import { quote } from "../transport/quote";
 import { encodeBackendResult } from "../transport/respond";
 import { withDeadline } from "./deadline";
 import { DescribeCache } from "./describe-cache";

@@ -4,7 +4,7 @@
  */
 import type { Context } from "hono";
 import type { InvalidInput } from "../errors";
-import { parseVersion } from "../transport/version";
+import { parseVersion } from "../protocol/version";
 
 /** What a model path addresses. */
 export interface RequestTarget {

@@ -1,7 +1,8 @@
 /** Types of the protocol's HTTP binding: Hono variables, options, and the infer middleware chain. */
 import type { Context, MiddlewareHandler } from "hono";
+import type { Backend, InferResult, ModelCatalog, ModelDescription } from "../backend/contract";
+import type { LogSink } from "../telemetry/logger";
 import type { PhaseTimer } from "../telemetry/timing";
-import type { Backend, InferResult, Logger, ModelCatalog, ModelDescription } from "../transport/backend";
 import type { ValidatedRequest } from "../validation/request";
 import type { RequestTarget } from "./target";
 
@@ -63,7 +64,7 @@ export interface ProtocolAppOptions {
   backendTimeoutMs?: number;
   /** How long a model description (signature, config) is reused before asking the backend again. @default 60000 */
   describeTtlMs?: number;
-  logger?: Logger;
+  logger?: LogSink;
   /** Hono middleware run on every request after the request id is set: auth, limits, metrics. */
   middleware?: MiddlewareHandler[];
   /** Middleware around every infer backend call, outermost first: result cache, batching. */

@@ -5,25 +5,17 @@
  * Decoders throw only InvalidInput, whatever the body holds; tensor data are views into it.
  */
 import { InferenceError, InvalidInput } from "../errors";
+import { checkParameters, checkTensorData, describe, isObject, label } from "./checks";
 import { assemble, decodeTensors, type EncodedBody, encodeTensors, splitBody } from "./framing";
 import type { DecodedInferRequest, Parameters, RequestOutput, Tensor } from "./types";
-import { checkParameters, checkTensorData, describe, isObject, label } from "./validate";
 
 /** A decoded infer response, or what a server hands to encodeInferResponse. */
-export interface InferResult {
+export interface DecodedInferResponse {
   model_name: string;
   model_version?: string;
   id?: string;
   parameters?: Parameters;
   outputs: Tensor[];
-}
-
-/** What a client hands to encodeInferRequest. */
-export interface InferRequestTensors {
-  id?: string;
-  parameters?: Parameters;
-  inputs: Tensor[];
-  outputs?: RequestOutput[];
 }
 
 /** Outputs to send as binary: all of them, those named, or none (undefined). */
@@ -73,7 +65,7 @@ export function binaryOutputsOf(req: DecodedInferRequest): "all" | Set<string> |
  * Server side: encodes an infer response; outputs named by `binary` travel as binary data after the
  * JSON header. A tensor whose data does not match its datatype and shape is an internal error.
  */
-export function encodeInferResponse(res: InferResult, binary: BinaryOutputs): EncodedBody {
+export function encodeInferResponse(res: DecodedInferResponse, binary: BinaryOutputs): EncodedBody {
   const isBinary =
     binary === "all" ? () => true : binary === undefined ? () => false : (t: Tensor) => binary.has(t.name);
   const { entries, chunks } = encodeTensors(res.outputs, isBinary);
@@ -87,8 +79,8 @@ export function encodeInferResponse(res: InferResult, binary: BinaryOutputs): En
   return assemble(header, chunks);
 }
 
-/** Client side: encodes an infer request, every input as binary data when `opts.binary`. */
-export function encodeInferRequest(req: InferRequestTensors, opts: { binary: boolean }): EncodedBody {
+/** Client side: encodes an infer request, every input as binary data when `opts.binary` (`binaryDataOutput` is not sent). */
+export function encodeInferRequest(req: DecodedInferRequest, opts: { binary: boolean }): EncodedBody {
   for (const t of req.inputs) checkTensorData(t, (m) => new InvalidInput(m));
   const { entries, chunks } = encodeTensors(req.inputs, () => opts.binary);
   const header = { id: req.id, parameters: req.parameters, inputs: entries, outputs: req.outputs };
@@ -96,7 +88,7 @@ export function encodeInferRequest(req: InferRequestTensors, opts: { binary: boo
 }
 
 /** Client side: decodes an infer response body (JSON or binary outputs). Throws InvalidInput. */
-export function decodeInferResponse(body: Uint8Array, headerLength?: number): InferResult {
+export function decodeInferResponse(body: Uint8Array, headerLength?: number): DecodedInferResponse {
   return guard("response", () => {
     const { header, binary } = splitBody(body, headerLength, "response");
     if (typeof header.model_name !== "string") {
@@ -105,7 +97,7 @@ export function decodeInferResponse(body: Uint8Array, headerLength?: number): In
         `response: model_name must be a string, received ${describe(header.model_name)}`,
       );
     }
-    const res: InferResult = {
+    const res: DecodedInferResponse = {
       model_name: header.model_name,
       outputs: decodeTensors(header.outputs, binary, "output"),
     };

@@ -11,8 +11,6 @@
  *   replacement characters (lossy): the binary extension is the lossless path for them.
  */
 import { InvalidInput } from "../errors";
-import { elementCount, fromHalf, toHalf } from "./datatypes";
-import type { Datatype, RequestInput, Tensor, TensorData } from "./types";
 import {
   checkDatatype,
   checkParameters,
@@ -25,7 +23,9 @@ import {
   shapeText,
   type TensorRole,
   withoutBinarySize,
-} from "./validate";
+} from "./checks";
+import { elementCount, fromHalf, toHalf } from "./datatypes";
+import type { Datatype, RequestInput, Tensor, TensorData } from "./types";
 
 type IntType = "UINT8" | "INT8" | "UINT16" | "INT16" | "UINT32" | "INT32";
 type Dest = Exclude<TensorData, Uint8Array[]>;

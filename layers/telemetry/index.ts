@@ -6,6 +6,7 @@ export {
   type Logger,
   type LoggerOptions,
   type LogLevel,
+  type LogSink,
   parseLogLevel,
   silentLogger,
 } from "./logger";

@@ -4,9 +4,10 @@
  * binary protocol body, base64-encoded; domain errors cross it as `kind` + message so the caller
  * maps them to the right status (an invalid tensor found by the function is a 400, not a 502).
  */
+
+import type { ModelDescription } from "../backend/contract";
 import { ERROR_TABLE, type ErrorKind } from "../errors";
 import type { InferRequest } from "../protocol/types";
-import type { ModelDescription } from "./backend";
 
 /** What a model function is asked to do. */
 export type TransportAction = "infer" | "metadata" | "ready";

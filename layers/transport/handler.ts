@@ -2,18 +2,18 @@
  * The model function's request handling, shared by its Lambda handler and its container server's
  * `/invocations`: event in, result out, never a throw. The function answers every output as binary.
  */
-import type { Backend, Logger } from "./backend";
-import { silentLogger, validateFor } from "./backend";
+import { type Backend, validateFor } from "../backend/contract";
+import { parseVersion } from "../protocol/version";
+import { type LogSink, silentLogger } from "../telemetry/logger";
 import { type TransportResult, toBase64 } from "./event";
 import { encodeBackendResult } from "./respond";
-import { parseVersion } from "./version";
 import { failureOf, parseTransportEvent, requestOfEvent } from "./wire";
 
 /** Runs one transport event against `backend`; domain errors come back as `{ ok: false, kind }`. */
 export async function handleTransportEvent(
   backend: Backend,
   raw: unknown,
-  logger: Logger = silentLogger,
+  logger: LogSink = silentLogger,
 ): Promise<TransportResult> {
   try {
     const event = parseTransportEvent(raw);

@@ -2,10 +2,11 @@
  * Both ends of the transport: the model function parses events and encodes results; the gateway's
  * remote backends build events and turn results back into tensors or domain errors.
  */
+
+import type { InferResult, ModelDescription } from "../backend/contract";
 import { BackendFailure, ERROR_TABLE, type ErrorKind, InferenceError, InvalidInput } from "../errors";
 import { decodeInferRequest, decodeInferResponse, encodeInferRequest } from "../protocol";
 import type { DecodedInferRequest } from "../protocol/types";
-import type { InferResult, ModelDescription } from "./backend";
 import {
   ERROR_KINDS,
   fromBase64,

@@ -1,8 +1,8 @@
 /** Gateway test helpers: catalogs over real engines, and backends that count or misbehave on purpose. */
 import { pathToFileURL } from "node:url";
+import { type Backend, EngineBackend, type InferResult, type ModelDescription } from "../../layers/backend";
 import { ModelEngine } from "../../layers/engine";
 import { openRepository } from "../../layers/repository";
-import { type Backend, EngineBackend, type InferResult, type ModelDescription } from "../../layers/transport";
 import type { ValidatedRequest } from "../../layers/validation/request";
 
 /** The demo repository (functions/models). */

@@ -1,7 +1,8 @@
 /** The infer path of one process, for tests: describe, validate once, run. */
+
+import { type Backend, EngineBackend, validateFor } from "../../layers/backend";
 import { ModelEngine } from "../../layers/engine";
 import type { DecodedInferRequest, Tensor } from "../../layers/protocol/types";
-import { type Backend, EngineBackend, validateFor } from "../../layers/transport";
 import type { ValidatedRequest } from "../../layers/validation/request";
 
 /**

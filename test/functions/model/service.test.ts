@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from "vitest";
 import { readFunctionConfig } from "../../../functions/model/config";
 import { createModelService, type ModelService } from "../../../functions/model/service";
 import { DEMO_REPOSITORY } from "../../../gateway/config";
-import { silentLogger } from "../../../layers/transport";
+import { silentLogger } from "../../../layers/telemetry";
 import { unchecked } from "../../support/infer";
 
 const services: ModelService[] = [];

@@ -9,7 +9,7 @@ import { runKeysCli } from "../../../gateway/auth/cli";
 import { createKeyTable, DynamoKeyStore } from "../../../gateway/auth/dynamo-store";
 import { readGatewayConfig } from "../../../gateway/config";
 import { type Gateway, gatewayDeps } from "../../../gateway/deps";
-import type { EngineBackend } from "../../../layers/transport";
+import type { EngineBackend } from "../../../layers/backend";
 import { type DynaliteHandle, startDynalite } from "../../support/dynalite";
 import { makeTestRepository } from "../../support/models";
 import { engineBackend } from "../helpers";

@@ -4,10 +4,10 @@ import { afterEach, describe, expect, it } from "vitest";
 import { inProcessModels } from "../../../gateway/backends/in-process";
 import { DEMO_REPOSITORY, readGatewayConfig } from "../../../gateway/config";
 import { createRuntime, type Runtime } from "../../../gateway/runtime";
+import { EngineBackend } from "../../../layers/backend";
 import { inferenceWorkerOf } from "../../../layers/engine/worker-model";
 import type { Tensor } from "../../../layers/protocol/types";
 import { openRepository } from "../../../layers/repository";
-import { EngineBackend } from "../../../layers/transport";
 import { unchecked } from "../../support/infer";
 
 const input = (): Tensor => ({

@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../../gateway/app";
 import { readGatewayConfig } from "../../../gateway/config";
 import { gatewayDeps } from "../../../gateway/deps";
-import type { Backend, EngineBackend, InferResult } from "../../../layers/transport";
+import type { Backend, EngineBackend, InferResult } from "../../../layers/backend";
 import type { ValidatedRequest } from "../../../layers/validation/request";
 import { makeTestRepository } from "../../support/models";
 import { engineBackend } from "../helpers";

@@ -1,7 +1,7 @@
 /** DescribeCache: one backend call per model version and TTL, shared by concurrent requests; failures not kept. */
 import { describe, expect, it } from "vitest";
+import type { ModelDescription } from "../../../layers/backend";
 import { DescribeCache } from "../../../layers/http";
-import type { ModelDescription } from "../../../layers/transport";
 
 const description = (version: string) => ({ version }) as unknown as ModelDescription;
 

@@ -5,11 +5,11 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { Backend, EngineBackend } from "../../../layers/backend";
 import { InvalidInput } from "../../../layers/errors";
 import { createProtocolApp, type ProtocolEnv } from "../../../layers/http";
 import { encodeInferRequest } from "../../../layers/protocol";
 import { PhaseTimer } from "../../../layers/telemetry";
-import type { Backend, EngineBackend } from "../../../layers/transport";
 import { engineBackend } from "../../gateway/helpers";
 import { makeTestRepository } from "../../support/models";
 

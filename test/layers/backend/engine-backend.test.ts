@@ -2,18 +2,13 @@
 
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { type Backend, EngineBackend } from "../../../layers/backend";
 import { ModelEngine } from "../../../layers/engine";
 import { InvalidInput, ModelNotFound } from "../../../layers/errors";
+import { parseVersion } from "../../../layers/protocol/version";
 import { openRepository } from "../../../layers/repository";
-import {
-  type Backend,
-  EngineBackend,
-  handleTransportEvent,
-  inferEvent,
-  inferResultOf,
-  type Logger,
-  parseVersion,
-} from "../../../layers/transport";
+import type { LogSink } from "../../../layers/telemetry";
+import { handleTransportEvent, inferEvent, inferResultOf } from "../../../layers/transport";
 import { unchecked } from "../../support/infer";
 import { makeTestRepository } from "../../support/models";
 
@@ -92,8 +87,8 @@ describe("handleTransportEvent", () => {
   });
 
   it("answers a bug as an internal failure without its message, and logs it", async () => {
-    const logged: Array<[string, Record<string, unknown>[]]> = [];
-    const logger: Logger = {
+    const logged: Array<[string, (Record<string, unknown> | undefined)[]]> = [];
+    const logger: LogSink = {
       debug: () => undefined,
       info: () => undefined,
       warn: () => undefined,

@@ -5,11 +5,11 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EngineBackend, type InferResult } from "../../../layers/backend";
 import { ModelEngine } from "../../../layers/engine";
 import { InvalidInput, ModelNotReady } from "../../../layers/errors";
 import type { Tensor } from "../../../layers/protocol/types";
 import { openRepository } from "../../../layers/repository";
-import { EngineBackend, type InferResult } from "../../../layers/transport";
 import { inferOn, unchecked } from "../../support/infer";
 import { addModel, buildModel, modelConfig, writeModelDir } from "../../support/models";
 

@@ -13,9 +13,9 @@ import {
 import type { ModelEngine } from "../engine";
 import type { LoadedModel } from "../engine/types";
 import { ModelNotFound } from "../errors";
+import { quote } from "../protocol/quote";
 import { requestedOutputs, type ValidatedRequest } from "../validation/request";
-import type { Backend, InferResult, ModelDescription } from "./backend";
-import { quote } from "./quote";
+import type { Backend, InferResult, ModelDescription } from "./contract";
 
 /** Options of EngineBackend. */
 export interface EngineBackendOptions {

@@ -56,19 +56,3 @@ export function validateFor(request: DecodedInferRequest, d: ModelDescription): 
 
 /** Which backend serves each model; iteration order is the order models are listed in. */
 export type ModelCatalog = ReadonlyMap<string, Backend>;
-
-/** Structured log sink; Powertools' Logger and `console` both fit. */
-export interface Logger {
-  debug(message: string, ...attributes: Record<string, unknown>[]): void;
-  info(message: string, ...attributes: Record<string, unknown>[]): void;
-  warn(message: string, ...attributes: Record<string, unknown>[]): void;
-  error(message: string, ...attributes: Record<string, unknown>[]): void;
-}
-
-/** A logger that drops everything (tests, embedders that bring none). */
-export const silentLogger: Logger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
