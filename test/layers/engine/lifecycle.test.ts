@@ -9,6 +9,7 @@ import { ModelNotReady } from "../../../layers/errors";
 import type { Tensor } from "../../../layers/protocol/types";
 import { openRepository } from "../../../layers/repository";
 import type { ModelConfig, ModelRepository } from "../../../layers/repository/types";
+import { reshapeModel } from "../../support/engine-fixtures";
 import { inferOn } from "../../support/infer";
 import {
   addModel,
@@ -64,22 +65,6 @@ const addInputs = (): Tensor[] => [
   { name: "b", datatype: "FP32", shape: [1, 4], data: Float32Array.from([1, 1, 1, 1]) },
 ];
 const values = (t: Tensor | undefined): number[] => [...((t?.data ?? []) as Float32Array)];
-
-/** x FP32 [n] reshaped to [2, 2]: runs for n = 4, fails for the warm-up's n = 1. */
-const reshapeModel = (): Uint8Array =>
-  buildModel({
-    inputs: [{ name: "x", datatype: "FP32", dims: ["n"] }],
-    outputs: [{ name: "y", datatype: "FP32", dims: [2, 2] }],
-    nodes: [{ op: "Reshape", inputs: ["x", "shape"], outputs: ["y"] }],
-    initializers: [
-      {
-        name: "shape",
-        datatype: "INT64",
-        dims: [2],
-        raw: new Uint8Array(BigInt64Array.from([2n, 2n]).buffer),
-      },
-    ],
-  });
 
 beforeAll(async () => {
   repo = await makeTestRepository();

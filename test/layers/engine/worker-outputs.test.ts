@@ -6,6 +6,7 @@ import { inferenceWorkerOf } from "../../../layers/engine/worker-model";
 import { toHalf } from "../../../layers/protocol/datatypes";
 import type { Tensor } from "../../../layers/protocol/types";
 import { openRepository } from "../../../layers/repository";
+import { IDENTITY_SAMPLES } from "../../support/engine-fixtures";
 import { inferOn } from "../../support/infer";
 import { IDENTITY_DATATYPES, makeTestRepository } from "../../support/models";
 import { fp32, utf8, values } from "../../support/tensors";
@@ -34,21 +35,6 @@ afterAll(async () => {
   await Promise.all(engines.map((e) => e.close()));
   await repo.cleanup();
 });
-
-const identitySamples: Record<(typeof IDENTITY_DATATYPES)[number], Tensor["data"]> = {
-  BOOL: Uint8Array.from([1, 0]),
-  UINT8: Uint8Array.from([0, 255]),
-  INT8: Int8Array.from([-128, 127]),
-  UINT16: Uint16Array.from([0, 65535]),
-  INT16: Int16Array.from([-32768, 32767]),
-  UINT32: Uint32Array.from([0, 4294967295]),
-  INT32: Int32Array.from([-2147483648, 2147483647]),
-  UINT64: BigUint64Array.from([0n, 2n ** 64n - 1n]),
-  INT64: BigInt64Array.from([-(2n ** 63n), 2n ** 63n - 1n]),
-  FP16: Uint16Array.from([toHalf(-0.25), 0x7c00]),
-  FP32: Float32Array.from([1.5, -3.25e30]),
-  FP64: Float64Array.from([Math.PI, -1e300]),
-};
 
 const cases: Array<[string, number | undefined, () => Tensor[]]> = [
   [
@@ -95,7 +81,12 @@ const cases: Array<[string, number | undefined, () => Tensor[]]> = [
     "identity-all",
     undefined,
     () =>
-      IDENTITY_DATATYPES.map((d) => ({ name: `in_${d}`, datatype: d, shape: [2], data: identitySamples[d] })),
+      IDENTITY_DATATYPES.map((d) => ({
+        name: `in_${d}`,
+        datatype: d,
+        shape: [2],
+        data: IDENTITY_SAMPLES[d],
+      })),
   ],
 ];
 

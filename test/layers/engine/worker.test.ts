@@ -9,6 +9,7 @@ import { inferenceWorkerCount } from "../../../layers/engine/worker-thread";
 import { InvalidInput, ModelNotReady } from "../../../layers/errors";
 import type { Tensor } from "../../../layers/protocol/types";
 import { openRepository } from "../../../layers/repository";
+import { reshapeModel } from "../../support/engine-fixtures";
 import { inferOn } from "../../support/infer";
 import { addModel, buildModel, makeTestRepository, modelConfig, writeModelDir } from "../../support/models";
 import { fp32, values } from "../../support/tensors";
@@ -47,22 +48,6 @@ const isScaledIdentity = (t: Tensor | undefined, k2: number): boolean => {
   for (let i = 0; i < N * N; i++) if (d[i] !== (i % (N + 1) === 0 ? k2 : 0)) return false;
   return true;
 };
-
-/** x FP32 [n] reshaped to [2, 2]: runs for n = 4, ORT refuses other sizes. */
-const reshapeModel = (): Uint8Array =>
-  buildModel({
-    inputs: [{ name: "x", datatype: "FP32", dims: ["n"] }],
-    outputs: [{ name: "y", datatype: "FP32", dims: [2, 2] }],
-    nodes: [{ op: "Reshape", inputs: ["x", "shape"], outputs: ["y"] }],
-    initializers: [
-      {
-        name: "shape",
-        datatype: "INT64",
-        dims: [2],
-        raw: new Uint8Array(BigInt64Array.from([2n, 2n]).buffer),
-      },
-    ],
-  });
 
 beforeAll(async () => {
   repo = await makeTestRepository();
