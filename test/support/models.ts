@@ -2,9 +2,11 @@
  * Small ONNX models generated in code, with outputs known exactly, written to a temporary
  * Triton-layout repository (`<dir>/<model>/config.json`, `<dir>/<model>/<v>/model.onnx`).
  */
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import onnxProto from "onnx-proto";
 import type { Datatype } from "../../layers/protocol/types";
 
@@ -227,6 +229,12 @@ export function identityAllModel(): Uint8Array {
   });
 }
 
+/** True where onnxruntime-node has its CUDA provider library (a GPU host), so `cuda` models load on it. */
+export function hasCuda(): boolean {
+  const ortDir = dirname(createRequire(import.meta.url).resolve("onnxruntime-node/package.json"));
+  return existsSync(join(ortDir, "bin", "napi-v6", "linux", "x64", "libonnxruntime_providers_cuda.so"));
+}
+
 /** A config.json for `name` (dynamic batching left to the repository's defaults). */
 export function modelConfig(
   name: string,
@@ -236,6 +244,7 @@ export function modelConfig(
     outputs?: Array<{ name: string; datatype: Datatype; shape: number[] }>;
     version_policy?: unknown;
     execution_providers?: Array<"cuda" | "cpu">;
+    allow_cpu_fallback?: boolean;
   } = {},
 ): Record<string, unknown> {
   const providers = fields.execution_providers ?? ["cpu"];
@@ -253,6 +262,7 @@ export function modelConfig(
       intra_op_threads: 1,
       inter_op_threads: 1,
       execution_providers: providers,
+      ...(fields.allow_cpu_fallback === undefined ? {} : { allow_cpu_fallback: fields.allow_cpu_fallback }),
     },
   };
 }
