@@ -204,6 +204,27 @@ export function uint8Model(): Uint8Array {
   });
 }
 
+/** `a + b` on FP32 [n] and [m]: ORT refuses to run it when n ≠ m and neither is 1 (a broadcast error). */
+export function broadcastAddModel(): Uint8Array {
+  return buildModel({
+    inputs: [
+      { name: "a", datatype: "FP32", dims: ["n"] },
+      { name: "b", datatype: "FP32", dims: ["m"] },
+    ],
+    outputs: [{ name: "y", datatype: "FP32", dims: ["k"] }],
+    nodes: [{ op: "Add", inputs: ["a", "b"], outputs: ["y"] }],
+  });
+}
+
+/** `y = x` on FP32 [n], its output declared [1]: right for the warm-up's n = 1, malformed for any other n. */
+export function malformedOutputModel(): Uint8Array {
+  return buildModel({
+    inputs: [{ name: "x", datatype: "FP32", dims: ["n"] }],
+    outputs: [{ name: "y", datatype: "FP32", dims: [1] }],
+    nodes: [{ op: "Identity", inputs: ["x"], outputs: ["y"] }],
+  });
+}
+
 /** Datatypes that `identity-all` carries (every fixed-size one). */
 export const IDENTITY_DATATYPES = [
   "BOOL",
