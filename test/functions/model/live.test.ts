@@ -268,25 +268,18 @@ describe("answered, never thrown", () => {
       kind: "invalid_input",
       cause: expect.stringMatching(/BroadcastIterator/),
     });
-    expect(emfLines("broadcast", "broadcast")).toEqual([
+    // Exactly one dimension set, {model, version}: the contract with the run-failure alarm.
+    const [doc, ...more] = emfLines("broadcast", "broadcast");
+    expect(more).toEqual([]);
+    expect(doc).toMatchObject({ model: "broadcast", version: "1", model_runs: 1, model_run_failures: 1 });
+    expect((doc?._aws as { CloudWatchMetrics?: unknown } | undefined)?.CloudWatchMetrics).toEqual([
       {
-        model: "broadcast",
-        version: "1",
-        model_runs: 1,
-        model_run_failures: 1,
-        _aws: {
-          Timestamp: expect.any(Number),
-          CloudWatchMetrics: [
-            {
-              Namespace: "EdgeInferTest",
-              Dimensions: [["model", "version"]],
-              Metrics: [
-                { Name: "model_runs", Unit: "Count" },
-                { Name: "model_run_failures", Unit: "Count" },
-              ],
-            },
-          ],
-        },
+        Namespace: "EdgeInferTest",
+        Dimensions: [["model", "version"]],
+        Metrics: [
+          { Name: "model_runs", Unit: "Count" },
+          { Name: "model_run_failures", Unit: "Count" },
+        ],
       },
     ]);
     const res = await post(gateway("broadcast", "broadcast"), "/v2/models/broadcast/infer", [
