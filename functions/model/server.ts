@@ -17,7 +17,8 @@ export function createServerApp(service: ModelService): Hono<ProtocolEnv> {
     backendTimeoutMs: service.config.timeoutMs,
     server: { name: "edge-infer-model", version },
   });
-  // SageMaker's health check: 200 once the live version is loaded and warmed up.
+  // SageMaker's health check: 200 once the live version is loaded and warmed up; 503 while it is
+  // not (loading, or failed: a corrupt file, a GPU model without CUDA), so no traffic shifts to it.
   app.get("/ping", async (c) => {
     const ready = await service.ready();
     return ready ? c.json({ status: "ready" }) : c.json({ error: "model is loading" }, 503);
@@ -36,7 +37,7 @@ export function createServerApp(service: ModelService): Hono<ProtocolEnv> {
       };
       return c.json(bad, 400);
     }
-    const result = await handleTransportEvent(service.backend, event, service.logger);
+    const result = await handleTransportEvent(service.served, event, service.logger, c.get("requestId"));
     return c.json(result, result.ok ? 200 : STATUS_OF[result.kind]);
   });
   return app;

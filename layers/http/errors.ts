@@ -69,6 +69,8 @@ export function errorHandler(logger: LogSink, options: ErrorBodyOptions = {}): E
       cause: causeOf(err),
     };
     if (status >= 500) logger.error("request failed", { ...attributes, stack: err.stack });
+    // A refusal with a cause (ONNX Runtime's text for a run it refused) keeps it in the log only.
+    else if (attributes.cause !== undefined) logger.info("request refused", attributes);
     else logger.debug("request refused", attributes);
     for (const [k, v] of Object.entries(headers)) c.header(k, v);
     return errorResponse(c, status, message, options);

@@ -194,6 +194,7 @@ function optimization(r: FieldReader, value: unknown, backend: ModelConfig["back
           "intra_op_threads",
           "inter_op_threads",
           "execution_providers",
+          "allow_cpu_fallback",
         ]);
   const result: SessionOptions = {
     graph_optimization_level: r.choice(
@@ -203,6 +204,7 @@ function optimization(r: FieldReader, value: unknown, backend: ModelConfig["back
       "all",
     ),
     execution_providers: providers(r, o.execution_providers, backend),
+    allow_cpu_fallback: r.boolean(o.allow_cpu_fallback, "optimization.allow_cpu_fallback", false),
   };
   const intra = r.optionalInteger(o.intra_op_threads, "optimization.intra_op_threads", 1);
   const inter = r.optionalInteger(o.inter_op_threads, "optimization.inter_op_threads", 1);

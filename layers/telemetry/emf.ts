@@ -54,10 +54,7 @@ export class EmfBuffer {
           doc[name] = slice.length === 1 ? slice[0] : slice;
         }
         if (defs.length === 0) break;
-        doc._aws = {
-          Timestamp: timestamp,
-          CloudWatchMetrics: [{ Namespace: this.namespace, Dimensions: [[this.dimension]], Metrics: defs }],
-        };
+        doc._aws = emfMetadata(this.namespace, [this.dimension], defs, timestamp);
         lines.push(JSON.stringify(doc));
       }
     }
@@ -79,4 +76,36 @@ export class EmfBuffer {
     }
     return values;
   }
+}
+
+/** The `_aws` member of an EMF document: one dimension set, made of `dimensions`. */
+function emfMetadata(
+  namespace: string,
+  dimensions: string[],
+  metrics: Array<{ Name: string; Unit: EmfUnit }>,
+  timestamp: number,
+): Record<string, unknown> {
+  return {
+    Timestamp: timestamp,
+    CloudWatchMetrics: [{ Namespace: namespace, Dimensions: [dimensions], Metrics: metrics }],
+  };
+}
+
+/**
+ * One EMF document (a JSON line) of count metrics under exactly one dimension set: every key of
+ * `dimensions` (e.g. `{ model, version }`), which is what an alarm on those dimensions reads.
+ */
+export function emfCounts(
+  namespace: string,
+  dimensions: Readonly<Record<string, string>>,
+  counts: Readonly<Record<string, number>>,
+  timestamp: number = Date.now(),
+): string {
+  const defs = Object.keys(counts).map((Name) => ({ Name, Unit: "Count" as const }));
+  const doc = {
+    ...dimensions,
+    ...counts,
+    _aws: emfMetadata(namespace, Object.keys(dimensions), defs, timestamp),
+  };
+  return JSON.stringify(doc);
 }

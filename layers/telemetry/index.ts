@@ -1,5 +1,5 @@
 /** Telemetry: structured logs, metrics (Prometheus, CloudWatch EMF) and phase timing. */
-export { EMF_NAMESPACE, EmfBuffer } from "./emf";
+export { EMF_NAMESPACE, EmfBuffer, emfCounts } from "./emf";
 export {
   createLogger,
   type LogFields,

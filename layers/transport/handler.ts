@@ -9,11 +9,15 @@ import { type TransportResult, toBase64 } from "./event";
 import { encodeBackendResult } from "./respond";
 import { failureOf, parseTransportEvent, requestOfEvent } from "./wire";
 
-/** Runs one transport event against `backend`; domain errors come back as `{ ok: false, kind }`. */
+/**
+ * Runs one transport event against `backend`; domain errors come back as `{ ok: false, kind }`.
+ * Its log lines carry `requestId` and the error's cause (e.g. ONNX Runtime's text), which no answer shows.
+ */
 export async function handleTransportEvent(
   backend: Backend,
   raw: unknown,
   logger: LogSink = silentLogger,
+  requestId?: string,
 ): Promise<TransportResult> {
   try {
     const event = parseTransportEvent(raw);
@@ -43,12 +47,23 @@ export async function handleTransportEvent(
     return out;
   } catch (e) {
     const failure = failureOf(e);
-    const attributes = { kind: failure.kind, error: e instanceof Error ? e.message : String(e) };
+    const attributes = {
+      ...(requestId === undefined ? {} : { requestId }),
+      kind: failure.kind,
+      error: e instanceof Error ? e.message : String(e),
+      ...causeOf(e),
+    };
     if (failure.kind === "internal")
       logger.error("transport event failed", { ...attributes, stack: stackOf(e) });
     else logger.info("transport event refused", attributes);
     return failure;
   }
+}
+
+function causeOf(e: unknown): { cause?: string } {
+  const cause = e instanceof Error ? e.cause : undefined;
+  if (cause === undefined) return {};
+  return { cause: cause instanceof Error ? cause.message : String(cause) };
 }
 
 function stackOf(e: unknown): string | undefined {

@@ -136,8 +136,9 @@ describe("EngineBackend with dynamic batching", () => {
       const reason = s.status === "rejected" ? s.reason : undefined;
       expect(reason).toBeInstanceOf(InvalidInput);
       expect((reason as Error).message).toMatch(
-        /^model 'gather' version 1 cannot run on this input: .*out of/,
+        /^model 'gather' version 1 cannot run on input '\w+' \(shape \[[\d,]+\]\): the model rejects these sizes or values$/,
       );
+      expect(String((reason as Error).cause)).toMatch(/out of/);
     }
     const values = settled
       .slice(4)

@@ -1,11 +1,10 @@
-import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ModelEngine } from "../../../layers/engine/engine";
+import { ModelRunFailed } from "../../../layers/engine/run-errors";
 import type { EngineLogger, EngineOptions } from "../../../layers/engine/types";
-import { ModelNotReady } from "../../../layers/errors";
+import { InvalidInput, ModelNotReady } from "../../../layers/errors";
 import type { Tensor } from "../../../layers/protocol/types";
 import { openRepository } from "../../../layers/repository";
 import type { ModelConfig, ModelRepository } from "../../../layers/repository/types";
@@ -14,6 +13,7 @@ import { inferOn } from "../../support/infer";
 import {
   addModel,
   buildModel,
+  hasCuda,
   makeTestRepository,
   modelConfig,
   offsetModel,
@@ -121,7 +121,17 @@ beforeAll(async () => {
   await writeModelDir(
     repo.dir,
     "gpu-add",
-    modelConfig("gpu-add", { max_batch_size: 8, execution_providers: ["cuda", "cpu"] }),
+    modelConfig("gpu-add", {
+      max_batch_size: 8,
+      execution_providers: ["cuda", "cpu"],
+      allow_cpu_fallback: true,
+    }),
+    add,
+  );
+  await writeModelDir(
+    repo.dir,
+    "gpu-only",
+    modelConfig("gpu-only", { max_batch_size: 8, execution_providers: ["cuda", "cpu"] }),
     add,
   );
 });
@@ -171,9 +181,14 @@ describe("ModelEngine lifecycle", () => {
     const res = await inferOn(cold, "reshape", undefined, [x([1, 2, 3, 4])]);
     expect(res.outputs[0]?.shape).toEqual([2, 2]);
     expect(values(res.outputs[0])).toEqual([1, 2, 3, 4]);
-    await expect(inferOn(cold, "reshape", undefined, [x([1, 2, 3])])).rejects.toThrow(
-      /^model 'reshape' version 1 cannot run on this input: .+/,
+    // ORT's refusal is the client's 400 naming the input; ORT's own text stays in the cause.
+    const refused = await inferOn(cold, "reshape", undefined, [x([1, 2, 3])]).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ModelRunFailed);
+    expect(refused).toBeInstanceOf(InvalidInput);
+    expect((refused as Error).message).toBe(
+      "model 'reshape' version 1 cannot run on input 'x' (shape [3]): the model rejects these sizes or values",
     );
+    expect(String((refused as Error).cause)).toMatch(/reshape/i);
   });
 
   it("reports a garbage model file as ModelNotReady and keeps serving the others", async () => {
@@ -245,19 +260,34 @@ describe("ModelEngine lifecycle", () => {
     );
   });
 
-  it("falls back from CUDA to CPU with a warning naming the model", async () => {
+  it("falls back from CUDA to CPU with a warning naming the model, where config.json allows it", async () => {
     const { engine } = newEngine();
     const res = await inferOn(engine, "gpu-add", undefined, addInputs());
     expect(values(res.outputs[0])).toEqual([2, 3, 4, 5]);
-    const ortDir = dirname(createRequire(import.meta.url).resolve("onnxruntime-node/package.json"));
-    const cudaLib = join(ortDir, "bin", "napi-v6", "linux", "x64", "libonnxruntime_providers_cuda.so");
-    if (!existsSync(cudaLib)) {
+    if (!hasCuda()) {
       expect(logs).toContainEqual({
         level: "warn",
-        msg: "model 'gpu-add' version 1: CUDA execution provider failed, using CPU",
+        msg: "model 'gpu-add' version 1: CUDA execution provider failed, using CPU (optimization.allow_cpu_fallback)",
       });
     }
   });
+
+  it.runIf(!hasCuda())(
+    "leaves a GPU model not ready without CUDA unless CPU fallback is allowed",
+    async () => {
+      const { engine } = newEngine();
+      const err = await engine.load("gpu-only").catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ModelNotReady);
+      expect((err as Error).message).toBe(
+        "model 'gpu-only' version 1 failed to load: the CUDA execution provider is not available (optimization.allow_cpu_fallback is false)",
+      );
+      expect(engine.state("gpu-only")).toBe("FAILED");
+      expect(logs).toContainEqual({
+        level: "error",
+        msg: "model 'gpu-only' version 1: CUDA execution provider failed",
+      });
+    },
+  );
 
   it("keeps at most 2 versions for policy `all` by default, evicting the least recently used non-default", async () => {
     const { engine } = newEngine();
