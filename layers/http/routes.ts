@@ -82,11 +82,8 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
     const body = c.get("body") ?? new Uint8Array(await c.req.arrayBuffer());
     const headerLength = headerLengthOf(c);
     let stop = timer.start("decode");
-    // Structural limits first: JSON.parse of a hostile body must not be what bounds its cost.
-    options.checkRequestJson?.(
-      headerLength === undefined ? body : body.subarray(0, Math.min(headerLength, body.byteLength)),
-    );
-    const request = decodeInferRequest(body, headerLength);
+    // The limits are counted during the decode: a hostile body's cost is bounded by them.
+    const request = decodeInferRequest(body, headerLength, options.jsonLimits);
     stop();
     const description = await describe(model, backend, version);
     stop = timer.start("decode");

@@ -6,6 +6,8 @@
  */
 import { InferenceError, InvalidInput } from "../errors";
 import { assemble, decodeTensors, type EncodedBody, encodeTensors, splitBody } from "./framing";
+import type { JsonLimits } from "./json-limits";
+import { readRequestBody } from "./json-request";
 import type { DecodedInferRequest, Parameters, RequestOutput, Tensor } from "./types";
 import { checkParameters, checkTensorData, describe, isObject, label } from "./validate";
 
@@ -31,11 +33,16 @@ export type BinaryOutputs = "all" | ReadonlySet<string> | undefined;
 
 /**
  * Server side: decodes an infer request body. `headerLength` is the value of the
- * `Inference-Header-Content-Length` header, when present. Throws InvalidInput.
+ * `Inference-Header-Content-Length` header, when present. `limits` bounds the JSON part's nesting
+ * and array elements (PayloadTooLarge past maxElements). Throws InvalidInput.
  */
-export function decodeInferRequest(body: Uint8Array, headerLength?: number): DecodedInferRequest {
+export function decodeInferRequest(
+  body: Uint8Array,
+  headerLength?: number,
+  limits?: JsonLimits,
+): DecodedInferRequest {
   return guard("request", () => {
-    const { header, binary } = splitBody(body, headerLength, "request");
+    const { header, binary } = readRequestBody(body, headerLength, limits);
     const id = optionalString("request", "id", header.id);
     const parameters = checkParameters("request", header.parameters);
     const inputs = header.inputs;
