@@ -36,11 +36,8 @@ export function readRequestBody(
   limits?: JsonLimits,
 ): SplitBody {
   if (headerLength === undefined) {
-    try {
-      return { header: readHeader(body, limits), binary: undefined };
-    } catch {
-      // Not for the fast pass (see the module comment): today's path words the answer.
-    }
+    const header = fastHeader(body, limits);
+    if (header !== undefined) return { header, binary: undefined };
   }
   if (limits !== undefined) {
     const json =
@@ -50,7 +47,19 @@ export function readRequestBody(
   return splitBody(body, headerLength, "request");
 }
 
-/** The request object, its inputs' data already decoded (DecodedData). Throws BAIL. */
+/**
+ * The request object of an all-JSON body, its inputs' data already decoded (DecodedData), or
+ * undefined when the body is not for the fast pass (then today's path words the answer).
+ */
+export function fastHeader(body: Uint8Array, limits: JsonLimits | undefined): Record<string, unknown> | undefined {
+  try {
+    return readHeader(body, limits);
+  } catch {
+    return undefined;
+  }
+}
+
+/** fastHeader's work; throws BAIL (or JSON.parse's error on a span it let through). */
 function readHeader(body: Uint8Array, limits: JsonLimits | undefined): Record<string, unknown> {
   const r = new JsonReader(
     body,
