@@ -5,9 +5,16 @@
  * Decoders throw only InvalidInput, whatever the body holds; tensor data are views into it.
  */
 import { InferenceError, InvalidInput } from "../errors";
-import { assemble, decodeTensors, type EncodedBody, encodeTensors, splitBody } from "./framing";
+import {
+  assemble,
+  decodeTensors,
+  type EncodedBody,
+  encodeTensors,
+  type SplitBody,
+  splitBody,
+} from "./framing";
 import type { JsonLimits } from "./json-limits";
-import { readRequestBody } from "./json-request";
+import { readRequestBody, readRequestBodyYielding } from "./json-request";
 import type { DecodedInferRequest, Parameters, RequestOutput, Tensor } from "./types";
 import { checkParameters, checkTensorData, describe, isObject, label } from "./validate";
 
@@ -41,22 +48,43 @@ export function decodeInferRequest(
   headerLength?: number,
   limits?: JsonLimits,
 ): DecodedInferRequest {
-  return guard("request", () => {
-    const { header, binary } = readRequestBody(body, headerLength, limits);
-    const id = optionalString("request", "id", header.id);
-    const parameters = checkParameters("request", header.parameters);
-    const inputs = header.inputs;
-    if (!Array.isArray(inputs) || inputs.length === 0) {
-      throw new InvalidInput(`request: inputs must be a non-empty array, received ${describe(inputs)}`);
-    }
-    const outputs = requestOutputs(header.outputs);
-    const req: DecodedInferRequest = { inputs: decodeTensors(inputs, binary, "input") };
-    if (id !== undefined) req.id = id;
-    if (parameters !== undefined) req.parameters = parameters;
-    if (outputs !== undefined) req.outputs = outputs;
-    if (parameters?.binary_data_output === true) req.binaryDataOutput = true;
-    return req;
-  });
+  return guard("request", () => requestOf(readRequestBody(body, headerLength, limits)));
+}
+
+/**
+ * decodeInferRequest that lets other work run every few milliseconds while it decodes a large
+ * JSON body (the same result and errors).
+ */
+export async function decodeInferRequestYielding(
+  body: Uint8Array,
+  headerLength?: number,
+  limits?: JsonLimits,
+): Promise<DecodedInferRequest> {
+  let split: SplitBody;
+  try {
+    split = await readRequestBodyYielding(body, headerLength, limits);
+  } catch (e) {
+    return guard("request", () => {
+      throw e;
+    });
+  }
+  return guard("request", () => requestOf(split));
+}
+
+function requestOf({ header, binary }: SplitBody): DecodedInferRequest {
+  const id = optionalString("request", "id", header.id);
+  const parameters = checkParameters("request", header.parameters);
+  const inputs = header.inputs;
+  if (!Array.isArray(inputs) || inputs.length === 0) {
+    throw new InvalidInput(`request: inputs must be a non-empty array, received ${describe(inputs)}`);
+  }
+  const outputs = requestOutputs(header.outputs);
+  const req: DecodedInferRequest = { inputs: decodeTensors(inputs, binary, "input") };
+  if (id !== undefined) req.id = id;
+  if (parameters !== undefined) req.parameters = parameters;
+  if (outputs !== undefined) req.outputs = outputs;
+  if (parameters?.binary_data_output === true) req.binaryDataOutput = true;
+  return req;
 }
 
 /**

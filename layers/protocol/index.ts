@@ -4,6 +4,7 @@ export {
   type BinaryOutputs,
   binaryOutputsOf,
   decodeInferRequest,
+  decodeInferRequestYielding,
   decodeInferResponse,
   encodeInferRequest,
   encodeInferResponse,

@@ -39,11 +39,20 @@ export class DecodedData {
   constructor(readonly data: TensorData) {}
 }
 
+/** Elements read between two chances to yield (about 0.1-0.5 ms of work). */
+const CHUNK = 4096;
+
 /**
  * Reads the data array at the cursor for a tensor of `dt` and `shape` (`count` elements), with
  * tensorFromJSON's rule: nested when the rank is above 1 and the first element is an array.
+ * A generator: it yields every CHUNK elements, so that a caller may let other work run.
  */
-export function readData(r: JsonReader, dt: Datatype, shape: readonly number[], count: number): TensorData {
+export function* readData(
+  r: JsonReader,
+  dt: Datatype,
+  shape: readonly number[],
+  count: number,
+): Generator<void, TensorData, void> {
   if (r.ws() !== OPEN) throw BAIL;
   // Each element takes at least two bytes: a hostile shape must not reserve more than the body holds.
   if (count > (r.end - r.pos) / 2 + 1) throw BAIL;
@@ -53,10 +62,10 @@ export function readData(r: JsonReader, dt: Datatype, shape: readonly number[], 
   const first = r.ws();
   if (shape.length > 1 && first === OPEN) {
     let filled = 0;
-    const level = (d: number): void => {
+    const level = function* (d: number): Generator<void, void, void> {
       const want = shape[d] as number;
       if (d === shape.length - 1) {
-        if (readRow(r, dt, out, filled, want) !== want) throw BAIL;
+        if ((yield* row(r, dt, out, filled, want)) !== want) throw BAIL;
         filled += want;
         return;
       }
@@ -65,15 +74,46 @@ export function readData(r: JsonReader, dt: Datatype, shape: readonly number[], 
         if (i > 0) r.pos++;
         r.expect(OPEN);
         r.open();
-        level(d + 1);
+        yield* level(d + 1);
       }
       r.expect(CLOSE);
       r.depth--;
       r.count(want);
     };
-    level(0);
-  } else if (readRow(r, dt, out, 0, count) !== count) throw BAIL;
+    yield* level(0);
+  } else if ((yield* row(r, dt, out, 0, count)) !== count) throw BAIL;
   return out;
+}
+
+/**
+ * Reads the scalars of one innermost array (its `[` consumed) into `out` from `off`, through its
+ * `]`; returns how many there were, bailing past `max`.
+ */
+function* row(
+  r: JsonReader,
+  dt: Datatype,
+  out: TensorData,
+  off: number,
+  max: number,
+): Generator<void, number, void> {
+  if (r.ws() === CLOSE) {
+    r.pos++;
+    r.depth--;
+    return 0;
+  }
+  let n = 0;
+  for (;;) {
+    const got = elements(r, dt, out, off + n, max - n);
+    if (got < 0) {
+      n += ~got;
+      break;
+    }
+    n += got;
+    yield;
+  }
+  r.depth--;
+  r.count(n);
+  return n;
 }
 
 /** A zeroed typed array (or array of byte strings) of `n` elements of `dt`. */
@@ -107,18 +147,13 @@ export function allocate(dt: Datatype, n: number): TensorData {
 }
 
 /**
- * Reads the scalars of one innermost array (its `[` consumed) into `out` from `off`, through its
- * `]`; returns how many there were, bailing past `max`.
+ * Reads up to CHUNK elements of a row into `out` from `off`, bailing past `room`. Returns CHUNK
+ * when it stopped after a comma, or ~n (negative) when it consumed the row's `]` after n elements.
  */
-function readRow(r: JsonReader, dt: Datatype, out: TensorData, off: number, max: number): number {
-  if (r.ws() === CLOSE) {
-    r.pos++;
-    r.depth--;
-    return 0;
-  }
+function elements(r: JsonReader, dt: Datatype, out: TensorData, off: number, room: number): number {
   let i = 0;
   for (;;) {
-    if (i >= max) throw BAIL;
+    if (i >= room) throw BAIL;
     r.ws();
     switch (dt) {
       case "FP32":
@@ -154,13 +189,13 @@ function readRow(r: JsonReader, dt: Datatype, out: TensorData, off: number, max:
     i++;
     const c = r.ws();
     r.pos++;
-    if (c === COMMA) continue;
+    if (c === COMMA) {
+      if (i === CHUNK) return CHUNK;
+      continue;
+    }
     if (c !== CLOSE) throw BAIL;
-    break;
+    return ~i;
   }
-  r.depth--;
-  r.count(i);
-  return i;
 }
 
 /** A JSON number (not a string or literal) as its exact double. */

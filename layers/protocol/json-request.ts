@@ -26,6 +26,11 @@ const QUOTE = 0x22;
 /** Nesting the fast pass follows when no limit is given; deeper bodies take JSON.parse's path. */
 const UNLIMITED_DEPTH = 256;
 
+/** Work between two yields of the yielding decoder: other requests wait at most about this long. */
+const SLICE_MS = 2;
+
+type Steps<T> = Generator<void, T, void>;
+
 /**
  * Splits a request body and parses its JSON part, checking `limits` (none when undefined).
  * Throws InvalidInput or PayloadTooLarge, worded as the limits scan and splitBody word them.
@@ -39,6 +44,31 @@ export function readRequestBody(
     const header = fastHeader(body, limits);
     if (header !== undefined) return { header, binary: undefined };
   }
+  return slowPath(body, headerLength, limits);
+}
+
+/**
+ * readRequestBody that lets the event loop run every SLICE_MS while it decodes, so that a large
+ * JSON body does not stall the other requests.
+ */
+export async function readRequestBodyYielding(
+  body: Uint8Array,
+  headerLength: number | undefined,
+  limits?: JsonLimits,
+): Promise<SplitBody> {
+  if (headerLength === undefined) {
+    const header = await runYielding(tryHeader(body, limits));
+    if (header !== undefined) return { header, binary: undefined };
+  }
+  return slowPath(body, headerLength, limits);
+}
+
+/** Today's path: the limits scan, then JSON.parse (splitBody). */
+function slowPath(
+  body: Uint8Array,
+  headerLength: number | undefined,
+  limits: JsonLimits | undefined,
+): SplitBody {
   if (limits !== undefined) {
     const json =
       headerLength === undefined ? body : body.subarray(0, Math.min(headerLength, body.byteLength));
@@ -51,29 +81,55 @@ export function readRequestBody(
  * The request object of an all-JSON body, its inputs' data already decoded (DecodedData), or
  * undefined when the body is not for the fast pass (then today's path words the answer).
  */
-export function fastHeader(body: Uint8Array, limits: JsonLimits | undefined): Record<string, unknown> | undefined {
+export function fastHeader(
+  body: Uint8Array,
+  limits: JsonLimits | undefined,
+): Record<string, unknown> | undefined {
+  const steps = tryHeader(body, limits);
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+  }
+}
+
+async function runYielding<T>(steps: Steps<T>): Promise<T> {
+  let since = performance.now();
+  for (;;) {
+    const step = steps.next();
+    if (step.done === true) return step.value;
+    if (performance.now() - since > SLICE_MS) {
+      await new Promise(setImmediate);
+      since = performance.now();
+    }
+  }
+}
+
+function* tryHeader(
+  body: Uint8Array,
+  limits: JsonLimits | undefined,
+): Steps<Record<string, unknown> | undefined> {
   try {
-    return readHeader(body, limits);
+    return yield* readHeader(body, limits);
   } catch {
     return undefined;
   }
 }
 
-/** fastHeader's work; throws BAIL (or JSON.parse's error on a span it let through). */
-function readHeader(body: Uint8Array, limits: JsonLimits | undefined): Record<string, unknown> {
+/** tryHeader's work; throws BAIL (or JSON.parse's error on a span it let through). */
+function* readHeader(body: Uint8Array, limits: JsonLimits | undefined): Steps<Record<string, unknown>> {
   const r = new JsonReader(
     body,
     body.byteLength,
     limits?.maxDepth ?? UNLIMITED_DEPTH,
     limits?.maxElements ?? Number.POSITIVE_INFINITY,
   );
-  const header = readObject(r, (key) => (key === "inputs" ? readInputs(r) : generic(r, key)));
+  const header = yield* readObject(r, (key) => (key === "inputs" ? readInputs(r) : generic(r, key)));
   if (r.ws() !== -1) throw BAIL;
   return header;
 }
 
 /** The known fields of the object at the cursor, read by `field`; unknown ones are skipped. */
-function readObject(r: JsonReader, field: (key: string) => unknown): Record<string, unknown> {
+function* readObject(r: JsonReader, field: (key: string) => Steps<unknown>): Steps<Record<string, unknown>> {
   r.expect(OPEN_OBJECT);
   r.open();
   const out: Record<string, unknown> = {};
@@ -88,7 +144,7 @@ function readObject(r: JsonReader, field: (key: string) => unknown): Record<stri
     const key = r.escaped ? (JSON.parse(r.text(start, r.pos)) as string) : r.text(start + 1, r.pos - 1);
     r.expect(COLON);
     r.ws();
-    const value = field(key);
+    const value = yield* field(key);
     if (value !== SKIPPED) {
       // JSON.parse keeps the last of duplicate keys; rare enough to leave to it.
       if (Object.hasOwn(out, key)) throw BAIL;
@@ -108,13 +164,14 @@ const REQUEST_FIELDS = new Set(["id", "parameters", "outputs"]);
 const INPUT_FIELDS = new Set(["name", "datatype", "shape", "parameters"]);
 
 /** A field read with JSON.parse when `known` has it, else skipped. */
-function generic(r: JsonReader, key: string, known = REQUEST_FIELDS): unknown {
+// biome-ignore lint/correctness/useYield: a step of readObject that never needs to yield.
+function* generic(r: JsonReader, key: string, known = REQUEST_FIELDS): Steps<unknown> {
   if (known.has(key)) return r.parseValue();
   r.skipValue();
   return SKIPPED;
 }
 
-function readInputs(r: JsonReader): unknown {
+function* readInputs(r: JsonReader): Steps<unknown> {
   if (r.ws() !== OPEN_ARRAY) return r.parseValue();
   r.pos++;
   r.open();
@@ -122,7 +179,7 @@ function readInputs(r: JsonReader): unknown {
   if (r.ws() === CLOSE_ARRAY) r.pos++;
   else {
     for (;;) {
-      inputs.push(r.ws() === OPEN_OBJECT ? readInput(r) : r.parseValue());
+      inputs.push(r.ws() === OPEN_OBJECT ? yield* readInput(r) : r.parseValue());
       const c = r.ws();
       r.pos++;
       if (c === CLOSE_ARRAY) break;
@@ -135,20 +192,19 @@ function readInputs(r: JsonReader): unknown {
 }
 
 /** One input entry; `data` is decoded once `datatype` and `shape` are known and valid. */
-function readInput(r: JsonReader): Record<string, unknown> {
+function* readInput(r: JsonReader): Steps<Record<string, unknown>> {
   let datatype: Datatype | undefined;
   let shape: number[] | undefined;
-  const entry = readObject(r, (key) => {
+  return yield* readObject(r, function* (key) {
     if (key !== "data") {
-      const v = generic(r, key, INPUT_FIELDS);
+      const v = yield* generic(r, key, INPUT_FIELDS);
       if (key === "datatype" && isDatatype(v)) datatype = v;
       if (key === "shape") shape = validShape(v);
       return v;
     }
     if (datatype === undefined || shape === undefined) throw BAIL;
-    return new DecodedData(readData(r, datatype, shape, elementCount(shape)));
+    return new DecodedData(yield* readData(r, datatype, shape, elementCount(shape)));
   });
-  return entry;
 }
 
 function validShape(v: unknown): number[] | undefined {

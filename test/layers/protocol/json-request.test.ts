@@ -6,7 +6,7 @@
  */
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { decodeInferRequest } from "../../../layers/protocol/codec";
+import { decodeInferRequest, decodeInferRequestYielding } from "../../../layers/protocol/codec";
 import { tensorToJSONData } from "../../../layers/protocol/json";
 import type { JsonLimits } from "../../../layers/protocol/json-limits";
 import { fastHeader } from "../../../layers/protocol/json-request";
@@ -19,6 +19,15 @@ const BOM = [0xef, 0xbb, 0xbf];
 function outcome(body: Uint8Array, limits?: JsonLimits): unknown {
   try {
     return { ok: decodeInferRequest(body, undefined, limits) };
+  } catch (e) {
+    return { error: (e as Error).constructor.name, message: (e as Error).message };
+  }
+}
+
+/** What the yielding decode gave, in outcome's terms. */
+async function outcomeYielding(body: Uint8Array, limits?: JsonLimits): Promise<unknown> {
+  try {
+    return { ok: await decodeInferRequestYielding(body, undefined, limits) };
   } catch (e) {
     return { error: (e as Error).constructor.name, message: (e as Error).message };
   }
@@ -166,6 +175,39 @@ describe("one-pass JSON request decoder", () => {
       ),
       { numRuns: 400 },
     );
+  });
+
+  it("gives the same request or error when it yields to other work", async () => {
+    await fc.assert(
+      fc.asyncProperty(bodyArb, fc.array(editArb, { maxLength: 2 }), limitsArb, async (b, edits, limits) => {
+        const body = utf8(edits.reduce(edit, b.text));
+        expect(await outcomeYielding(body, limits)).toEqual(outcome(body, limits));
+      }),
+      RUNS,
+    );
+  });
+
+  it("lets other work run while it decodes a large body", async () => {
+    // About 4 MB: well over the 2 ms slice on any machine.
+    const n = 200_000;
+    const value = "0.12345678901234567";
+    const body = utf8(
+      `{"inputs":[{"name":"x","datatype":"FP32","shape":[${n}],"data":[${Array(n).fill(value).join(",")}]}]}`,
+    );
+    const order: string[] = [];
+    setImmediate(() => order.push("other"));
+    const request = await decodeInferRequestYielding(body);
+    order.push("decoded");
+    expect(order).toEqual(["other", "decoded"]);
+    const data = request.inputs[0]?.data as Float32Array;
+    expect(data.length === n && data.every((v) => v === Math.fround(Number(value)))).toBe(true);
+    // The synchronous decoder runs to the end first (the reference order).
+    const sync: string[] = [];
+    setImmediate(() => sync.push("other"));
+    decodeInferRequest(body);
+    sync.push("decoded");
+    await new Promise(setImmediate);
+    expect(sync).toEqual(["decoded", "other"]);
   });
 
   it("parses full-precision floats to the float32 JSON.parse gives", () => {
