@@ -33,7 +33,6 @@ import type { CatalogEntry, GatewayConfig } from "./config";
 import { type BodyReader, bodyLimitMiddleware } from "./limits/body-limit";
 import { ConcurrencyLimiter } from "./limits/concurrency";
 import { concurrencyMiddleware } from "./limits/infer-concurrency";
-import { checkJsonLimits } from "./limits/json-limits";
 import { rateLimitMiddleware } from "./limits/rate-limit";
 import { lambdaResponseLimitMiddleware } from "./limits/response-limit";
 import { RateLimiter } from "./limits/token-bucket";
@@ -179,9 +178,7 @@ export function gatewayDeps(
     backendTimeoutMs: config.backendTimeoutMs,
     middleware,
     inferMiddleware,
-    checkRequestJson: (json) => {
-      checkJsonLimits(json, config.jsonLimits);
-    },
+    jsonLimits: config.jsonLimits,
   };
   // Local mode only: on Lambda each instance counts for itself, and EMF carries the metrics.
   if (!config.onLambda) {

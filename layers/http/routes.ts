@@ -7,7 +7,7 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { type Backend, type InferResult, validateFor } from "../backend/contract";
 import { InvalidInput, ModelNotFound } from "../errors";
-import { binaryOutputsOf, decodeInferRequest, HEADER_LENGTH } from "../protocol";
+import { binaryOutputsOf, decodeInferRequest, decodeInferRequestYielding, HEADER_LENGTH } from "../protocol";
 import { quote } from "../protocol/quote";
 import { PhaseTimer } from "../telemetry/timing";
 import { encodeBackendResult } from "../transport/respond";
@@ -23,6 +23,8 @@ type C = Context<ProtocolEnv>;
 export const EXTENSIONS = ["binary_tensor_data", "model_configuration"];
 
 const HEADER_LENGTH_VALUE = /^[0-9]{1,15}$/;
+/** JSON bodies above this size are decoded yielding to other requests (about 0.5 ms of decode and up). */
+const YIELDING_DECODE_BYTES = 64 * 1024;
 
 /** Builds the routes; `createProtocolApp` adds request ids, middleware and error mapping around them. */
 export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
@@ -84,11 +86,12 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
     const body = c.get("body") ?? new Uint8Array(await c.req.arrayBuffer());
     const headerLength = headerLengthOf(c);
     let stop = timer.start("decode");
-    // Structural limits first: JSON.parse of a hostile body must not be what bounds its cost.
-    options.checkRequestJson?.(
-      headerLength === undefined ? body : body.subarray(0, Math.min(headerLength, body.byteLength)),
-    );
-    const request = decodeInferRequest(body, headerLength);
+    // The limits are counted during the decode: a hostile body's cost is bounded by them. A large
+    // JSON body is decoded in slices, so that it does not stall the other requests.
+    const request =
+      headerLength === undefined && body.byteLength > YIELDING_DECODE_BYTES
+        ? await decodeInferRequestYielding(body, headerLength, options.jsonLimits)
+        : decodeInferRequest(body, headerLength, options.jsonLimits);
     stop();
     const description = await describe(model, backend, version);
     stop = timer.start("decode");

@@ -1,6 +1,7 @@
 /** Types of the protocol's HTTP binding: Hono variables, options, and the infer middleware chain. */
 import type { Context, MiddlewareHandler } from "hono";
 import type { Backend, InferResult, ModelCatalog, ModelDescription } from "../backend/contract";
+import type { JsonLimits } from "../protocol/json-limits";
 import type { LogSink } from "../telemetry/logger";
 import type { PhaseTimer } from "../telemetry/timing";
 import type { ValidatedRequest } from "../validation/request";
@@ -70,10 +71,10 @@ export interface ProtocolAppOptions {
   /** Middleware around every infer backend call, outermost first: result cache, batching. */
   inferMiddleware?: InferMiddleware[];
   /**
-   * Called with the JSON part of every infer body before it is parsed (the whole body, or its first
-   * `Inference-Header-Content-Length` bytes): structural limits that bound JSON.parse. Throws to refuse.
+   * Structural limits on the JSON part of every infer body (the whole body, or its first
+   * `Inference-Header-Content-Length` bytes), counted while it is decoded. @default none
    */
-  checkRequestJson?: (json: Uint8Array) => void;
+  jsonLimits?: JsonLimits;
   /**
    * Error bodies also carry the request id as a field: `{"error": "...", "request_id": "..."}`.
    * Stock clients read only `error`. @default false (the body is exactly `{"error"}`)

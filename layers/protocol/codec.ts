@@ -6,7 +6,16 @@
  */
 import { InferenceError, InvalidInput } from "../errors";
 import { checkParameters, checkTensorData, describe, isObject, label } from "./checks";
-import { assemble, decodeTensors, type EncodedBody, encodeTensors, splitBody } from "./framing";
+import {
+  assemble,
+  decodeTensors,
+  type EncodedBody,
+  encodeTensors,
+  type SplitBody,
+  splitBody,
+} from "./framing";
+import type { JsonLimits } from "./json-limits";
+import { readRequestBody, readRequestBodyYielding } from "./json-request";
 import type { DecodedInferRequest, Parameters, RequestOutput, Tensor } from "./types";
 
 /** A decoded infer response, or what a server hands to encodeInferResponse. */
@@ -23,25 +32,51 @@ export type BinaryOutputs = "all" | ReadonlySet<string> | undefined;
 
 /**
  * Server side: decodes an infer request body. `headerLength` is the value of the
- * `Inference-Header-Content-Length` header, when present. Throws InvalidInput.
+ * `Inference-Header-Content-Length` header, when present. `limits` bounds the JSON part's nesting
+ * and array elements (PayloadTooLarge past maxElements). Throws InvalidInput.
  */
-export function decodeInferRequest(body: Uint8Array, headerLength?: number): DecodedInferRequest {
-  return guard("request", () => {
-    const { header, binary } = splitBody(body, headerLength, "request");
-    const id = optionalString("request", "id", header.id);
-    const parameters = checkParameters("request", header.parameters);
-    const inputs = header.inputs;
-    if (!Array.isArray(inputs) || inputs.length === 0) {
-      throw new InvalidInput(`request: inputs must be a non-empty array, received ${describe(inputs)}`);
-    }
-    const outputs = requestOutputs(header.outputs);
-    const req: DecodedInferRequest = { inputs: decodeTensors(inputs, binary, "input") };
-    if (id !== undefined) req.id = id;
-    if (parameters !== undefined) req.parameters = parameters;
-    if (outputs !== undefined) req.outputs = outputs;
-    if (parameters?.binary_data_output === true) req.binaryDataOutput = true;
-    return req;
-  });
+export function decodeInferRequest(
+  body: Uint8Array,
+  headerLength?: number,
+  limits?: JsonLimits,
+): DecodedInferRequest {
+  return guard("request", () => requestOf(readRequestBody(body, headerLength, limits)));
+}
+
+/**
+ * decodeInferRequest that lets other work run every few milliseconds while it decodes a large
+ * JSON body (the same result and errors).
+ */
+export async function decodeInferRequestYielding(
+  body: Uint8Array,
+  headerLength?: number,
+  limits?: JsonLimits,
+): Promise<DecodedInferRequest> {
+  let split: SplitBody;
+  try {
+    split = await readRequestBodyYielding(body, headerLength, limits);
+  } catch (e) {
+    return guard("request", () => {
+      throw e;
+    });
+  }
+  return guard("request", () => requestOf(split));
+}
+
+function requestOf({ header, binary }: SplitBody): DecodedInferRequest {
+  const id = optionalString("request", "id", header.id);
+  const parameters = checkParameters("request", header.parameters);
+  const inputs = header.inputs;
+  if (!Array.isArray(inputs) || inputs.length === 0) {
+    throw new InvalidInput(`request: inputs must be a non-empty array, received ${describe(inputs)}`);
+  }
+  const outputs = requestOutputs(header.outputs);
+  const req: DecodedInferRequest = { inputs: decodeTensors(inputs, binary, "input") };
+  if (id !== undefined) req.id = id;
+  if (parameters !== undefined) req.parameters = parameters;
+  if (outputs !== undefined) req.outputs = outputs;
+  if (parameters?.binary_data_output === true) req.binaryDataOutput = true;
+  return req;
 }
 
 /**

@@ -6,6 +6,7 @@ export {
   binaryOutputsOf,
   type DecodedInferResponse,
   decodeInferRequest,
+  decodeInferRequestYielding,
   decodeInferResponse,
   encodeInferRequest,
   encodeInferResponse,
