@@ -1,13 +1,18 @@
-import { readdirSync } from "node:fs";
+import { readdirSync, readFileSync } from "node:fs";
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { App } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
-import { beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { catalog } from "../../infra/catalog";
 import { addEdgeInfer } from "../../infra/edge-infer";
 import { type ModelSpec, withLiveVersion } from "../../infra/model-spec";
+import { REPO_ROOT } from "../../infra/paths";
+import { AlarmsStack } from "../../infra/stacks/alarms-stack";
 import { ModelStack } from "../../infra/stacks/model-stack";
 import { StorageStack } from "../../infra/stacks/storage-stack";
+import { STAGE_DIR_CONTEXT } from "../../infra/staging";
 import {
   acknowledgements,
   allowStatements,
@@ -50,6 +55,7 @@ describe("the edge-infer app", () => {
 
   it("has one stack per concern and one per catalog model, named from the catalog", () => {
     expect(Object.keys(before).sort()).toEqual([
+      "EdgeInfer-Alarms",
       "EdgeInfer-Gateway",
       "EdgeInfer-Model-ocr-cls",
       "EdgeInfer-Model-ocr-det",
@@ -93,7 +99,7 @@ describe("the edge-infer app", () => {
     const wildcards = acks.filter((a) => a.id.startsWith("AwsSolutions-IAM5"));
     for (const w of wildcards)
       expect(w.id).toMatch(
-        /^AwsSolutions-IAM5\[Resource::(\*|EdgeInfer-Storage:.*\/models\/([a-z0-9-]+\/)?\*)\]$/,
+        /^AwsSolutions-IAM5\[Resource::(\*|EdgeInfer-Storage:.*\/models\/([a-z0-9-]+\/)?\*|<ModelReleaseHookFunction[A-Z0-9]+\.Arn>:\*)\]$/,
       );
   });
 
@@ -149,27 +155,90 @@ describe("the edge-infer app", () => {
   });
 });
 
-describe("the real images", () => {
-  it("build functions/Dockerfile(.gpu) from the repository root, whose context holds only bundles and Dockerfiles", () => {
-    const app = nagApp();
+describe("what cdk synth packages", () => {
+  /** Synthesizes one CPU and the GPU model of the real catalog, staging into a folder that does not exist yet. */
+  function synth(stageDir: string) {
+    const app = new App({ context: { [STAGE_DIR_CONTEXT]: stageDir } });
+    const alarms = new AlarmsStack(app, "Alarms");
     const storage = new StorageStack(app, "Storage");
     const models = catalog.models.filter((m) => m.name === "ocr-det" || m.backend === "gpu");
     const stacks = models.map(
-      (model: ModelSpec) => new ModelStack(app, `M-${model.name}`, { model, repository: storage.storage }),
+      (model: ModelSpec) =>
+        new ModelStack(app, `M-${model.name}`, {
+          model,
+          repository: storage.storage,
+          alarmTopic: alarms.alarmTopic.topic,
+        }),
     );
-    const sources = stacks.flatMap((s) => dockerImageSources(app, s));
-    expect(sources.map((s) => [s.dockerFile, s.platform])).toEqual([
+    const assembly = app.synth();
+    const manifests = stacks.map(
+      (s) =>
+        JSON.parse(readFileSync(join(assembly.directory, `${s.artifactId}.assets.json`), "utf8")) as Record<
+          "dockerImages" | "files",
+          Record<
+            string,
+            { source: { directory?: string; path?: string; dockerFile?: string; platform?: string } }
+          >
+        >,
+    );
+    const listed = (dir: string) =>
+      (readdirSync(dir, { recursive: true, withFileTypes: true }) as import("node:fs").Dirent[])
+        .filter((e) => e.isFile())
+        .map((e) => relative(dir, join(e.parentPath, e.name)))
+        .sort();
+    return {
+      outdir: app.outdir,
+      images: manifests.flatMap((m) => Object.entries(m.dockerImages ?? {})),
+      files: manifests.flatMap((m) => Object.entries(m.files ?? {})),
+      listed,
+    };
+  }
+
+  let root: string;
+  beforeAll(async () => {
+    root = await mkdtemp(join(tmpdir(), "edge-infer-stage-"));
+  });
+  afterAll(() => rm(root, { recursive: true, force: true }));
+
+  it("builds the bundles from the source at every synth: images hold a Dockerfile and the bundle it copies", () => {
+    const first = synth(join(root, "a"));
+    expect(first.images.map(([, i]) => [i.source.dockerFile, i.source.platform])).toEqual([
       ["functions/Dockerfile", "linux/arm64"],
       ["functions/Dockerfile.gpu", "linux/amd64"],
     ]);
-    const allowed = /^(\.dockerignore|functions\/Dockerfile(\.gpu)?|dist\/model-(function|server)\/.+)$/;
-    for (const s of sources) {
-      const dir = join(app.outdir, String(s.directory));
-      const files = (readdirSync(dir, { recursive: true, withFileTypes: true }) as import("node:fs").Dirent[])
-        .filter((e) => e.isFile())
-        .map((e) => relative(dir, join(e.parentPath, e.name)));
-      expect(files).toContain("functions/Dockerfile");
-      expect(files.filter((f) => !allowed.test(f))).toEqual([]);
-    }
+    const [cpu, gpu] = first.images.map(([, i]) =>
+      first.listed(join(first.outdir, String(i.source.directory))),
+    );
+    expect(cpu).toEqual([
+      "dist/model-function/index.mjs",
+      "dist/model-function/index.mjs.map",
+      "functions/Dockerfile",
+    ]);
+    expect(gpu).toEqual([
+      "dist/model-server/index.mjs",
+      "dist/model-server/index.mjs.map",
+      expect.stringMatching(/^dist\/model-server\/.+\.mjs$/),
+      expect.stringMatching(/^dist\/model-server\/.+\.mjs\.map$/),
+      "functions/Dockerfile.gpu",
+    ]);
+    const hook = first.files.find(([, f]) => !String(f.source.path).endsWith(".json"));
+    expect(first.listed(join(first.outdir, String(hook?.[1].source.path)))).toEqual([
+      "index.mjs",
+      "index.mjs.map",
+    ]);
+    const code = readFileSync(
+      join(first.outdir, String(first.images[0]?.[1].source.directory), "dist/model-function/index.mjs.map"),
+      "utf8",
+    );
+    // Deterministic: no absolute path of this machine in a bundle or its source map.
+    expect(code).not.toContain(REPO_ROOT);
+    expect(code).toContain('"../../functions/model/lambda.ts"');
+  });
+
+  it("gives the same asset hashes when synthesized twice from the same source", () => {
+    const [a, b] = [synth(join(root, "b")), synth(join(root, "c"))];
+    expect(b.images.map(([hash]) => hash)).toEqual(a.images.map(([hash]) => hash));
+    expect(b.files.map(([hash]) => hash).sort()).toEqual(a.files.map(([hash]) => hash).sort());
+    expect(a.images).toHaveLength(2);
   });
 });

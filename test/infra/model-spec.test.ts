@@ -28,7 +28,7 @@ describe("defineCatalog", () => {
       backend: "cpu",
       liveVersion: 1,
       memoryMiB: 2048,
-      timeoutSeconds: 30,
+      timeoutSeconds: 20,
       architecture: "arm64",
       provisionedConcurrency: 0,
       rollout: DEFAULT_ROLLOUT,

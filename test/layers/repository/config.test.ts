@@ -42,6 +42,7 @@ describe("parseModelConfig defaults", () => {
         default_timeout_microseconds: 0,
       },
       optimization: { graph_optimization_level: "all", execution_providers: ["cpu"] },
+      release: { tolerance: { abs: 1e-4, rel: 1e-3 }, compare_with_live: false },
     };
     expect(parseModelConfig({}, "m")).toEqual(expected);
     expect(parseModelConfig({}, "m")).not.toHaveProperty("inputs");
