@@ -2,12 +2,12 @@ import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
-import { App } from "aws-cdk-lib";
+import { App, Duration } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { catalog } from "../../infra/catalog";
 import { addEdgeInfer } from "../../infra/edge-infer";
-import { type ModelSpec, withLiveVersion } from "../../infra/model-spec";
+import { defineCatalog, type ModelSpec, withLiveVersion } from "../../infra/model-spec";
 import { REPO_ROOT } from "../../infra/paths";
 import { AlarmsStack } from "../../infra/stacks/alarms-stack";
 import { ModelStack } from "../../infra/stacks/model-stack";
@@ -117,6 +117,89 @@ describe("the edge-infer app", () => {
         name,
       ).toEqual([]);
     }
+  });
+
+  it("notifies the alarm topic from every alarm of every stack, without a dependency cycle", () => {
+    let count = 0;
+    for (const [name, t] of Object.entries(before)) {
+      for (const [id, r] of Object.entries(t.Resources)) {
+        if (r.Type !== "AWS::CloudWatch::Alarm") continue;
+        count++;
+        const topic =
+          name === "EdgeInfer-Alarms"
+            ? expect.anything()
+            : { "Fn::ImportValue": expect.stringMatching(/^EdgeInfer-Alarms:/) };
+        expect(r.Properties?.AlarmActions, `${name}/${id}`).toEqual([topic]);
+      }
+    }
+    // 6 per CPU model (3 release, 3 steady-state), 2 for the GPU endpoint, 2 for the gateway.
+    expect(count).toBe(3 * 6 + 2 + 2);
+    // The alarm stack depends on nothing; every stack with alarms depends on it (CDK refuses cycles).
+    const deps = (stack: { dependencies: { stackName?: string }[] }) =>
+      stack.dependencies.map((d) => d.stackName);
+    const { stacks } = fixtureApp(catalog);
+    expect(deps(stacks.alarms)).toEqual([]);
+    for (const m of stacks.models.values()) expect(deps(m)).toContain("EdgeInfer-Alarms");
+    expect(deps(stacks.observability)).toContain("EdgeInfer-Alarms");
+  });
+
+  it("orders the timeouts: model < gateway backend deadline < gateway < CloudFront origin read <= 60 s", () => {
+    const fns = Object.entries(before).flatMap(([name, t]) =>
+      Object.values(t.Resources)
+        .filter(
+          (r) =>
+            r.Type === "AWS::Lambda::Function" &&
+            (r.Properties?.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables
+              ?.MODEL_VERSION !== undefined,
+        )
+        .map((r) => ({ name, timeout: Number(r.Properties?.Timeout) })),
+    );
+    const gateway = Object.values(before["EdgeInfer-Gateway"]?.Resources ?? {});
+    const gatewayFn = gateway.find(
+      (r) =>
+        r.Type === "AWS::Lambda::Function" && JSON.stringify(r.Properties).includes("BACKEND_TIMEOUT_MS"),
+    );
+    const deadline = Number(
+      (gatewayFn?.Properties?.Environment as { Variables: Record<string, string> }).Variables
+        .BACKEND_TIMEOUT_MS,
+    );
+    const distribution = gateway.find((r) => r.Type === "AWS::CloudFront::Distribution");
+    const readTimeout = Number(
+      (
+        distribution?.Properties?.DistributionConfig as {
+          Origins: { CustomOriginConfig: { OriginReadTimeout: number } }[];
+        }
+      ).Origins[0]?.CustomOriginConfig.OriginReadTimeout,
+    );
+    expect(fns.map((f) => f.name).sort()).toEqual([
+      "EdgeInfer-Model-ocr-cls",
+      "EdgeInfer-Model-ocr-det",
+      "EdgeInfer-Model-ocr-rec",
+    ]);
+    for (const f of fns) expect(f.timeout * 1000, f.name).toBeLessThan(deadline);
+    const gpu = Object.values(before["EdgeInfer-Model-ocr-det-gpu"]?.Resources ?? {}).find(
+      (r) => r.Type === "AWS::SageMaker::Model",
+    );
+    const container = Number(
+      (gpu?.Properties?.PrimaryContainer as { Environment: Record<string, string> }).Environment
+        .BACKEND_TIMEOUT_MS,
+    );
+    expect(container).toBeLessThan(60_000);
+    expect(container).toBeLessThan(deadline);
+    expect(deadline).toBeLessThan(Number(gatewayFn?.Properties?.Timeout) * 1000);
+    expect(Number(gatewayFn?.Properties?.Timeout)).toBeLessThan(readTimeout);
+    expect(readTimeout).toBeLessThanOrEqual(60);
+    // A catalog line that breaks the order fails synthesis, naming the model and the fields.
+    const slow = defineCatalog({
+      models: [{ name: "slow", backend: "cpu", liveVersion: 1, timeoutSeconds: 29 }],
+    });
+    expect(() => fixtureApp(slow)).toThrow(
+      "model 'slow': timeoutSeconds (Lambda timeout) 29 s must be below the gateway's backend deadline 28 s (gateway timeout 30 s - 2 s)",
+    );
+    expect(() => fixtureApp(slow, { timeout: Duration.seconds(40) })).not.toThrow();
+    expect(() => fixtureApp(defineCatalog({ models: [] }), { timeout: Duration.seconds(60) })).toThrow(
+      "gateway timeout (60 s) must be below CloudFront's origin read timeout, at most 60 s",
+    );
   });
 
   it("releases a new live version of one model as a new Lambda version and alias shift, nothing else", () => {

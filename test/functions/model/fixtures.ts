@@ -31,10 +31,13 @@ export interface S3Models {
   close(): Promise<void>;
 }
 
-/** Starts s3rver and uploads the models named (default: all) of makeTestRepository(). */
-export async function s3Models(models?: string[]): Promise<S3Models> {
+/** Starts s3rver and uploads the models named (default: all) of `make()` (default makeTestRepository). */
+export async function s3Models(
+  models?: string[],
+  make: () => Promise<{ dir: string; cleanup(): Promise<void> }> = makeTestRepository,
+): Promise<S3Models> {
   const bucket = "edge-infer-models";
-  const repo = await makeTestRepository();
+  const repo = await make();
   const s3 = await startS3rver([bucket]);
   try {
     for (const file of await listFiles(repo.dir)) {
