@@ -47,9 +47,10 @@ function diffPaths(a: unknown, b: unknown, path = ""): string[] {
 
 describe("the edge-infer app", () => {
   let app: App;
+  let stacks: ReturnType<typeof fixtureApp>["stacks"];
   let before: Templates;
   beforeAll(() => {
-    app = fixtureApp(catalog).app;
+    ({ app, stacks } = fixtureApp(catalog));
     before = templates(app);
   });
 
@@ -135,9 +136,12 @@ describe("the edge-infer app", () => {
     // 6 per CPU model (3 release, 3 steady-state), 2 for the GPU endpoint, 2 for the gateway.
     expect(count).toBe(3 * 6 + 2 + 2);
     // The alarm stack depends on nothing; every stack with alarms depends on it (CDK refuses cycles).
-    const deps = (stack: { dependencies: { stackName?: string }[] }) =>
-      stack.dependencies.map((d) => d.stackName);
-    const { stacks } = fixtureApp(catalog);
+    const assembly = app.synth();
+    const deps = (stack: { artifactId: string }) =>
+      assembly
+        .getStackArtifact(stack.artifactId)
+        .dependencies.map((d) => d.id)
+        .filter((id) => !id.endsWith(".assets"));
     expect(deps(stacks.alarms)).toEqual([]);
     for (const m of stacks.models.values()) expect(deps(m)).toContain("EdgeInfer-Alarms");
     expect(deps(stacks.observability)).toContain("EdgeInfer-Alarms");
@@ -219,13 +223,31 @@ describe("the edge-infer app", () => {
     expect(newVersion).not.toBe(oldVersion);
     const fn = Object.entries(was?.Resources ?? {}).find(([, r]) => r.Type === "AWS::Lambda::Function")?.[0];
     const alias = Object.entries(was?.Resources ?? {}).find(([, r]) => r.Type === "AWS::Lambda::Alias")?.[0];
-    expect(diffPaths(was, is).sort()).toEqual(
-      [
+    // What names the version: the function's MODEL_VERSION, the alias, the release alarms (the new
+    // Lambda version and model version in their dimensions) and the release hook (the version it
+    // checks and may invoke). Nothing else changes.
+    const paths = diffPaths(was, is);
+    expect(paths).toEqual(
+      expect.arrayContaining([
         `Resources.${alias}.Properties.FunctionVersion.Fn::GetAtt`,
         `Resources.${fn}.Properties.Environment.Variables.MODEL_VERSION`,
         `Resources.${newVersion}`,
         `Resources.${oldVersion}`,
-      ].sort(),
+      ]),
+    );
+    const changed = [...new Set(paths.map((p) => p.split(".")[1] ?? ""))].sort();
+    const ofType = (type: string) =>
+      Object.entries(is?.Resources ?? {})
+        .filter(([, r]) => r.Type === type)
+        .map(([id]) => id);
+    const hookFn = ofType("AWS::Lambda::Function").find((id) => id.includes("ReleaseHook"));
+    const hookPolicy = ofType("AWS::IAM::Policy").find((id) => id.includes("ReleaseHook"));
+    const releaseAlarms = ofType("AWS::CloudWatch::Alarm").filter((id) =>
+      /Version(ErrorRate|RunFailureRate|DurationP99)/.test(id),
+    );
+    expect(releaseAlarms).toHaveLength(3);
+    expect(changed).toEqual(
+      [alias, fn, newVersion, oldVersion, hookFn, hookPolicy, ...releaseAlarms].map(String).sort(),
     );
     expect(is?.Resources[`${fn}`]).toMatchObject({
       Properties: { Environment: { Variables: { MODEL_VERSION: "2" } } },
