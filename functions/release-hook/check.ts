@@ -10,6 +10,7 @@ import type { ModelDescription } from "../../layers/transport/backend";
 import type { TransportEvent, TransportResult } from "../../layers/transport/event";
 
 type Answer = Exclude<TransportResult, { ok: false }>;
+
 import { inferResultOf } from "../../layers/transport/wire";
 import { asExpected, disagreements, generatedRequests, outputProblems, signatureChanges } from "./compare";
 

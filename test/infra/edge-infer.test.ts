@@ -16,12 +16,10 @@ import { STAGE_DIR_CONTEXT } from "../../infra/staging";
 import {
   acknowledgements,
   allowStatements,
-  dockerImageSources,
   FIXTURE_IMAGE,
   FIXTURE_ORT,
   fixtureApp,
   GATEWAY_ENTRY,
-  nagApp,
   nagErrors,
 } from "./helpers";
 
@@ -164,13 +162,13 @@ describe("the edge-infer app", () => {
         r.Type === "AWS::Lambda::Function" && JSON.stringify(r.Properties).includes("BACKEND_TIMEOUT_MS"),
     );
     const deadline = Number(
-      (gatewayFn?.Properties?.Environment as { Variables: Record<string, string> }).Variables
+      ((gatewayFn?.Properties?.Environment ?? {}) as { Variables: Record<string, string> }).Variables
         .BACKEND_TIMEOUT_MS,
     );
     const distribution = gateway.find((r) => r.Type === "AWS::CloudFront::Distribution");
     const readTimeout = Number(
       (
-        distribution?.Properties?.DistributionConfig as {
+        (distribution?.Properties?.DistributionConfig ?? {}) as {
           Origins: { CustomOriginConfig: { OriginReadTimeout: number } }[];
         }
       ).Origins[0]?.CustomOriginConfig.OriginReadTimeout,
@@ -185,7 +183,7 @@ describe("the edge-infer app", () => {
       (r) => r.Type === "AWS::SageMaker::Model",
     );
     const container = Number(
-      (gpu?.Properties?.PrimaryContainer as { Environment: Record<string, string> }).Environment
+      ((gpu?.Properties?.PrimaryContainer ?? {}) as { Environment: Record<string, string> }).Environment
         .BACKEND_TIMEOUT_MS,
     );
     expect(container).toBeLessThan(60_000);

@@ -1,4 +1,3 @@
-import type { CfnElement } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { defineCatalog } from "../../../infra/model-spec";
@@ -19,8 +18,6 @@ describe("Observability", () => {
   let b: ReturnType<typeof fixtureApp>;
   let t: Template;
   let widgets: Widget[];
-  const id = (c: { node: { defaultChild?: unknown } }) =>
-    b.stacks.observability.getLogicalId(c.node.defaultChild as CfnElement);
   beforeAll(() => {
     b = fixtureApp(catalog);
     t = Template.fromStack(b.stacks.observability);
