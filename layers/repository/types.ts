@@ -1,4 +1,5 @@
 import type { Datatype, TensorMetadata } from "../protocol/types";
+import type { ReleaseConfig } from "./release";
 
 /** Which versions of a model are served (Triton's version_policy). */
 export type VersionPolicy =
@@ -56,6 +57,8 @@ export interface ModelConfig {
   cache: { enabled: boolean; ttl_seconds: number };
   dynamic_batching: DynamicBatching;
   optimization: SessionOptions;
+  /** What a new version is checked against before it takes traffic (functions/release-hook). */
+  release: ReleaseConfig;
 }
 
 /** A model's full signature as served: shapes include the batch dimension (-1) when batched. */

@@ -8,7 +8,7 @@ import type { ModelConfig } from "../../../layers/repository/types";
 const DEMO = fileURLToPath(new URL("../../../functions/models/", import.meta.url));
 const PREFIX = "config.json of model 'm': ";
 const TOP =
-  "name, platform, backend, max_batch_size, inputs, outputs, version_policy, cache, dynamic_batching, optimization";
+  "name, platform, backend, max_batch_size, inputs, outputs, version_policy, cache, dynamic_batching, optimization, release";
 const DATATYPE_LIST =
   "BOOL, UINT8, UINT16, UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, FP32, FP64, BYTES";
 
@@ -46,6 +46,7 @@ describe("parseModelConfig defaults", () => {
         execution_providers: ["cpu"],
         allow_cpu_fallback: false,
       },
+      release: { tolerance: { abs: 1e-4, rel: 1e-3 }, compare_with_live: false },
     };
     expect(parseModelConfig({}, "m")).toEqual(expected);
     expect(parseModelConfig({}, "m")).not.toHaveProperty("inputs");
