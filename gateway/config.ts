@@ -14,6 +14,7 @@ import {
   onOff,
   url,
 } from "../layers/config/env";
+import { readServerLimits, type ServerLimits } from "../layers/config/server-limits";
 import type { InferenceThread } from "../layers/engine";
 import { isValidModelName } from "../layers/repository/names";
 import { type AuthMode, authMode } from "./auth/mode";
@@ -40,6 +41,8 @@ export interface GatewayConfig {
   catalog: Record<string, CatalogEntry> | undefined;
   /** BACKEND_TIMEOUT_MS, default 30000. */
   backendTimeoutMs: number;
+  /** HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, HTTP_KEEP_ALIVE_TIMEOUT_MS, HTTP_IDLE_TIMEOUT_MS, HTTP_MAX_CONNECTIONS (`npm start`). */
+  server: ServerLimits;
   /** AWS_REGION. */
   region: string | undefined;
   /** S3_ENDPOINT: an S3-compatible endpoint (tests: s3rver). */
@@ -95,13 +98,15 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
     integer(name, text(name), fallback, min, max);
   const onLambda = text("AWS_LAMBDA_FUNCTION_NAME") !== undefined;
   const dynamodbEndpoint = url("DYNAMODB_ENDPOINT", text("DYNAMODB_ENDPOINT"));
+  const backendTimeoutMs = integer("BACKEND_TIMEOUT_MS", text("BACKEND_TIMEOUT_MS"), 30_000, 1, 900_000);
   return {
     port: integer("PORT", text("PORT"), 8080, 0, 65_535),
     host: text("HOST") ?? "127.0.0.1",
     modelRepository: text("MODEL_REPOSITORY") ?? DEMO_REPOSITORY,
     modelCacheDir: text("MODEL_CACHE_DIR"),
     catalog: parseCatalog(text("MODEL_CATALOG")),
-    backendTimeoutMs: integer("BACKEND_TIMEOUT_MS", text("BACKEND_TIMEOUT_MS"), 30_000, 1, 900_000),
+    backendTimeoutMs,
+    server: readServerLimits(env, backendTimeoutMs),
     region: text("AWS_REGION"),
     s3Endpoint: url("S3_ENDPOINT", text("S3_ENDPOINT")),
     lambdaEndpoint: url("LAMBDA_ENDPOINT", text("LAMBDA_ENDPOINT")),

@@ -3,6 +3,7 @@
  * value fails the init with a message naming the variable.
  */
 import { ConfigError, type Env, envText, integer, type LogLevel, logLevel } from "../../layers/config/env";
+import { readServerLimits, type ServerLimits } from "../../layers/config/server-limits";
 import { isValidModelName } from "../../layers/repository/names";
 
 /** Settings shared by the Lambda handler and the container server. */
@@ -25,6 +26,8 @@ export interface FunctionConfig {
   host: string;
   /** BACKEND_TIMEOUT_MS (container protocol routes): 60000, SageMaker's invocation limit. */
   timeoutMs: number;
+  /** HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, HTTP_KEEP_ALIVE_TIMEOUT_MS, HTTP_IDLE_TIMEOUT_MS, HTTP_MAX_CONNECTIONS (container). */
+  server: ServerLimits;
   /** LOG_LEVEL: DEBUG, INFO (default), WARN, ERROR, SILENT. */
   logLevel: LogLevel;
 }
@@ -44,6 +47,7 @@ export function readFunctionConfig(env: Env = process.env): FunctionConfig {
       `expected letters, digits, '_', '.', '-', got ${JSON.stringify(modelName)}`,
     );
   }
+  const timeoutMs = integer("BACKEND_TIMEOUT_MS", text("BACKEND_TIMEOUT_MS"), 60_000, 1, 900_000);
   return {
     modelName,
     modelVersion: integer("MODEL_VERSION", text("MODEL_VERSION"), undefined, 1, 999_999_999),
@@ -53,7 +57,8 @@ export function readFunctionConfig(env: Env = process.env): FunctionConfig {
     region: text("AWS_REGION"),
     port: integer("PORT", text("PORT"), 8080, 0, 65_535),
     host: text("HOST") ?? "0.0.0.0",
-    timeoutMs: integer("BACKEND_TIMEOUT_MS", text("BACKEND_TIMEOUT_MS"), 60_000, 1, 900_000),
+    timeoutMs,
+    server: readServerLimits(env, timeoutMs),
     logLevel: logLevel(text("LOG_LEVEL")),
   };
 }
