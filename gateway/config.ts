@@ -37,6 +37,8 @@ export interface GatewayConfig {
   modelRepository: string;
   /** MODEL_CACHE_DIR: local cache of s3:// model files. */
   modelCacheDir: string | undefined;
+  /** ALLOW_MISSING_CHECKSUM, default off: serve an s3:// version that has no model.onnx.sha256. */
+  allowMissingChecksum: boolean;
   /** MODEL_CATALOG: model → remote backend; undefined = local mode (every repository model in-process). */
   catalog: Record<string, CatalogEntry> | undefined;
   /** BACKEND_TIMEOUT_MS, default 30000. */
@@ -104,6 +106,7 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
     host: text("HOST") ?? "127.0.0.1",
     modelRepository: text("MODEL_REPOSITORY") ?? DEMO_REPOSITORY,
     modelCacheDir: text("MODEL_CACHE_DIR"),
+    allowMissingChecksum: onOff("ALLOW_MISSING_CHECKSUM", text("ALLOW_MISSING_CHECKSUM"), false),
     catalog: parseCatalog(text("MODEL_CATALOG")),
     backendTimeoutMs,
     server: readServerLimits(env, backendTimeoutMs),

@@ -2,7 +2,15 @@
  * The model function's configuration: read from the environment once, typed, validated. A bad
  * value fails the init with a message naming the variable.
  */
-import { ConfigError, type Env, envText, integer, type LogLevel, logLevel } from "../../layers/config/env";
+import {
+  ConfigError,
+  type Env,
+  envText,
+  integer,
+  type LogLevel,
+  logLevel,
+  onOff,
+} from "../../layers/config/env";
 import { readServerLimits, type ServerLimits } from "../../layers/config/server-limits";
 import { isValidModelName } from "../../layers/repository/names";
 
@@ -16,6 +24,8 @@ export interface FunctionConfig {
   modelRepository: string;
   /** MODEL_CACHE_DIR: local copy of S3 model files (Lambda: under /tmp). */
   modelCacheDir: string | undefined;
+  /** ALLOW_MISSING_CHECKSUM, default off: serve an s3:// version that has no model.onnx.sha256. */
+  allowMissingChecksum: boolean;
   /** S3_ENDPOINT: an S3-compatible endpoint (tests: s3rver). */
   s3Endpoint: string | undefined;
   /** AWS_REGION. */
@@ -53,6 +63,7 @@ export function readFunctionConfig(env: Env = process.env): FunctionConfig {
     modelVersion: integer("MODEL_VERSION", text("MODEL_VERSION"), undefined, 1, 999_999_999),
     modelRepository: required("MODEL_REPOSITORY", "s3://bucket/prefix or file:///path"),
     modelCacheDir: text("MODEL_CACHE_DIR"),
+    allowMissingChecksum: onOff("ALLOW_MISSING_CHECKSUM", text("ALLOW_MISSING_CHECKSUM"), false),
     s3Endpoint: text("S3_ENDPOINT"),
     region: text("AWS_REGION"),
     port: integer("PORT", text("PORT"), 8080, 0, 65_535),

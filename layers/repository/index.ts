@@ -10,10 +10,11 @@ import { FileRepository } from "./file";
 import { S3Repository } from "./s3";
 import type { ModelRepository, RepositoryLogger } from "./types";
 
+export { CHECKSUM_FILE } from "./checksum";
 export { parseConfigText, parseModelConfig } from "./config";
 export { FileRepository } from "./file";
 export { isValidModelName } from "./names";
-export { S3Repository } from "./s3";
+export { ALLOW_MISSING_CHECKSUM, S3Repository } from "./s3";
 export type * from "./types";
 
 /** Options of openRepository; all optional. */
@@ -26,6 +27,8 @@ export interface OpenRepositoryOptions {
   /** Where S3 model files are cached; default `<os.tmpdir()>/edge-infer-models` (Lambda: /tmp). */
   cacheDir?: string;
   logger?: RepositoryLogger;
+  /** s3://: serve a version without `model.onnx.sha256` (with a warning). @default false */
+  allowMissingChecksum?: boolean;
 }
 
 /** Default local cache of S3 model files. */
@@ -73,6 +76,7 @@ function openS3(uri: string, options: OpenRepositoryOptions): S3Repository {
     uri,
     cacheDir: options.cacheDir ?? DEFAULT_CACHE_DIR,
     logger: options.logger,
+    allowMissingChecksum: options.allowMissingChecksum,
   });
 }
 

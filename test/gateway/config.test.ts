@@ -10,6 +10,7 @@ describe("readGatewayConfig", () => {
       host: "127.0.0.1",
       modelRepository: DEMO_REPOSITORY,
       modelCacheDir: undefined,
+      allowMissingChecksum: false,
       catalog: undefined,
       backendTimeoutMs: 30_000,
       server: DEFAULT_SERVER_LIMITS,
@@ -48,6 +49,7 @@ describe("readGatewayConfig", () => {
       HOST: "0.0.0.0",
       MODEL_REPOSITORY: "s3://bucket/models",
       MODEL_CACHE_DIR: "/tmp/m",
+      ALLOW_MISSING_CHECKSUM: "on",
       MODEL_CATALOG: JSON.stringify(catalog),
       BACKEND_TIMEOUT_MS: "1500",
       HTTP_HEADERS_TIMEOUT_MS: "1000",
@@ -84,6 +86,7 @@ describe("readGatewayConfig", () => {
       host: "0.0.0.0",
       modelRepository: "s3://bucket/models",
       modelCacheDir: "/tmp/m",
+      allowMissingChecksum: true,
       catalog,
       backendTimeoutMs: 1500,
       server: {

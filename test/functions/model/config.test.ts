@@ -12,6 +12,7 @@ describe("readFunctionConfig", () => {
       modelVersion: undefined,
       modelRepository: "s3://models-bucket/models",
       modelCacheDir: undefined,
+      allowMissingChecksum: false,
       s3Endpoint: undefined,
       region: undefined,
       port: 8080,

@@ -215,7 +215,7 @@ describe("ModelEngine lifecycle", () => {
 
     const { engine, counting } = newEngine({ retryFailedAfterMs: 0 });
     await expect(engine.load("flaky")).rejects.toBeInstanceOf(ModelNotReady);
-    await writeFile(join(repo.dir, "flaky", "1", "model.onnx"), offsetModel(1));
+    await writeModelDir(repo.dir, "flaky", modelConfig("flaky"), { 1: offsetModel(1) });
     const res = await engine.infer("flaky", undefined, [x([1, 2])]);
     expect(values(res.outputs[0])).toEqual([2, 3]);
     expect(counting.fetches).toBe(2);
