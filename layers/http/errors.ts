@@ -27,6 +27,12 @@ export const STATUS_OF: Readonly<Record<ErrorKind, ContentfulStatusCode>> = {
   backend_timeout: 504,
 };
 
+/**
+ * `Retry-After` of a 503 whose error names no wait of its own (a version not ready, a store down):
+ * every 503 tells clients when to come back, instead of leaving them to retry at once.
+ */
+export const RETRY_AFTER_503_SECONDS = 5;
+
 /** What a 5xx says, by kind; `m` is the quoted model name or "". */
 const PUBLIC_5XX: Partial<Record<ErrorKind, (m: string) => string>> = {
   backend_failure: (m) => (m ? `the backend of model ${m} failed` : "a backend failed"),
@@ -58,9 +64,13 @@ export function describeError(
     kind = status >= 500 ? "internal" : "invalid_input";
     message = err.message || "bad request";
   }
+  if (status === 503) headers["Retry-After"] ??= String(RETRY_AFTER_503_SECONDS);
   if (status >= 500) {
     const m = model === undefined ? "" : quote(model);
-    message = `${PUBLIC_5XX[kind]?.(m) ?? "internal error"} (request id ${requestId})`;
+    // An error may carry a message written for clients (e.g. "API key store unavailable").
+    const own = (err as { publicMessage?: unknown }).publicMessage;
+    const text = typeof own === "string" ? own : (PUBLIC_5XX[kind]?.(m) ?? "internal error");
+    message = `${text} (request id ${requestId})`;
   }
   return { status, message, kind, headers };
 }

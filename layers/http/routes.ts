@@ -15,7 +15,7 @@ import { parseVersion } from "../transport/version";
 import { validateRequest } from "../validation/validate";
 import { withDeadline } from "./deadline";
 import { DescribeCache } from "./describe-cache";
-import { errorResponse } from "./errors";
+import { errorResponse, RETRY_AFTER_503_SECONDS } from "./errors";
 import type { InferContext, ProtocolAppOptions, ProtocolEnv } from "./types";
 
 type C = Context<ProtocolEnv>;
@@ -73,6 +73,7 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
     const ready = await deadline(`model ${quote(model)}`, (signal) => backend.ready(model, version, signal));
     if (ready) return c.json({ name: model, ...(version === undefined ? {} : { version }), ready: true });
     const what = version === undefined ? `model ${quote(model)}` : `model ${quote(model)} version ${version}`;
+    c.header("Retry-After", String(RETRY_AFTER_503_SECONDS));
     return errorResponse(c, 503, `${what} is not ready (request id ${c.get("requestId")})`, errorBody);
   };
   const infer = async (c: C) => {
@@ -150,6 +151,7 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
     const waiting = [...catalog.keys()].filter((_, i) => !states[i]);
     if (waiting.length === 0) return c.json({ ready: true });
     const message = `not ready: ${waiting.join(", ")} (request id ${c.get("requestId")})`;
+    c.header("Retry-After", String(RETRY_AFTER_503_SECONDS));
     return errorResponse(c, 503, message, errorBody);
   });
   for (const base of ["/v2/models/:model", "/v2/models/:model/versions/:version"]) {
