@@ -6,6 +6,7 @@ import { tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { S3Client } from "@aws-sdk/client-s3";
+import { localEndpointCredentials } from "../config/local-credentials";
 import { FileRepository } from "./file";
 import { S3Repository } from "./s3";
 import type { ModelRepository, RepositoryLogger } from "./types";
@@ -87,6 +88,8 @@ function makeClient(options: OpenRepositoryOptions): S3Client {
     forcePathStyle: true,
     // A local S3 look-alike needs some region to sign with; AWS itself always has one set.
     region: options.region ?? process.env.AWS_REGION ?? "us-east-1",
+    // ...and some key: the same placeholder the local DynamoDB gets, unless the environment has one.
+    ...localEndpointCredentials(options.s3Endpoint),
   });
 }
 
