@@ -198,7 +198,12 @@ function fillRow(who: string, dt: Datatype, src: readonly unknown[], out: Tensor
       const dst = out as Float32Array | Float64Array;
       for (let i = 0; i < n; i++) {
         const v = src[i];
-        dst[off + i] = typeof v === "number" ? v : floatText(who, dt, v, off + i);
+        if (typeof v !== "number") dst[off + i] = floatText(who, dt, v, off + i);
+        else {
+          dst[off + i] = v;
+          // 1e39 rounds to Infinity in FP32, 1e400 already in JSON.parse: a number, never an infinity.
+          if (!Number.isFinite(dst[off + i] as number)) throw floatOutOfRange(who, dt, off + i);
+        }
       }
       return;
     }
@@ -206,7 +211,13 @@ function fillRow(who: string, dt: Datatype, src: readonly unknown[], out: Tensor
       const dst = out as Uint16Array;
       for (let i = 0; i < n; i++) {
         const v = src[i];
-        dst[off + i] = toHalf(typeof v === "number" ? v : floatText(who, dt, v, off + i));
+        if (typeof v !== "number") dst[off + i] = toHalf(floatText(who, dt, v, off + i));
+        else {
+          dst[off + i] = toHalf(v);
+          if (!Number.isFinite(v) || ((dst[off + i] as number) & 0x7c00) === 0x7c00) {
+            throw floatOutOfRange(who, dt, off + i);
+          }
+        }
       }
       return;
     }
@@ -261,6 +272,21 @@ function fillRow(who: string, dt: Datatype, src: readonly unknown[], out: Tensor
       }
     }
   }
+}
+
+/** Largest finite magnitude of each float type, for the message. */
+const FLOAT_MAX: Readonly<Record<string, string>> = {
+  FP16: "65504",
+  FP32: "3.4028234663852886e+38",
+  FP64: "1.7976931348623157e+308",
+};
+
+/** A JSON number too large for `dt`: refused rather than stored as an infinity nobody sent. */
+function floatOutOfRange(who: string, dt: Datatype, at: number): InvalidInput {
+  return new InvalidInput(
+    `${who}: element ${at} is out of range for ${dt} (largest magnitude ${FLOAT_MAX[dt]}); ` +
+      'send "Infinity" or "-Infinity" as a string for an infinite value',
+  );
 }
 
 /** The non-number spellings of floats accepted in JSON; anything else is rejected. */
