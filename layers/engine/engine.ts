@@ -71,7 +71,7 @@ export class ModelEngine {
     outputs?: string[],
   ): Promise<{ version: number; outputs: Tensor[] }> {
     const loaded = this.readyModel(model, version) ?? (await this.load(model, version));
-    validateRequest(inputs, outputs, loaded.signature, loaded.config.max_batch_size);
+    validateRequest(inputs, outputs, loaded.signature, loaded.config.max_batch_size, loaded.config.limits);
     return { version: loaded.version, outputs: await loaded.run(inputs, outputs) };
   }
 

@@ -12,6 +12,7 @@ import type { Backend, InferResult, ModelDescription } from "../transport/backen
 import { quote } from "../transport/quote";
 import { encodeBackendResult } from "../transport/respond";
 import { parseVersion } from "../transport/version";
+import { checkExpectedResponse, checkResponseBytes } from "../validation/limits";
 import { validateRequest } from "../validation/validate";
 import { withDeadline } from "./deadline";
 import { DescribeCache } from "./describe-cache";
@@ -91,13 +92,18 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
     stop();
     const description = await describe(model, backend, version);
     stop = timer.start("decode");
-    const requested = request.outputs?.map((o) => o.name);
+    const listed = request.outputs?.map((o) => o.name);
+    const requested = listed !== undefined && listed.length > 0 ? listed : undefined;
     validateRequest(
       request.inputs,
-      requested !== undefined && requested.length > 0 ? requested : undefined,
+      requested,
       signatureOf(description),
       description.config.max_batch_size,
+      description.config.limits,
     );
+    const binary = binaryOutputsOf(request);
+    const batch = description.config.max_batch_size > 0 ? (request.inputs[0]?.shape[0] ?? 1) : 1;
+    checkExpectedResponse(signatureOf(description), batch, requested, binary, description.config.limits);
     stop();
     const ctx: InferContext = {
       model,
@@ -124,8 +130,9 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
     );
     c.set("servedVersion", result.version);
     stop = timer.start("encode");
-    const encoded = encodeBackendResult(model, request, result, binaryOutputsOf(request));
+    const encoded = encodeBackendResult(model, request, result, binary);
     stop();
+    checkResponseBytes(encoded.body.byteLength, description.config.limits);
     // One headers object for the response (not one c.header() call each); the body goes out as is.
     const headers: Record<string, string> = {
       "Content-Type": encoded.contentType,

@@ -14,6 +14,13 @@ import type { ModelRepository, RepositoryLogger } from "./types";
 export { CHECKSUM_FILE } from "./checksum";
 export { parseConfigText, parseModelConfig } from "./config";
 export { FileRepository } from "./file";
+export {
+  DEFAULT_MAX_RESPONSE_BYTES,
+  type InputLimit,
+  limitsProblem,
+  type ModelLimits,
+  maxShapeOf,
+} from "./limits";
 export { isValidModelName } from "./names";
 export { ALLOW_MISSING_CHECKSUM, S3Repository } from "./s3";
 export type * from "./types";

@@ -1,4 +1,5 @@
 import type { Datatype, TensorMetadata } from "../protocol/types";
+import type { ModelLimits } from "./limits";
 
 /** Which versions of a model are served (Triton's version_policy). */
 export type VersionPolicy =
@@ -51,6 +52,8 @@ export interface ModelConfig {
   cache: { enabled: boolean; ttl_seconds: number };
   dynamic_batching: DynamicBatching;
   optimization: SessionOptions;
+  /** Bounds on one request's inputs and answer (config.json `limits`); absent: the defaults. */
+  limits?: ModelLimits;
 }
 
 /** A model's full signature as served: shapes include the batch dimension (-1) when batched. */

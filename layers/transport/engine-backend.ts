@@ -94,7 +94,13 @@ export class EngineBackend implements Backend {
     const loaded = await this.engine.load(model, this.resolve(model, version));
     const requested = request.outputs?.map((o) => o.name);
     const names = requested !== undefined && requested.length > 0 ? requested : undefined;
-    validateRequest(request.inputs, names, loaded.signature, loaded.config.max_batch_size);
+    validateRequest(
+      request.inputs,
+      names,
+      loaded.signature,
+      loaded.config.max_batch_size,
+      loaded.config.limits,
+    );
     const answered = String(loaded.version);
     if (this.batching && batchingEnabled(loaded.config)) {
       const r = await this.batcherOf(loaded).submit(

@@ -5,20 +5,23 @@
 import { InvalidInput } from "../errors";
 import { elementCount } from "../protocol/datatypes";
 import type { Tensor, TensorMetadata } from "../protocol/types";
+import type { ModelLimits } from "../repository/limits";
 import type { ModelSignature } from "../repository/types";
+import { checkInputLimits } from "./limits";
 
 const fmt = (shape: readonly number[]): string => `[${shape.join(",")}]`;
 const names = (list: readonly { name: string }[]): string => list.map((t) => t.name).join(", ");
 
 /**
- * Throws InvalidInput unless `inputs` and `requestedOutputs` fit `sig`. Signature shapes include
- * the batch dimension (-1, first) when `maxBatchSize` > 0.
+ * Throws InvalidInput unless `inputs` and `requestedOutputs` fit `sig` and the model's `limits`.
+ * Signature shapes include the batch dimension (-1, first) when `maxBatchSize` > 0.
  */
 export function validateRequest(
   inputs: Tensor[],
   requestedOutputs: string[] | undefined,
   sig: ModelSignature,
   maxBatchSize: number,
+  limits?: ModelLimits,
 ): void {
   const expected = new Map(sig.inputs.map((t) => [t.name, t]));
   const seen = new Set<string>();
@@ -56,6 +59,7 @@ export function validateRequest(
     }
   }
 
+  checkInputLimits(inputs, sig, limits);
   if (requestedOutputs !== undefined) checkOutputs(requestedOutputs, sig.outputs);
 }
 
