@@ -14,6 +14,7 @@ import {
   onOff,
   url,
 } from "../layers/config/env";
+import { readServerLimits, type ServerLimits } from "../layers/config/server-limits";
 import type { InferenceThread } from "../layers/engine";
 import { isValidModelName } from "../layers/repository/names";
 import { type AuthMode, authMode } from "./auth/mode";
@@ -36,10 +37,14 @@ export interface GatewayConfig {
   modelRepository: string;
   /** MODEL_CACHE_DIR: local cache of s3:// model files. */
   modelCacheDir: string | undefined;
+  /** ALLOW_MISSING_CHECKSUM, default off: serve an s3:// version that has no model.onnx.sha256. */
+  allowMissingChecksum: boolean;
   /** MODEL_CATALOG: model → remote backend; undefined = local mode (every repository model in-process). */
   catalog: Record<string, CatalogEntry> | undefined;
   /** BACKEND_TIMEOUT_MS, default 30000. */
   backendTimeoutMs: number;
+  /** HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, HTTP_KEEP_ALIVE_TIMEOUT_MS, HTTP_IDLE_TIMEOUT_MS, HTTP_MAX_CONNECTIONS (`npm start`). */
+  server: ServerLimits;
   /** AWS_REGION. */
   region: string | undefined;
   /** S3_ENDPOINT: an S3-compatible endpoint (tests: s3rver). */
@@ -95,13 +100,16 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
     integer(name, text(name), fallback, min, max);
   const onLambda = text("AWS_LAMBDA_FUNCTION_NAME") !== undefined;
   const dynamodbEndpoint = url("DYNAMODB_ENDPOINT", text("DYNAMODB_ENDPOINT"));
+  const backendTimeoutMs = integer("BACKEND_TIMEOUT_MS", text("BACKEND_TIMEOUT_MS"), 30_000, 1, 900_000);
   return {
     port: integer("PORT", text("PORT"), 8080, 0, 65_535),
     host: text("HOST") ?? "127.0.0.1",
     modelRepository: text("MODEL_REPOSITORY") ?? DEMO_REPOSITORY,
     modelCacheDir: text("MODEL_CACHE_DIR"),
+    allowMissingChecksum: onOff("ALLOW_MISSING_CHECKSUM", text("ALLOW_MISSING_CHECKSUM"), false),
     catalog: parseCatalog(text("MODEL_CATALOG")),
-    backendTimeoutMs: integer("BACKEND_TIMEOUT_MS", text("BACKEND_TIMEOUT_MS"), 30_000, 1, 900_000),
+    backendTimeoutMs,
+    server: readServerLimits(env, backendTimeoutMs),
     region: text("AWS_REGION"),
     s3Endpoint: url("S3_ENDPOINT", text("S3_ENDPOINT")),
     lambdaEndpoint: url("LAMBDA_ENDPOINT", text("LAMBDA_ENDPOINT")),

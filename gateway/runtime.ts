@@ -39,6 +39,7 @@ export async function createRuntime(config: GatewayConfig, options: GatewayOptio
     s3Endpoint: config.s3Endpoint,
     region: config.region,
     cacheDir: config.modelCacheDir,
+    allowMissingChecksum: config.allowMissingChecksum,
     logger: (msg, fields) => logger.warn(msg, { ...fields }),
   });
   const local = await inProcessModels(repo, {

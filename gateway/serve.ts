@@ -5,6 +5,7 @@
 import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
+import { applyServerLimits } from "../layers/config/server-limits";
 import { createApp } from "./app";
 import type { GatewayConfig } from "./config";
 import type { GatewayOptions } from "./deps";
@@ -42,6 +43,7 @@ export async function startGateway(
     const s = serve({ fetch: createApp(runtime.deps).fetch, hostname: config.host, port: config.port }, (i) =>
       resolve({ server: s, info: i }),
     ) as Server;
+    applyServerLimits(s, config.server);
   });
   const url = `http://${info.family === "IPv6" ? `[${info.address}]` : info.address}:${info.port}`;
   const example = runtime.models[0] ?? "<model>";

@@ -66,6 +66,20 @@ export class BackendTimeout extends InferenceError {
   }
 }
 
+/**
+ * A service the gateway itself depends on (the API key store) cannot be reached: 503 with
+ * `Retry-After`, failing closed. Its message is written for clients and shown as is.
+ */
+export class ServiceUnavailable extends InferenceError {
+  /** The 503 body's text (the edge shows a 5xx's cause only when it is marked public like this). */
+  readonly publicMessage: string;
+  constructor(message: string, options: { cause?: unknown; retryAfter?: number } = {}) {
+    // "overloaded": the 503 kind that means "come back later"; no new kind for the tables to list.
+    super("overloaded", message, { cause: options.cause, retryAfter: options.retryAfter ?? 5 });
+    this.publicMessage = message;
+  }
+}
+
 /** Load shedding: too many requests in flight or queued for a model. */
 export class Overloaded extends InferenceError {
   constructor(message: string, retryAfter = 1) {

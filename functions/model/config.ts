@@ -2,7 +2,16 @@
  * The model function's configuration: read from the environment once, typed, validated. A bad
  * value fails the init with a message naming the variable.
  */
-import { ConfigError, type Env, envText, integer, type LogLevel, logLevel } from "../../layers/config/env";
+import {
+  ConfigError,
+  type Env,
+  envText,
+  integer,
+  type LogLevel,
+  logLevel,
+  onOff,
+} from "../../layers/config/env";
+import { readServerLimits, type ServerLimits } from "../../layers/config/server-limits";
 import { isValidModelName } from "../../layers/repository/names";
 import { EMF_NAMESPACE } from "../../layers/telemetry/emf";
 
@@ -16,6 +25,8 @@ export interface FunctionConfig {
   modelRepository: string;
   /** MODEL_CACHE_DIR: local copy of S3 model files (Lambda: under /tmp). */
   modelCacheDir: string | undefined;
+  /** ALLOW_MISSING_CHECKSUM, default off: serve an s3:// version that has no model.onnx.sha256. */
+  allowMissingChecksum: boolean;
   /** S3_ENDPOINT: an S3-compatible endpoint (tests: s3rver). */
   s3Endpoint: string | undefined;
   /** AWS_REGION. */
@@ -26,6 +37,8 @@ export interface FunctionConfig {
   host: string;
   /** BACKEND_TIMEOUT_MS (container protocol routes): 60000, SageMaker's invocation limit. */
   timeoutMs: number;
+  /** HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, HTTP_KEEP_ALIVE_TIMEOUT_MS, HTTP_IDLE_TIMEOUT_MS, HTTP_MAX_CONNECTIONS (container). */
+  server: ServerLimits;
   /** LOG_LEVEL: DEBUG, INFO (default), WARN, ERROR, SILENT. */
   logLevel: LogLevel;
   /** POWERTOOLS_METRICS_NAMESPACE: CloudWatch namespace of the run metrics (EMF); default EdgeInfer. */
@@ -47,16 +60,19 @@ export function readFunctionConfig(env: Env = process.env): FunctionConfig {
       `expected letters, digits, '_', '.', '-', got ${JSON.stringify(modelName)}`,
     );
   }
+  const timeoutMs = integer("BACKEND_TIMEOUT_MS", text("BACKEND_TIMEOUT_MS"), 60_000, 1, 900_000);
   return {
     modelName,
     modelVersion: integer("MODEL_VERSION", text("MODEL_VERSION"), undefined, 1, 999_999_999),
     modelRepository: required("MODEL_REPOSITORY", "s3://bucket/prefix or file:///path"),
     modelCacheDir: text("MODEL_CACHE_DIR"),
+    allowMissingChecksum: onOff("ALLOW_MISSING_CHECKSUM", text("ALLOW_MISSING_CHECKSUM"), false),
     s3Endpoint: text("S3_ENDPOINT"),
     region: text("AWS_REGION"),
     port: integer("PORT", text("PORT"), 8080, 0, 65_535),
     host: text("HOST") ?? "0.0.0.0",
-    timeoutMs: integer("BACKEND_TIMEOUT_MS", text("BACKEND_TIMEOUT_MS"), 60_000, 1, 900_000),
+    timeoutMs,
+    server: readServerLimits(env, timeoutMs),
     logLevel: logLevel(text("LOG_LEVEL")),
     metricsNamespace: text("POWERTOOLS_METRICS_NAMESPACE") ?? EMF_NAMESPACE,
   };

@@ -5,6 +5,7 @@
  */
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
+import { applyServerLimits } from "../../layers/config/server-limits";
 import { createServerApp } from "./server";
 import { modelService } from "./service";
 
@@ -31,6 +32,7 @@ function main(): void {
       );
     },
   ) as Server;
+  applyServerLimits(server, config.server);
 
   let stopping = false;
   const stop = (signal: string) => {

@@ -4,7 +4,7 @@
  * protocol's own routes, all over the same ModelService the Lambda handler uses.
  */
 import type { Hono } from "hono";
-import { createProtocolApp, type ProtocolEnv, STATUS_OF } from "../../layers/http";
+import { createProtocolApp, type ProtocolEnv, RETRY_AFTER_503_SECONDS, STATUS_OF } from "../../layers/http";
 import { handleTransportEvent, type TransportResult } from "../../layers/transport";
 import { version } from "../../package.json";
 import type { ModelService } from "./service";
@@ -21,7 +21,9 @@ export function createServerApp(service: ModelService): Hono<ProtocolEnv> {
   // not (loading, or failed: a corrupt file, a GPU model without CUDA), so no traffic shifts to it.
   app.get("/ping", async (c) => {
     const ready = await service.ready();
-    return ready ? c.json({ status: "ready" }) : c.json({ error: "model is loading" }, 503);
+    if (ready) return c.json({ status: "ready" });
+    c.header("Retry-After", String(RETRY_AFTER_503_SECONDS));
+    return c.json({ error: "model is loading" }, 503);
   });
   // The status follows the error's kind so SageMaker's 4xx/5xx metrics and alarms mean something;
   // the body is the transport result either way (the gateway reads it from ModelError).

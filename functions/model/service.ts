@@ -53,6 +53,7 @@ export function createModelService(
     s3Endpoint: config.s3Endpoint,
     region: config.region,
     cacheDir: config.modelCacheDir,
+    allowMissingChecksum: config.allowMissingChecksum,
     logger: (msg, fields) => logger.warn(msg, { ...fields }),
   });
   const { modelName: model, modelVersion } = config;

@@ -4,9 +4,10 @@
  * outputs; generated requests give well-formed, finite outputs (and, with `compare_with_live`, the
  * same as the live version's). Stops at the first stage that fails: later ones would only repeat it.
  */
+
+import type { ModelDescription } from "../../layers/backend/contract";
 import type { InferRequest } from "../../layers/protocol/types";
 import { parseSample, type ReleaseTolerance, SampleError } from "../../layers/repository/release";
-import type { ModelDescription } from "../../layers/backend/contract";
 import type { TransportEvent, TransportResult } from "../../layers/transport/event";
 
 type Answer = Exclude<TransportResult, { ok: false }>;

@@ -51,7 +51,7 @@ export interface Backend {
 /** Validates `request` against the description of the version that will run it (InvalidInput). */
 export function validateFor(request: DecodedInferRequest, d: ModelDescription): ValidatedRequest {
   const { inputs, outputs } = d.metadata;
-  return validateRequest(request, { inputs, outputs }, d.config.max_batch_size);
+  return validateRequest(request, { inputs, outputs }, d.config.max_batch_size, d.config.limits);
 }
 
 /** Which backend serves each model; iteration order is the order models are listed in. */

@@ -1,5 +1,6 @@
 /** Loading one model version: fetch, ORT session (here or in a worker), served signature, warm-up. */
 import { InferenceError, ModelNotReady } from "../errors";
+import { limitsProblem } from "../repository/limits";
 import type { ModelConfig, ModelRepository, ModelSignature } from "../repository/types";
 import { type ServedModel, SessionModel, shortOrtMessage } from "./loaded";
 import { createSession, ProviderUnavailable, warmupInputs } from "./session";
@@ -76,7 +77,10 @@ export async function createModel(
   }
   let loaded: ServedModel;
   try {
-    loaded = opened.model(resolveSignature(config, opened.meta));
+    const signature = resolveSignature(config, opened.meta);
+    const problem = limitsProblem(config.limits, signature);
+    if (problem !== undefined) throw new SignatureMismatch(problem);
+    loaded = opened.model(signature);
   } catch (e) {
     await opened.close().catch(noop);
     throw fail(e instanceof SignatureMismatch ? e.message : "its signature cannot be read", e);

@@ -16,6 +16,10 @@ export function ortOptions(opt: SessionOptions, providers: string[]): ort.Infere
   const options: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: opt.graph_optimization_level,
     executionProviders: providers,
+    // Memory comes back after a large request: the CPU arena would keep its peak (1.7 GB after one
+    // 380000-wide image) for the session's life, and memory patterns only pay off for fixed shapes.
+    enableCpuMemArena: false,
+    enableMemPattern: false,
     // ORT's pool threads otherwise spin between runs: on a host whose cores are shared (Lambda's
     // vCPUs, a small box, the gateway's own HTTP work) that burns the CPU the next request needs.
     extra: { session: { ...SESSION_CONFIG } },

@@ -20,6 +20,12 @@ export const STATUS_OF = Object.fromEntries(
 /** `WWW-Authenticate` of every 401 (RFC 6750). */
 export const BEARER_CHALLENGE = 'Bearer realm="edge-infer"';
 
+/**
+ * `Retry-After` of a 503 whose error names no wait of its own (a version not ready, a store down):
+ * every 503 tells clients when to come back, instead of leaving them to retry at once.
+ */
+export const RETRY_AFTER_503_SECONDS = 5;
+
 /** Status, body text and extra headers of any thrown value. */
 export function describeError(
   err: unknown,
@@ -41,9 +47,13 @@ export function describeError(
     kind = status >= 500 ? "internal" : "invalid_input";
     message = err.message || "bad request";
   }
+  if (status === 503) headers["Retry-After"] ??= String(RETRY_AFTER_503_SECONDS);
   if (status >= 500) {
     const m = model === undefined ? "" : quote(model);
-    message = `${ERROR_TABLE[kind].public?.(m) ?? "internal error"} (request id ${requestId})`;
+    // An error may carry a message written for clients (e.g. "API key store unavailable").
+    const own = (err as { publicMessage?: unknown }).publicMessage;
+    const text = typeof own === "string" ? own : (ERROR_TABLE[kind].public?.(m) ?? "internal error");
+    message = `${text} (request id ${requestId})`;
   }
   return { status, message, kind, headers };
 }

@@ -10,6 +10,7 @@ export {
   errorResponse,
   notFoundHandler,
   notFoundHandlerWith,
+  RETRY_AFTER_503_SECONDS,
   STATUS_OF,
 } from "./errors";
 export { requestIdMiddleware, requestIdOf } from "./request-id";

@@ -11,9 +11,10 @@ import { binaryOutputsOf, decodeInferRequest, decodeInferRequestYielding, HEADER
 import { quote } from "../protocol/quote";
 import { PhaseTimer } from "../telemetry/timing";
 import { encodeBackendResult } from "../transport/respond";
+import { checkExpectedResponse, checkResponseBytes } from "../validation/limits";
 import { withDeadline } from "./deadline";
 import { DescribeCache } from "./describe-cache";
-import { errorResponse } from "./errors";
+import { errorResponse, RETRY_AFTER_503_SECONDS } from "./errors";
 import { targetOf } from "./target";
 import type { InferContext, ProtocolAppOptions, ProtocolEnv } from "./types";
 
@@ -78,6 +79,7 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
       });
     }
     const what = version === undefined ? `model ${quote(model)}` : `model ${quote(model)} version ${version}`;
+    c.header("Retry-After", String(RETRY_AFTER_503_SECONDS));
     return errorResponse(c, 503, `${what} is not ready (request id ${c.get("requestId")})`, errorBody);
   };
   const infer = async (c: C) => {
@@ -97,6 +99,17 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
     stop = timer.start("decode");
     // The one validation in this process: backends take the validated request as it is.
     const validated = validateFor(request, description);
+    const listed = request.outputs?.map((o) => o.name);
+    const requested = listed !== undefined && listed.length > 0 ? listed : undefined;
+    const binary = binaryOutputsOf(request);
+    const batch = description.config.max_batch_size > 0 ? (request.inputs[0]?.shape[0] ?? 1) : 1;
+    checkExpectedResponse(
+      { inputs: description.metadata.inputs, outputs: description.metadata.outputs },
+      batch,
+      requested,
+      binary,
+      description.config.limits,
+    );
     stop();
     const ctx: InferContext = {
       model,
@@ -123,8 +136,9 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
     );
     c.set("servedVersion", result.version);
     stop = timer.start("encode");
-    const encoded = encodeBackendResult(model, request, result, binaryOutputsOf(request));
+    const encoded = encodeBackendResult(model, request, result, binary);
     stop();
+    checkResponseBytes(encoded.body.byteLength, description.config.limits);
     // One headers object for the response (not one c.header() call each); the body goes out as is.
     const headers: Record<string, string> = {
       "Content-Type": encoded.contentType,
@@ -150,6 +164,7 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
     const waiting = [...catalog.keys()].filter((_, i) => !states[i]);
     if (waiting.length === 0) return c.json({ ready: true });
     const message = `not ready: ${waiting.join(", ")} (request id ${c.get("requestId")})`;
+    c.header("Retry-After", String(RETRY_AFTER_503_SECONDS));
     return errorResponse(c, 503, message, errorBody);
   });
   for (const base of ["/v2/models/:model", "/v2/models/:model/versions/:version"]) {

@@ -5,6 +5,7 @@
 import { ModelNotReady } from "../errors";
 import { DATATYPES, type Datatype } from "../protocol/types";
 import { FieldReader } from "./config-fields";
+import { parseLimits } from "./limits";
 import { parseReleaseConfig } from "./release";
 import type { ConfigTensor, DynamicBatching, ModelConfig, SessionOptions, VersionPolicy } from "./types";
 
@@ -23,6 +24,7 @@ const TOP_LEVEL = [
   "dynamic_batching",
   "optimization",
   "release",
+  "limits",
 ] as const;
 const GRAPH_LEVELS = ["disabled", "basic", "extended", "all"] as const;
 const PROVIDERS = ["cuda", "cpu"] as const;
@@ -69,6 +71,7 @@ export function parseModelConfig(json: unknown, modelDirName: string): ModelConf
   };
   if (doc.inputs !== undefined) config.inputs = tensors(r, doc.inputs, "inputs");
   if (doc.outputs !== undefined) config.outputs = tensors(r, doc.outputs, "outputs");
+  if (doc.limits !== undefined) config.limits = parseLimits(r, doc.limits);
   return config;
 }
 

@@ -2,6 +2,7 @@
 import { readdir, readFile, realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { BackendFailure, ModelNotReady } from "../errors";
+import { CHECKSUM_FILE, verifyModelFile } from "./checksum";
 import { parseConfigText } from "./config";
 import {
   assertModelName,
@@ -73,7 +74,10 @@ export class FileRepository implements ModelRepository {
     return versions.sort((a, b) => a - b);
   }
 
-  /** The real path of `<model>/<version>/model.onnx` (symbolic links resolved). */
+  /**
+   * The real path of `<model>/<version>/model.onnx` (symbolic links resolved), checked against the
+   * `model.onnx.sha256` beside it; a local file without one is served with a warning.
+   */
   async fetchModel(model: string, version: number): Promise<string> {
     assertModelName(model);
     assertVersion(model, version);
@@ -81,11 +85,19 @@ export class FileRepository implements ModelRepository {
     if (!(await isFile(file))) {
       throw (await this.hasConfig(model)) ? versionNotFound(model, version) : modelNotFound(model);
     }
+    let path: string;
+    let sum: string | undefined;
     try {
-      return await realpath(file);
+      path = await realpath(file);
+      sum = await readFile(join(this.root, model, String(version), CHECKSUM_FILE), "utf8").catch((e) => {
+        if (isMissing(e)) return undefined;
+        throw e;
+      });
     } catch (cause) {
       throw new ModelNotReady(`model '${model}' version ${version} cannot be opened`, { cause });
     }
+    await verifyModelFile(path, sum, { model, version }, { allow: true }, this.log);
+    return path;
   }
 
   private hasConfig(model: string): Promise<boolean> {

@@ -6,14 +6,23 @@ import { tmpdir } from "node:os";
 import { isAbsolute, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { S3Client } from "@aws-sdk/client-s3";
+import { localEndpointCredentials } from "../config/local-credentials";
 import { FileRepository } from "./file";
 import { S3Repository } from "./s3";
 import type { ModelRepository, RepositoryLogger } from "./types";
 
+export { CHECKSUM_FILE } from "./checksum";
 export { parseConfigText, parseModelConfig } from "./config";
 export { FileRepository } from "./file";
+export {
+  DEFAULT_MAX_RESPONSE_BYTES,
+  type InputLimit,
+  limitsProblem,
+  type ModelLimits,
+  maxShapeOf,
+} from "./limits";
 export { isValidModelName } from "./names";
-export { S3Repository } from "./s3";
+export { ALLOW_MISSING_CHECKSUM, S3Repository } from "./s3";
 export type * from "./types";
 
 /** Options of openRepository; all optional. */
@@ -26,6 +35,8 @@ export interface OpenRepositoryOptions {
   /** Where S3 model files are cached; default `<os.tmpdir()>/edge-infer-models` (Lambda: /tmp). */
   cacheDir?: string;
   logger?: RepositoryLogger;
+  /** s3://: serve a version without `model.onnx.sha256` (with a warning). @default false */
+  allowMissingChecksum?: boolean;
 }
 
 /** Default local cache of S3 model files. */
@@ -73,6 +84,7 @@ function openS3(uri: string, options: OpenRepositoryOptions): S3Repository {
     uri,
     cacheDir: options.cacheDir ?? DEFAULT_CACHE_DIR,
     logger: options.logger,
+    allowMissingChecksum: options.allowMissingChecksum,
   });
 }
 
@@ -83,6 +95,8 @@ function makeClient(options: OpenRepositoryOptions): S3Client {
     forcePathStyle: true,
     // A local S3 look-alike needs some region to sign with; AWS itself always has one set.
     region: options.region ?? process.env.AWS_REGION ?? "us-east-1",
+    // ...and some key: the same placeholder the local DynamoDB gets, unless the environment has one.
+    ...localEndpointCredentials(options.s3Endpoint),
   });
 }
 

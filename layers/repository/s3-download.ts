@@ -57,6 +57,12 @@ export class S3ModelCache {
     return promise;
   }
 
+  /** Drops the cached copy at `localPath` (and its sidecar), so the next fetch downloads it again. */
+  async forget(localPath: string): Promise<void> {
+    await rm(metaPath(localPath), { force: true }).catch(() => undefined);
+    await rm(localPath, { force: true }).catch(() => undefined);
+  }
+
   private async fetchOnce(t: DownloadTarget): Promise<string> {
     const head = await this.send(t, () =>
       this.client.send(new HeadObjectCommand({ Bucket: t.bucket, Key: t.key })),

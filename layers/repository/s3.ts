@@ -8,9 +8,11 @@ import {
   type S3Client,
 } from "@aws-sdk/client-s3";
 import { BackendFailure, ModelNotFound, ModelNotReady } from "../errors";
+import { verifyModelFile } from "./checksum";
 import { parseConfigText } from "./config";
 import { assertModelName, assertVersion, isValidModelName, modelNotFound, parseVersionDir } from "./names";
 import { isS3NotFound, S3ModelCache } from "./s3-download";
+import { removeStaleDownloads } from "./stale-downloads";
 import type { ModelConfig, ModelRepository, RepositoryLogger } from "./types";
 
 /** Where an S3Repository reads from and caches to. */
@@ -24,7 +26,12 @@ export interface S3RepositoryOptions {
   /** Files land in `<cacheDir>/<bucket>/<prefix>/<model>/<version>/model.onnx`. */
   cacheDir: string;
   logger?: RepositoryLogger;
+  /** Serve a version with no `model.onnx.sha256` (with a warning) instead of refusing it. @default false */
+  allowMissingChecksum?: boolean;
 }
+
+/** The variable that lets an S3 version without a checksum be served. */
+export const ALLOW_MISSING_CHECKSUM = "ALLOW_MISSING_CHECKSUM";
 
 /** `<prefix>/<model>/config.json`, `<prefix>/<model>/<n>/model.onnx` in a bucket. */
 export class S3Repository implements ModelRepository {
@@ -35,6 +42,8 @@ export class S3Repository implements ModelRepository {
   private readonly localRoot: string;
   private readonly log: RepositoryLogger;
   private readonly files: S3ModelCache;
+  private readonly allowMissingChecksum: boolean;
+  private swept: Promise<unknown> | undefined;
 
   constructor(options: S3RepositoryOptions) {
     this.uri = options.uri;
@@ -44,6 +53,7 @@ export class S3Repository implements ModelRepository {
     this.localRoot = join(options.cacheDir, options.bucket, options.prefix);
     this.log = options.logger ?? (() => {});
     this.files = new S3ModelCache(this.client, this.log);
+    this.allowMissingChecksum = options.allowMissingChecksum ?? false;
   }
 
   /** "Directories" under the prefix holding a config.json, sorted. */
@@ -109,24 +119,50 @@ export class S3Repository implements ModelRepository {
     return versions.sort((a, b) => a - b);
   }
 
-  /** A local copy of `<model>/<version>/model.onnx`, downloaded unless already cached. */
+  /**
+   * A local copy of `<model>/<version>/model.onnx`, downloaded unless already cached, checked against
+   * the `model.onnx.sha256` beside it in S3 on every load (none: refused unless allowMissingChecksum).
+   */
   async fetchModel(model: string, version: number): Promise<string> {
     assertModelName(model);
     assertVersion(model, version);
+    this.swept ??= removeStaleDownloads(this.localRoot, this.log);
+    await this.swept;
+    const key = `${this.keyPrefix}${model}/${version}/model.onnx`;
+    const localPath = join(this.localRoot, model, String(version), "model.onnx");
+    let path: string;
     try {
-      return await this.files.fetch({
-        model,
-        version,
-        bucket: this.bucket,
-        key: `${this.keyPrefix}${model}/${version}/model.onnx`,
-        localPath: join(this.localRoot, model, String(version), "model.onnx"),
-      });
+      path = await this.files.fetch({ model, version, bucket: this.bucket, key, localPath });
     } catch (e) {
       // Say which is missing: the model or only this version of it.
       if (e instanceof ModelNotFound && !(await this.exists(this.configKey(model)).catch(() => true))) {
         throw modelNotFound(model);
       }
       throw e;
+    }
+    const sum = await this.readChecksum(model, version, `${key}.sha256`);
+    const missing = { allow: this.allowMissingChecksum, variable: ALLOW_MISSING_CHECKSUM };
+    try {
+      await verifyModelFile(path, sum, { model, version }, missing, this.log);
+    } catch (e) {
+      // A copy that fails its sum is dropped: the next load downloads it again.
+      if (sum !== undefined) await this.files.forget(localPath);
+      throw e;
+    }
+    return path;
+  }
+
+  /** The text of a checksum object, or undefined when there is none. */
+  private async readChecksum(model: string, version: number, key: string): Promise<string | undefined> {
+    try {
+      const got = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      return await got.Body?.transformToString("utf8");
+    } catch (cause) {
+      if (isS3NotFound(cause)) return undefined;
+      this.log("model checksum cannot be read", { model, version, error: String(cause) });
+      throw new ModelNotReady(`model '${model}' version ${version}: its checksum could not be fetched`, {
+        cause,
+      });
     }
   }
 

@@ -1,4 +1,5 @@
 import type { Datatype, TensorMetadata } from "../protocol/types";
+import type { ModelLimits } from "./limits";
 import type { ReleaseConfig } from "./release";
 
 /** Which versions of a model are served (Triton's version_policy). */
@@ -59,6 +60,8 @@ export interface ModelConfig {
   optimization: SessionOptions;
   /** What a new version is checked against before it takes traffic (functions/release-hook). */
   release: ReleaseConfig;
+  /** Bounds on one request's inputs and answer (config.json `limits`); absent: the defaults. */
+  limits?: ModelLimits;
 }
 
 /** A model's full signature as served: shapes include the batch dimension (-1) when batched. */

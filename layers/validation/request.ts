@@ -5,7 +5,9 @@
 import { InvalidInput } from "../errors";
 import { elementCount } from "../protocol/datatypes";
 import type { DecodedInferRequest, Tensor, TensorMetadata } from "../protocol/types";
+import type { ModelLimits } from "../repository/limits";
 import type { ModelSignature } from "../repository/types";
+import { checkInputLimits } from "./limits";
 
 declare const validated: unique symbol;
 
@@ -26,6 +28,7 @@ export function validateRequest(
   request: DecodedInferRequest,
   sig: ModelSignature,
   maxBatchSize: number,
+  limits?: ModelLimits,
 ): ValidatedRequest {
   const { inputs, outputs } = request;
   const expected = new Map(sig.inputs.map((t) => [t.name, t]));
@@ -64,6 +67,7 @@ export function validateRequest(
     }
   }
 
+  checkInputLimits(inputs, sig, limits);
   if (outputs !== undefined && outputs.length > 0) checkOutputs(outputs, sig.outputs);
   return request as ValidatedRequest;
 }

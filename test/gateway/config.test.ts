@@ -1,6 +1,7 @@
 /** The gateway's configuration: defaults, and a message naming the variable for each bad value. */
 import { describe, expect, it } from "vitest";
 import { DEMO_REPOSITORY, readGatewayConfig } from "../../gateway/config";
+import { DEFAULT_SERVER_LIMITS } from "../../layers/config/server-limits";
 
 describe("readGatewayConfig", () => {
   it("defaults to local mode on 127.0.0.1:8080 with the demo repository", () => {
@@ -9,8 +10,10 @@ describe("readGatewayConfig", () => {
       host: "127.0.0.1",
       modelRepository: DEMO_REPOSITORY,
       modelCacheDir: undefined,
+      allowMissingChecksum: false,
       catalog: undefined,
       backendTimeoutMs: 30_000,
+      server: DEFAULT_SERVER_LIMITS,
       region: undefined,
       s3Endpoint: undefined,
       lambdaEndpoint: undefined,
@@ -46,8 +49,14 @@ describe("readGatewayConfig", () => {
       HOST: "0.0.0.0",
       MODEL_REPOSITORY: "s3://bucket/models",
       MODEL_CACHE_DIR: "/tmp/m",
+      ALLOW_MISSING_CHECKSUM: "on",
       MODEL_CATALOG: JSON.stringify(catalog),
       BACKEND_TIMEOUT_MS: "1500",
+      HTTP_HEADERS_TIMEOUT_MS: "1000",
+      HTTP_REQUEST_TIMEOUT_MS: "2000",
+      HTTP_KEEP_ALIVE_TIMEOUT_MS: "100",
+      HTTP_IDLE_TIMEOUT_MS: "3000",
+      HTTP_MAX_CONNECTIONS: "10",
       AWS_REGION: "eu-west-1",
       S3_ENDPOINT: "http://127.0.0.1:4569",
       LAMBDA_ENDPOINT: "http://127.0.0.1:9001",
@@ -77,8 +86,16 @@ describe("readGatewayConfig", () => {
       host: "0.0.0.0",
       modelRepository: "s3://bucket/models",
       modelCacheDir: "/tmp/m",
+      allowMissingChecksum: true,
       catalog,
       backendTimeoutMs: 1500,
+      server: {
+        headersTimeoutMs: 1000,
+        requestTimeoutMs: 2000,
+        keepAliveTimeoutMs: 100,
+        idleTimeoutMs: 3000,
+        maxConnections: 10,
+      },
       region: "eu-west-1",
       s3Endpoint: "http://127.0.0.1:4569",
       lambdaEndpoint: "http://127.0.0.1:9001",

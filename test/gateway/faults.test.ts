@@ -124,6 +124,8 @@ const infer = (model: string) =>
 /** The status, and a body naming what failed with the request id and nothing from below. */
 async function expectFault(res: Response, status: number, error: RegExp): Promise<void> {
   expect(res.status).toBe(status);
+  // Every 503 says when to come back.
+  if (status === 503) expect(res.headers.get("retry-after")).toMatch(/^[1-9][0-9]*$/);
   const text = await res.text();
   const body = JSON.parse(text) as { error: string; request_id: string };
   expect(body.error).toMatch(error);
@@ -151,6 +153,18 @@ describe("gateway faults", () => {
   it("503 for a model whose repository cannot be reached when it loads", async () => {
     await expectFault(await infer("far"), 503, /^model "far" is not ready/);
     await othersServed();
+  });
+
+  it("503 with Retry-After for a pinned version whose repository is down, and on its ready route", async () => {
+    const pinned = await fetch(`${server.url}/v2/models/far/versions/3/infer`, {
+      method: "POST",
+      body: addBody,
+    });
+    expect(pinned.headers.get("retry-after")).toBe("5");
+    await expectFault(pinned, 503, /^model "far" is not ready/);
+    const ready = await fetch(`${server.url}/v2/models/far/versions/3/ready`);
+    expect(ready.status).toBe(503);
+    expect(ready.headers.get("retry-after")).toBe("5");
   });
 
   it("504 for a function that never answers, while other models are served meanwhile", async () => {

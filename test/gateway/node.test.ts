@@ -103,6 +103,22 @@ describe("gateway on node (npm start)", () => {
     }
   });
 
+  it("reads a local S3_ENDPOINT with no AWS credentials in the environment, as DynamoDB's (repro 7)", async () => {
+    const models = await s3Models(["add"]);
+    const { AWS_ACCESS_KEY_ID: _, AWS_SECRET_ACCESS_KEY: __, ...noKeys } = models.env;
+    const s3gateway = await startProcess(process.execPath, tsx, {
+      env: { ...baseEnv, ...noKeys, PORT: "0", MODEL_REPOSITORY: models.uri },
+      ready: /ready at (http:\/\/127\.0\.0\.1:\d+) — local \(in-process\): add —/,
+    });
+    try {
+      const res = await fetch(`${s3gateway.match[1]}/v2/models/add/ready`);
+      expect(res.status).toBe(200);
+    } finally {
+      s3gateway.kill();
+      await models.close();
+    }
+  });
+
   it("refuses to start on a bad variable, naming it", async () => {
     const failed = await startProcess(process.execPath, tsx, {
       env: { ...baseEnv, PORT: "http" },

@@ -2,6 +2,7 @@
  * Small ONNX models generated in code, with outputs known exactly, written to a temporary
  * Triton-layout repository (`<dir>/<model>/config.json`, `<dir>/<model>/<v>/model.onnx`).
  */
+import { createHash } from "node:crypto";
 import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createRequire } from "node:module";
@@ -288,7 +289,12 @@ export function modelConfig(
   };
 }
 
-/** Writes `<dir>/<name>/config.json` and one `<dir>/<name>/<v>/model.onnx` per version. */
+/** The text of a `model.onnx.sha256` for `bytes`, as `sha256sum model.onnx | cut -d' ' -f1` writes it. */
+export function checksumText(bytes: Uint8Array | string): string {
+  return `${createHash("sha256").update(bytes).digest("hex")}\n`;
+}
+
+/** Writes `<dir>/<name>/config.json` and one `<dir>/<name>/<v>/model.onnx` (and its `.sha256`) per version. */
 export async function writeModelDir(
   dir: string,
   name: string,
@@ -300,6 +306,7 @@ export async function writeModelDir(
   for (const [v, bytes] of Object.entries(versions)) {
     await mkdir(join(dir, name, v), { recursive: true });
     await writeFile(join(dir, name, v, "model.onnx"), bytes);
+    await writeFile(join(dir, name, v, "model.onnx.sha256"), checksumText(bytes));
   }
 }
 

@@ -41,9 +41,13 @@ export function s3rverClientConfig(endpoint: string): S3ClientConfig {
   };
 }
 
-// Runs in the child: start s3rver on port 0, report the port, stop when stdin closes.
+// Runs in the child: start s3rver on port 0, report the port, stop when stdin closes. Besides its
+// own key it accepts the placeholder key local/local, as LocalStack and moto accept any key: what a
+// process sends to a local endpoint when it has no AWS credentials (layers/config/local-credentials.ts).
 const CHILD = `
 const S3rver = require(process.argv[1]);
+const { join, dirname } = require("node:path");
+require(join(dirname(process.argv[1]), "models", "account.js")).DUMMY_ACCOUNT.createKeyPair("local", "local");
 const server = new S3rver({ address: "127.0.0.1", port: 0, directory: process.argv[2], silent: true });
 server.run().then((address) => {
   process.stdout.write(JSON.stringify({ port: address.port }) + "\\n");

@@ -1,6 +1,7 @@
 /** The model function's configuration: required variables, defaults, and messages naming the variable. */
 import { describe, expect, it } from "vitest";
 import { readFunctionConfig } from "../../../functions/model/config";
+import { DEFAULT_SERVER_LIMITS } from "../../../layers/config/server-limits";
 
 const required = { MODEL_NAME: "ocr-det", MODEL_REPOSITORY: "s3://models-bucket/models" };
 
@@ -11,11 +12,14 @@ describe("readFunctionConfig", () => {
       modelVersion: undefined,
       modelRepository: "s3://models-bucket/models",
       modelCacheDir: undefined,
+      allowMissingChecksum: false,
       s3Endpoint: undefined,
       region: undefined,
       port: 8080,
       host: "0.0.0.0",
       timeoutMs: 60_000,
+      // The idle bound stays above the container's 60 s deadline.
+      server: { ...DEFAULT_SERVER_LIMITS, idleTimeoutMs: 75_000 },
       logLevel: "INFO",
       metricsNamespace: "EdgeInfer",
     });

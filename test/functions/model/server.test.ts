@@ -54,6 +54,7 @@ describe("model container app", () => {
   it("answers /ping 503 until the live version is warm, then 200", async () => {
     const before = await fetch(`${server.url}/ping`);
     expect(before.status).toBe(503);
+    expect(before.headers.get("retry-after")).toBe("5");
     expect(await before.json()).toEqual({ error: "model is loading" });
     await service.warm();
     const after = await fetch(`${server.url}/ping`);

@@ -123,7 +123,7 @@ describe("authMiddleware with keys in DynamoDB", () => {
     expect(await errorOf(after)).toBe("API key has been revoked");
   });
 
-  it("fails closed with a 502 that does not leak the store's error when DynamoDB is down", async () => {
+  it("fails closed with a 503 + Retry-After saying the key store is unavailable when DynamoDB is down", async () => {
     const client = db.makeClient({ maxAttempts: 1 });
     const store = new CachedKeyStore(new DynamoKeyStore(client, TABLE));
     const { key, record } = newKeyRecord({ name: "outage", models: "*", rateLimit: { rps: 1, burst: 1 } });
@@ -134,10 +134,11 @@ describe("authMiddleware with keys in DynamoDB", () => {
         method: "POST",
         headers: { "x-api-key": key },
       });
-      expect(res.status).toBe(502);
+      expect(res.status).toBe(503);
+      expect(res.headers.get("retry-after")).toBe("5");
       const message = await errorOf(res);
       // The real error mapper: a 5xx names what failed and the request id, never the cause.
-      expect(message).toBe("a backend failed (request id -)");
+      expect(message).toBe("the API key store is unavailable; retry later (request id -)");
       expect(message).not.toContain(TABLE);
     } finally {
       await db.start();

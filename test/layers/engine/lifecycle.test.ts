@@ -1,5 +1,3 @@
-import { writeFile } from "node:fs/promises";
-import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ModelEngine } from "../../../layers/engine/engine";
 import { ModelRunFailed } from "../../../layers/engine/run-errors";
@@ -216,7 +214,7 @@ describe("ModelEngine lifecycle", () => {
 
     const { engine, counting } = newEngine({ retryFailedAfterMs: 0 });
     await expect(engine.load("flaky")).rejects.toBeInstanceOf(ModelNotReady);
-    await writeFile(join(repo.dir, "flaky", "1", "model.onnx"), offsetModel(1));
+    await writeModelDir(repo.dir, "flaky", modelConfig("flaky"), { 1: offsetModel(1) });
     const res = await inferOn(engine, "flaky", undefined, [x([1, 2])]);
     expect(values(res.outputs[0])).toEqual([2, 3]);
     expect(counting.fetches).toBe(2);

@@ -230,6 +230,25 @@ describe("tensorFromJSON / tensorToJSONData", () => {
     );
   });
 
+  it("rejects JSON numbers beyond a float type's range instead of taking them as infinities (repro 8)", () => {
+    const parsed = (datatype: string, data: string) =>
+      tensorFromJSON(JSON.parse(`{"name": "x", "datatype": "${datatype}", "shape": [2], "data": ${data}}`));
+    const beyond = (dt: string, v: string, max: string) =>
+      `input 'x': element 1 (${v}) is out of range for ${dt} [-${max}, ${max}]`;
+    expectInvalid(() => parsed("FP32", "[0, 1e39]"), beyond("FP32", "1e+39", "3.4028234663852886e+38"));
+    expectInvalid(() => parsed("FP32", "[0, -1e400]"), beyond("FP32", "-Infinity", "3.4028234663852886e+38"));
+    expectInvalid(() => parsed("FP64", "[0, 1e400]"), beyond("FP64", "Infinity", "1.7976931348623157e+308"));
+    expectInvalid(() => parsed("FP16", "[0, 70000]"), beyond("FP16", "70000", "65504"));
+    expectInvalid(() => parsed("FP16", "[0, 1e39]"), beyond("FP16", "1e+39", "65504"));
+    // The largest values still fit, and infinities spelled as strings are still taken.
+    expect(Array.from(parsed("FP32", '[3.4028234663852886e38, "-Infinity"]').data as Float32Array)).toEqual([
+      3.4028234663852886e38,
+      Number.NEGATIVE_INFINITY,
+    ]);
+    expect(Array.from(parsed("FP64", "[1e308, -1e308]").data as Float64Array)).toEqual([1e308, -1e308]);
+    expect(Array.from(parsed("FP16", '[65504, "Infinity"]').data as Uint16Array)).toEqual([0x7bff, 0x7c00]);
+  });
+
   it("rejects out-of-range and non-integer integers", () => {
     expectInvalid(
       () => tensorFromJSON(input({ datatype: "UINT8", shape: [2], data: [1, 256] })),

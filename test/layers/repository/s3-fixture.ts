@@ -1,10 +1,16 @@
 /** Shared fixtures of the S3 repository tests: uploads and a request counter on an S3Client. */
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
+import { checksumText } from "../../support/models";
 
-/** Uploads `files` (key → content) to `bucket`. */
+/** Uploads `files` (key → content) to `bucket`, each `model.onnx` with its `model.onnx.sha256`. */
 export async function upload(client: S3Client, bucket: string, files: Record<string, string | Uint8Array>) {
   for (const [Key, Body] of Object.entries(files)) {
     await client.send(new PutObjectCommand({ Bucket: bucket, Key, Body }));
+    if (Key.endsWith("/model.onnx")) {
+      await client.send(
+        new PutObjectCommand({ Bucket: bucket, Key: `${Key}.sha256`, Body: checksumText(Body) }),
+      );
+    }
   }
 }
 

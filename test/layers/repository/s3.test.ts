@@ -74,8 +74,8 @@ describe("S3Repository listing and configs", () => {
     expect(await repo.listModels()).toEqual(["a", "b", "bad", "invalid"]);
     const before = counts.get("ListObjectsV2Command") ?? 0;
     expect(await repo.listVersions("a")).toEqual([1, 2, 10]);
-    // repo/a/ holds 8 keys: one page each, 8 requests.
-    expect((counts.get("ListObjectsV2Command") ?? 0) - before).toBe(8);
+    // repo/a/ holds 14 keys (8, and the sums of its 6 model.onnx): one page each, 14 requests.
+    expect((counts.get("ListObjectsV2Command") ?? 0) - before).toBe(14);
   });
 
   test("the demo repository's copy", async () => {
