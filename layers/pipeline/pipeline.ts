@@ -98,7 +98,9 @@ async function prepareStep(
     if (have === undefined)
       throw new ModelNotReady(`${where}: input_map.${port} reads '${name}', which no earlier step writes`);
     if (have !== kind)
-      throw new ModelNotReady(`${where}: input_map.${port} reads '${name}', a ${have}, expected a ${kind}`);
+      throw new ModelNotReady(
+        `${where}: input_map.${port} reads '${name}' of kind ${have}, expected kind ${kind}`,
+      );
   };
   if (!("processor" in s)) {
     const sig = await describeOrFail(deps, s, where);
