@@ -173,6 +173,11 @@ export class PipelineBackend implements Backend {
     const { outputs } = await loaded.pipeline.run(sample.inputs, (m, inputs) => this.call(m, inputs));
     const why = disagreement(sample, [...outputs.values()]);
     if (why !== undefined) throw new ModelNotReady(`${where} disagrees with sample '${first}': ${why}`);
+    this.options.logger?.info(`pipeline ${where} is ready`, {
+      model,
+      version: loaded.version,
+      sample: first,
+    });
   }
 
   private async resolve(model: string, version: string | undefined) {
