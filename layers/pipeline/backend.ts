@@ -103,8 +103,10 @@ export class PipelineBackend implements Backend {
     const { metadata, config } = loaded.description;
     validateRequest(request.inputs, names, metadata, config.max_batch_size);
     const started = performance.now();
-    const { outputs, steps } = await loaded.pipeline.run(request.inputs, (m, inputs) =>
-      this.call(m, inputs, signal),
+    const { outputs, steps } = await loaded.pipeline.run(
+      request.inputs,
+      (m, inputs) => this.call(m, inputs, signal),
+      signal,
     );
     const wanted = names ?? metadata.outputs.map((o) => o.name);
     return {

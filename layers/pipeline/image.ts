@@ -68,7 +68,10 @@ export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits, what:
       .removeAlpha()
       .raw()
       .toBuffer({ resolveWithObject: true });
-    if (info.channels !== 3) throw new Error(`decoded ${info.channels} channels`);
+    // sRGB is 8 bits a channel: a 16-bit PNG comes out as bytes too; anything else is a bug to report.
+    if (info.channels !== 3 || data.length !== info.width * info.height * 3) {
+      throw new Error(`decoded ${info.channels} channels, ${data.length} bytes`);
+    }
     return {
       width: info.width,
       height: info.height,

@@ -38,10 +38,14 @@ interface Step {
 export interface Pipeline {
   /** Step labels in order. */
   readonly labels: readonly string[];
-  /** Runs every step; the pipeline outputs by name and each step's duration (ms) by label. */
+  /**
+   * Runs every step; the pipeline outputs by name and each step's duration (ms) by label. Once
+   * `signal` aborts (deadline passed) no further step starts.
+   */
   run(
     inputs: readonly Tensor[],
     call: CallModel,
+    signal?: AbortSignal,
   ): Promise<{ outputs: Map<string, Tensor>; steps: Record<string, number> }>;
 }
 
@@ -68,10 +72,11 @@ export async function preparePipeline(config: ModelConfig, deps: PrepareDeps): P
   const outputNames = (config.outputs ?? []).map((o) => o.name);
   return {
     labels: steps.map((s) => s.label),
-    async run(inputs, call) {
+    async run(inputs, call, signal) {
       const values = new Map<string, Value>(inputs.map((t) => [t.name, value("tensor", t)]));
       const times: Record<string, number> = {};
       for (const step of steps) {
+        signal?.throwIfAborted();
         const started = performance.now();
         await step.run(values, call);
         times[step.label] = performance.now() - started;

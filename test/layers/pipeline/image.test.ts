@@ -38,6 +38,17 @@ describe("decodeImage", () => {
     expect((await decodeImage(clear, LIMITS, "x")).data).toEqual(Uint8Array.from([255, 255, 255]));
   });
 
+  it("decodes a 16-bit PNG to 8-bit RGB", async () => {
+    const deep = await sharp(Buffer.from([0, 0, 0, 255, 255, 255]), {
+      raw: { width: 2, height: 1, channels: 3 },
+    })
+      .toColourspace("rgb16")
+      .png()
+      .toBuffer();
+    expect((await sharp(deep).metadata()).depth).toBe("ushort");
+    expect(await decodeImage(deep, LIMITS, "x")).toEqual(rgb(2, 1, [0, 0, 0, 255, 255, 255]));
+  });
+
   it("decodes a JPEG within JPEG's loss", async () => {
     const jpeg = await sharp({
       create: { width: 8, height: 8, channels: 3, background: { r: 40, g: 90, b: 200 } },

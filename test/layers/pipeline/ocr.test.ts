@@ -49,6 +49,14 @@ describe("the ocr pipeline", () => {
     ]);
   });
 
+  it("starts no step once the request's deadline has passed", async () => {
+    const gone = AbortSignal.abort(new Error("deadline passed"));
+    const image = imageInput(readFileSync(`${FIXTURES}hello.png`));
+    await expect(pipeline.infer("ocr", undefined, { inputs: [image] }, gone)).rejects.toThrow(
+      "deadline passed",
+    );
+  });
+
   it("returns only the outputs asked for", async () => {
     const image = imageInput(readFileSync(`${FIXTURES}hello.png`));
     const r = await pipeline.infer("ocr", "1", { inputs: [image], outputs: [{ name: "text" }] });
