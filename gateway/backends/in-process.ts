@@ -4,10 +4,10 @@
  */
 import { type InferenceThread, ModelEngine } from "../../layers/engine";
 import type { EngineLogger } from "../../layers/engine/types";
-import { directoryFiles, PipelineBackend } from "../../layers/pipeline";
-import { FileRepository } from "../../layers/repository";
+import type { PipelineBackend } from "../../layers/pipeline";
 import type { ModelRepository } from "../../layers/repository/types";
 import { type Backend, EngineBackend, type Logger, type ModelCatalog } from "../../layers/transport";
+import { addPipelines, splitPipelines } from "./pipelines";
 
 /** An in-process catalog and the handles to warm and stop it. */
 export interface InProcessModels {
@@ -41,41 +41,19 @@ export async function inProcessModels(
     ...(engineLogger === undefined ? {} : { logger: engineLogger }),
     inferenceThread: options.inferenceThread ?? "main",
   });
-  // Pipelines (platform "ensemble") run in their own backend and call their steps through the catalog.
-  const platforms = await Promise.all(
-    models.map((m) =>
-      repo.readConfig(m).then(
-        (c) => c.platform,
-        () => "",
-      ),
-    ),
-  );
-  const pipelines = models.filter((_, i) => platforms[i] === "ensemble");
-  const onnx = models.filter((_, i) => platforms[i] !== "ensemble");
+  const { pipelines, onnx } = await splitPipelines(repo, models);
   const backend = new EngineBackend(engine, { models: onnx, batching: options.batching ?? true });
-  const catalog = new Map<string, Backend>(models.map((m) => [m, backend]));
-  if (pipelines.length > 0) {
-    if (!(repo instanceof FileRepository)) {
-      throw new Error(
-        `pipelines (${pipelines.join(", ")}) are served in local mode from a file:// repository only`,
-      );
-    }
-    const pipelineBackend = new PipelineBackend({
-      models: pipelines,
-      readConfig: (m) => repo.readConfig(m),
-      files: directoryFiles(repo.root),
-      stepBackend: (m) => catalog.get(m),
-      ...(logger === undefined ? {} : { logger }),
-    });
-    for (const p of pipelines) catalog.set(p, pipelineBackend);
-  }
+  const backends = new Map<string, Backend>(onnx.map((m) => [m, backend]));
+  const served = [...onnx, ...addPipelines(backends, repo, pipelines, logger)].sort();
+  // The catalog lists models in the repository's order, pipelines among them.
+  const catalog: ModelCatalog = new Map(served.map((m) => [m, backends.get(m) as Backend]));
   return {
     catalog,
     backend,
-    models,
+    models: served,
     async warm() {
       const results = await Promise.all(
-        models.map(async (model) => {
+        served.map(async (model) => {
           try {
             await (catalog.get(model) as EngineBackend | PipelineBackend).load(model);
             return undefined;
