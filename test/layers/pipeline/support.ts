@@ -1,5 +1,15 @@
 /** Images built in tests: a PNG whose header promises far more pixels than its few bytes hold. */
-import { crc32, deflateSync } from "node:zlib";
+import { deflateSync } from "node:zlib";
+
+/** CRC-32 of PNG chunks (zlib.crc32 needs Node 20.15; package.json allows any Node 20). */
+function crc32(bytes: Uint8Array): number {
+  let c = ~0;
+  for (const b of bytes) {
+    c ^= b;
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return ~c >>> 0;
+}
 
 function chunk(type: string, data: Buffer): Buffer {
   const head = Buffer.alloc(8);
