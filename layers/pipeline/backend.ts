@@ -143,6 +143,7 @@ export class PipelineBackend implements Backend {
         return {
           inputs: d.metadata.inputs.map((t) => t.name),
           outputs: d.metadata.outputs.map((t) => t.name),
+          maxBatchSize: d.config.max_batch_size,
         };
       },
     });

@@ -14,6 +14,8 @@ import { type Value, type ValueKind, value } from "./values";
 export interface StepSignature {
   inputs: readonly string[];
   outputs: readonly string[];
+  /** The model's max_batch_size (0: no batch dimension). */
+  maxBatchSize: number;
 }
 
 /** Runs one step model: inputs by the model's tensor names, all of its outputs. */
@@ -154,7 +156,7 @@ async function prepareStep(
       throw new ModelNotReady(`${where}: processor '${s.processor}' has no output '${port}'`);
     known.set(name, kind);
   }
-  const roles = new Map<string, { model: StepModel; input: string }>();
+  const roles = new Map<string, { model: StepModel; input: string; maxBatchSize: number }>();
   for (const role of proc.models ?? []) {
     const model = s.models[role];
     if (model === undefined)
@@ -165,14 +167,18 @@ async function prepareStep(
         `${where}: models.${role} ('${model.model_name}') must have one input and an output`,
       );
     }
-    roles.set(role, { model, input: sig.inputs[0] as string });
+    roles.set(role, { model, input: sig.inputs[0] as string, maxBatchSize: sig.maxBatchSize });
   }
   for (const role of Object.keys(s.models)) {
     if (!roles.has(role))
       throw new ModelNotReady(`${where}: processor '${s.processor}' calls no model '${role}'`);
   }
   const params = new Params(s.parameters, where);
-  const run: RunStep = await proc.prepare({ params, readFile: deps.readFile });
+  const run: RunStep = await proc.prepare({
+    params,
+    readFile: deps.readFile,
+    maxBatch: (role) => Math.max(1, roles.get(role)?.maxBatchSize ?? 1),
+  });
   params.done();
   return async (values, call) => {
     const ins = Object.fromEntries(

@@ -20,6 +20,8 @@ export interface PrepareContext {
   params: Params;
   /** A file of the pipeline's version directory, by path relative to it. */
   readFile(path: string): Promise<Uint8Array>;
+  /** The largest batch the model of `role` takes (its max_batch_size, at least 1). */
+  maxBatch(role: string): number;
 }
 
 /** A named processor of the registry. */

@@ -107,8 +107,8 @@ const classifyAngle: Processor = {
   inputs: { regions: "images" },
   outputs: { regions: "images" },
   models: ["cls"],
-  prepare({ params }) {
-    const batch = params.integer("batch_size", 6, 1, 64);
+  prepare({ params, maxBatch }) {
+    const batch = params.integer("batch_size", Math.min(6, maxBatch("cls")), 1, maxBatch("cls"));
     const thresh = params.number("thresh", 0.9, 0, 1);
     return async (inputs, ctx: StepContext) => {
       const regions = take(inputs, "regions", "images");
@@ -132,10 +132,10 @@ const recognizeText: Processor = {
   inputs: { regions: "images", detections: "detections" },
   outputs: { text: "tensor", boxes: "tensor", scores: "tensor" },
   models: ["rec"],
-  async prepare({ params, readFile }) {
+  async prepare({ params, readFile, maxBatch }) {
     const file = params.string("dictionary");
     const characters = ctcCharacters(new TextDecoder().decode(await readFile(file)));
-    const batch = params.integer("batch_size", 6, 1, 64);
+    const batch = params.integer("batch_size", Math.min(6, maxBatch("rec")), 1, maxBatch("rec"));
     const dropScore = params.number("drop_score", 0.5, 0, 1);
     const maxWidth = params.integer("max_width", 2048, 48, 8192);
     return async (inputs, ctx) => {

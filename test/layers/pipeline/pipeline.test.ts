@@ -66,19 +66,24 @@ const cases: Array<[string, (c: typeof OCR) => void, string]> = [
     "step[3]: parameters.thresh must be a number in [0, 1], received 2",
   ],
   [
+    "batch over the step model's",
+    (c) => Object.assign(step(c, 5).parameters, { batch_size: 64 }),
+    "step[5]: parameters.batch_size must be a number in [1, 32], received 64",
+  ],
+  [
     "unwritten output",
     (c) => Object.assign(step(c, 6), { output_map: { text: "text", boxes: "boxes" } }),
-    "config.json of model 'p8': output 'scores' is written by no step as a tensor",
+    "config.json of model 'p9': output 'scores' is written by no step as a tensor",
   ],
   [
     "missing dictionary",
     (c) => Object.assign(step(c, 6).parameters, { dictionary: "keys.txt" }),
-    "model 'p9' version 1: file 'keys.txt' cannot be read",
+    "model 'p10' version 1: file 'keys.txt' cannot be read",
   ],
   [
     "dictionary outside",
     (c) => Object.assign(step(c, 6).parameters, { dictionary: "../../ocr-det/config.json" }),
-    "model 'p10': file '../../ocr-det/config.json' is outside its version directory",
+    "model 'p11': file '../../ocr-det/config.json' is outside its version directory",
   ],
 ];
 const names = cases.map(([, edit], i) => pipeline(`p${i}`, edit));
