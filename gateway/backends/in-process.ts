@@ -3,11 +3,14 @@
  * EngineBackend the model function runs (minus the serialisation of the Lambda transport).
  */
 
+import type { Backend } from "../../layers/backend";
 import { EngineBackend, type ModelCatalog } from "../../layers/backend";
 import { type InferenceThread, ModelEngine } from "../../layers/engine";
 import type { EngineLogger } from "../../layers/engine/types";
+import type { PipelineBackend } from "../../layers/pipeline";
 import type { ModelRepository } from "../../layers/repository/types";
 import type { Logger } from "../../layers/telemetry";
+import { addPipelines, splitPipelines } from "./pipelines";
 
 /** An in-process catalog and the handles to warm and stop it. */
 export interface InProcessModels {
@@ -41,16 +44,21 @@ export async function inProcessModels(
     ...(engineLogger === undefined ? {} : { logger: engineLogger }),
     inferenceThread: options.inferenceThread ?? "main",
   });
-  const backend = new EngineBackend(engine, { models, batching: options.batching ?? true });
+  const { pipelines, onnx } = await splitPipelines(repo, models);
+  const backend = new EngineBackend(engine, { models: onnx, batching: options.batching ?? true });
+  const backends = new Map<string, Backend>(onnx.map((m) => [m, backend]));
+  const served = [...onnx, ...addPipelines(backends, repo, pipelines, logger)].sort();
+  // The catalog lists models in the repository's order, pipelines among them.
+  const catalog: ModelCatalog = new Map(served.map((m) => [m, backends.get(m) as Backend]));
   return {
-    catalog: new Map(models.map((m) => [m, backend])),
+    catalog,
     backend,
-    models,
+    models: served,
     async warm() {
       const results = await Promise.all(
-        models.map(async (model) => {
+        served.map(async (model) => {
           try {
-            await backend.load(model);
+            await (catalog.get(model) as EngineBackend | PipelineBackend).load(model);
             return undefined;
           } catch (e) {
             return { model, error: e instanceof Error ? e.message : String(e) };

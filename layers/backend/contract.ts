@@ -24,9 +24,10 @@ export interface InferResult {
   parameters?: Parameters;
   /**
    * Where the time went, in ms, when the backend knows (Server-Timing, metrics): `queueMs` waiting
-   * in the dynamic batcher's queue, `inferMs` in the model run (a batched run's whole duration).
+   * in the dynamic batcher's queue, `inferMs` in the model run (a batched run's whole duration),
+   * `steps` each step of a pipeline by its name (one Server-Timing entry each).
    */
-  timing?: { queueMs?: number; inferMs?: number };
+  timing?: { queueMs?: number; inferMs?: number; steps?: Record<string, number> };
 }
 
 /**

@@ -131,6 +131,7 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
         // otherwise the whole call counts as inference.
         if (result.timing?.queueMs !== undefined) timer.add("queue", result.timing.queueMs);
         timer.add("infer", result.timing?.inferMs ?? performance.now() - started);
+        for (const [step, ms] of Object.entries(result.timing?.steps ?? {})) timer.add(step, ms);
         return result;
       }),
     );

@@ -5,12 +5,15 @@
 import { ModelNotReady } from "../errors";
 import { DATATYPES, type Datatype } from "../protocol/types";
 import { FieldReader } from "./config-fields";
+import { ensembleScheduling } from "./ensemble";
 import { parseLimits } from "./limits";
 import { parseReleaseConfig } from "./release";
 import type { ConfigTensor, DynamicBatching, ModelConfig, SessionOptions, VersionPolicy } from "./types";
 
-/** The only platform served. */
+/** The platform of an ONNX model (the default). */
 export const PLATFORM = "onnxruntime_onnx";
+/** The platform of a pipeline (Triton's name). */
+export const ENSEMBLE = "ensemble";
 
 const TOP_LEVEL = [
   "name",
@@ -25,6 +28,7 @@ const TOP_LEVEL = [
   "optimization",
   "release",
   "limits",
+  "ensemble_scheduling",
 ] as const;
 const GRAPH_LEVELS = ["disabled", "basic", "extended", "all"] as const;
 const PROVIDERS = ["cuda", "cpu"] as const;
@@ -52,8 +56,12 @@ export function parseModelConfig(json: unknown, modelDirName: string): ModelConf
   if (doc.name !== undefined && doc.name !== modelDirName) {
     throw r.mismatch("name", `the model's directory name "${modelDirName}"`, doc.name);
   }
+  if (doc.platform === ENSEMBLE) return ensembleConfig(r, doc, modelDirName);
   if (doc.platform !== undefined && doc.platform !== PLATFORM) {
-    throw r.mismatch("platform", `"${PLATFORM}"`, doc.platform);
+    throw r.mismatch("platform", `"${PLATFORM}" or "${ENSEMBLE}"`, doc.platform);
+  }
+  if (doc.ensemble_scheduling !== undefined) {
+    throw r.error("ensemble_scheduling", `belongs to platform "${ENSEMBLE}"`);
   }
   const backend = r.choice(doc.backend, "backend", ["cpu", "gpu"] as const, "cpu");
   const maxBatchSize = r.optionalInteger(doc.max_batch_size, "max_batch_size", 0, 0);
@@ -73,6 +81,36 @@ export function parseModelConfig(json: unknown, modelDirName: string): ModelConf
   if (doc.outputs !== undefined) config.outputs = tensors(r, doc.outputs, "outputs");
   if (doc.limits !== undefined) config.limits = parseLimits(r, doc.limits);
   return config;
+}
+
+/** A pipeline: declared inputs and outputs, steps, no batch dimension, no ONNX session options. */
+function ensembleConfig(r: FieldReader, doc: Record<string, unknown>, name: string): ModelConfig {
+  for (const field of ["max_batch_size", "dynamic_batching", "optimization"] as const) {
+    if (doc[field] !== undefined && !(field === "max_batch_size" && doc[field] === 0)) {
+      throw r.error(field, `does not apply to platform "${ENSEMBLE}" (a pipeline has no batch dimension)`);
+    }
+  }
+  if (doc.inputs === undefined || doc.outputs === undefined) {
+    throw r.error(
+      "",
+      `platform "${ENSEMBLE}" needs inputs and outputs: a pipeline has no ONNX file to read them from`,
+    );
+  }
+  const backend = r.choice(doc.backend, "backend", ["cpu"] as const, "cpu");
+  return {
+    name,
+    platform: ENSEMBLE,
+    backend,
+    max_batch_size: 0,
+    inputs: tensors(r, doc.inputs, "inputs"),
+    outputs: tensors(r, doc.outputs, "outputs"),
+    version_policy: versionPolicy(r, doc.version_policy),
+    cache: cache(r, doc.cache),
+    dynamic_batching: { ...DEFAULT_DYNAMIC_BATCHING, preferred_batch_size: [] },
+    optimization: optimization(r, undefined, backend),
+    release: parseReleaseConfig(r, doc.release),
+    ensemble_scheduling: ensembleScheduling(r, doc.ensemble_scheduling),
+  };
 }
 
 /** Parses the text of a config.json (ModelNotReady naming the file if it is not JSON), then validates it. */

@@ -48,7 +48,8 @@ export interface ConfigTensor {
  */
 export interface ModelConfig {
   name: string;
-  platform: "onnxruntime_onnx";
+  /** `ensemble`: a pipeline of steps (`ensemble_scheduling`), run by layers/pipeline, not the engine. */
+  platform: "onnxruntime_onnx" | "ensemble";
   backend: "cpu" | "gpu";
   /** 0: the model has no batch dimension. >0: first dimension is the batch, at most this size. */
   max_batch_size: number;
@@ -62,6 +63,28 @@ export interface ModelConfig {
   release: ReleaseConfig;
   /** Bounds on one request's inputs and answer (config.json `limits`); absent: the defaults. */
   limits?: ModelLimits;
+  /** Pipelines only (`platform: "ensemble"`). */
+  ensemble_scheduling?: EnsembleScheduling;
+}
+
+/** A model a pipeline calls, at a pinned version or -1 (its live version). */
+export interface StepModel {
+  model_name: string;
+  model_version: number;
+}
+
+/**
+ * One step of a pipeline: a model (Triton's ensemble step) or a named processor. `input_map`: the
+ * step's input name → the pipeline tensor it reads; `output_map`: the step's output → the tensor it writes.
+ */
+export type EnsembleStep = { input_map: Record<string, string>; output_map: Record<string, string> } & (
+  | StepModel
+  | { processor: string; parameters: Record<string, unknown>; models: Record<string, StepModel> }
+);
+
+/** Triton's `ensemble_scheduling`. */
+export interface EnsembleScheduling {
+  step: EnsembleStep[];
 }
 
 /** A model's full signature as served: shapes include the batch dimension (-1) when batched. */

@@ -25,10 +25,10 @@ afterAll(() => gateway?.kill());
 
 describe("gateway on node (npm start)", () => {
   it("serves the demo models, warm, and its ready line's curl example works", async () => {
-    expect(gateway.match[2]).toBe("ocr-cls, ocr-det, ocr-rec");
+    expect(gateway.match[2]).toBe("ocr, ocr-cls, ocr-det, ocr-rec");
     const example = await fetch(gateway.match[3] ?? "");
     expect(example.status).toBe(200);
-    expect(await example.json()).toMatchObject({ name: "ocr-cls", platform: "onnxruntime_onnx" });
+    expect(await example.json()).toMatchObject({ name: "ocr", platform: "ensemble" });
     expect(await (await fetch(`${url}/v2/health/ready`)).json()).toEqual({ ready: true });
   });
 

@@ -31,3 +31,14 @@ export async function inferOn(
 export function unchecked(request: DecodedInferRequest): ValidatedRequest {
   return request as ValidatedRequest;
 }
+
+/** Runs `request` on `backend` as a server does: validated against the version's description, then run. */
+export async function checkedInfer(
+  backend: Backend,
+  model: string,
+  request: DecodedInferRequest,
+  version?: number,
+): ReturnType<Backend["infer"]> {
+  const validated = validateFor(request, await backend.describe(model, version));
+  return backend.infer(model, version, validated);
+}

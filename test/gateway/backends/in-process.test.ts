@@ -1,14 +1,18 @@
 /** Local mode's in-process models: BATCHING reaches the EngineBackend (real ORT, the demo ocr-cls). */
 
+import { readFile } from "node:fs/promises";
+import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterEach, describe, expect, it } from "vitest";
 import { inProcessModels } from "../../../gateway/backends/in-process";
 import { DEMO_REPOSITORY, readGatewayConfig } from "../../../gateway/config";
 import { createRuntime, type Runtime } from "../../../gateway/runtime";
 import { EngineBackend } from "../../../layers/backend";
 import { inferenceWorkerOf } from "../../../layers/engine/worker-model";
+import { PipelineBackend } from "../../../layers/pipeline";
 import type { Tensor } from "../../../layers/protocol/types";
 import { openRepository } from "../../../layers/repository";
 import { unchecked } from "../../support/infer";
+import { startS3rver } from "../../support/s3rver";
 
 const input = (): Tensor => ({
   name: "x",
@@ -34,6 +38,48 @@ describe("inProcessModels", () => {
     // Only a batched request reports time spent queueing, and only then is a batcher created.
     expect(result.timing?.queueMs !== undefined).toBe(batching);
     expect(local.backend.batcherStats("ocr-cls", 1) !== undefined).toBe(batching);
+  });
+});
+
+describe("pipelines in local mode", () => {
+  it("serves the demo pipeline through a PipelineBackend, its steps through the engine", async () => {
+    const local = await inProcessModels(openRepository(DEMO_REPOSITORY));
+    closers.push(() => local.close());
+    expect(local.models).toEqual(["ocr", "ocr-cls", "ocr-det", "ocr-rec"]);
+    expect([...local.catalog.keys()]).toEqual(local.models);
+    expect(local.catalog.get("ocr")).toBeInstanceOf(PipelineBackend);
+    expect(local.catalog.get("ocr-det")).toBe(local.backend);
+  });
+
+  it("leaves the pipelines of an s3:// repository out, with a warning, and serves the rest", async () => {
+    const s3 = await startS3rver(["repo"]);
+    closers.push(() => s3.close());
+    const put = async (key: string, file: string) =>
+      s3.client.send(
+        new PutObjectCommand({ Bucket: "repo", Key: `m/${key}`, Body: await readFile(new URL(file)) }),
+      );
+    await put("ocr/config.json", `${DEMO_REPOSITORY}/ocr/config.json`);
+    await put("ocr-cls/config.json", `${DEMO_REPOSITORY}/ocr-cls/config.json`);
+    const warnings: unknown[] = [];
+    const logger = {
+      debug() {},
+      info() {},
+      error() {},
+      warn: (...a: unknown[]) => warnings.push(a),
+      child() {
+        return logger;
+      },
+    };
+    const local = await inProcessModels(openRepository("s3://repo/m", { s3Client: s3.client }), { logger });
+    closers.push(() => local.close());
+    expect(local.models).toEqual(["ocr-cls"]);
+    expect(local.catalog.has("ocr")).toBe(false);
+    expect(warnings).toEqual([
+      [
+        "pipelines are served in local mode from a file:// repository only; not serving them",
+        { pipelines: ["ocr"], repository: "s3://repo/m" },
+      ],
+    ]);
   });
 });
 

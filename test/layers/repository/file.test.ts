@@ -186,8 +186,8 @@ describe("FileRepository on a temp dir", () => {
 describe("FileRepository on the demo repository", () => {
   const demo = new FileRepository(DEMO);
 
-  test("lists the three OCR models", async () => {
-    expect(await demo.listModels()).toEqual(["ocr-cls", "ocr-det", "ocr-rec"]);
+  test("lists the ocr pipeline and the three OCR models", async () => {
+    expect(await demo.listModels()).toEqual(["ocr", "ocr-cls", "ocr-det", "ocr-rec"]);
   });
 
   test.each(["ocr-cls", "ocr-det", "ocr-rec"])(

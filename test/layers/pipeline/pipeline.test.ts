@@ -1,0 +1,132 @@
+/** Pipelines that must not become ready: wiring, parameters, files and samples checked at load. */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { afterAll, describe, expect, it } from "vitest";
+import { DEMO, pipelineOver } from "./support";
+
+const root = mkdtempSync(join(tmpdir(), "pipelines-"));
+for (const m of ["ocr-det", "ocr-cls", "ocr-rec"]) symlinkSync(join(DEMO, m), join(root, m));
+const OCR = JSON.parse(readFileSync(join(DEMO, "ocr", "config.json"), "utf8"));
+const SAMPLE = JSON.parse(readFileSync(join(DEMO, "ocr", "1", "samples", "hello.json"), "utf8"));
+const DICTIONARY = readFileSync(join(DEMO, "ocr", "1", "ppocr_keys_v1.txt"));
+
+/** Writes pipeline `name`: the ocr config changed by `edit`, its dictionary, and `sample` (null: none). */
+function pipeline(name: string, edit: (c: typeof OCR) => void, sample: unknown = SAMPLE): string {
+  const config = structuredClone(OCR);
+  config.name = name;
+  edit(config);
+  mkdirSync(join(root, name, "1", "samples"), { recursive: true });
+  writeFileSync(join(root, name, "config.json"), JSON.stringify(config));
+  writeFileSync(join(root, name, "1", "ppocr_keys_v1.txt"), DICTIONARY);
+  if (sample !== null) writeFileSync(join(root, name, "1", "samples", "a.json"), JSON.stringify(sample));
+  return name;
+}
+
+const step = (c: typeof OCR, i: number) => c.ensemble_scheduling.step[i];
+const cases: Array<[string, (c: typeof OCR) => void, string]> = [
+  [
+    "unknown processor",
+    (c) => Object.assign(step(c, 0), { processor: "decode" }),
+    "step[0]: unknown processor 'decode' (known: decode_image, det_preprocess, db_postprocess, crop_regions, classify_angle, recognize_text)",
+  ],
+  [
+    "unwritten value",
+    (c) => Object.assign(step(c, 1), { input_map: { image: "nope" } }),
+    "step[1]: input_map.image reads 'nope', which no earlier step writes",
+  ],
+  [
+    "wrong kind",
+    (c) => Object.assign(step(c, 1), { input_map: { image: "image" } }),
+    "step[1]: input_map.image reads 'image' of kind tensor, expected kind image",
+  ],
+  [
+    "unknown model input",
+    (c) => Object.assign(step(c, 2), { input_map: { y: "det_input" } }),
+    "step[2]: model 'ocr-det' has no input 'y'",
+  ],
+  [
+    "unknown step model",
+    (c) => Object.assign(step(c, 2), { model_name: "nope" }),
+    "step[2]: step model 'nope' (version 1) is not available",
+  ],
+  [
+    "missing model role",
+    (c) => Object.assign(step(c, 5), { models: {} }),
+    "step[5]: models.cls is required by processor 'classify_angle'",
+  ],
+  [
+    "unknown parameter",
+    (c) => Object.assign(step(c, 0), { parameters: { max_byte: 1 } }),
+    "step[0]: unknown parameter 'max_byte' (allowed: max_bytes, max_pixels)",
+  ],
+  [
+    "parameter out of range",
+    (c) => Object.assign(step(c, 3), { parameters: { thresh: 2 } }),
+    "step[3]: parameters.thresh must be a number in [0, 1], received 2",
+  ],
+  [
+    "batch over the step model's",
+    (c) => Object.assign(step(c, 5).parameters, { batch_size: 64 }),
+    "step[5]: parameters.batch_size must be a number in [1, 32], received 64",
+  ],
+  [
+    "unwritten output",
+    (c) => Object.assign(step(c, 6), { output_map: { text: "text", boxes: "boxes" } }),
+    "config.json of model 'p9': output 'scores' is written by no step as a tensor",
+  ],
+  [
+    "missing dictionary",
+    (c) => Object.assign(step(c, 6).parameters, { dictionary: "keys.txt" }),
+    "model 'p10' version 1: file 'keys.txt' cannot be read",
+  ],
+  [
+    "dictionary outside",
+    (c) => Object.assign(step(c, 6).parameters, { dictionary: "../../ocr-det/config.json" }),
+    "model 'p11': file '../../ocr-det/config.json' is outside its version directory",
+  ],
+];
+const names = cases.map(([, edit], i) => pipeline(`p${i}`, edit));
+const noSample = pipeline("no-sample", () => {}, null);
+const wrong = structuredClone(SAMPLE);
+wrong.outputs[0].data = ["Goodbye"];
+const disagrees = pipeline("disagrees", () => {}, wrong);
+const malformed = pipeline("malformed", () => {}, { inputs: [] });
+
+const { pipeline: backend, close } = pipelineOver(root, [...names, noSample, disagrees, malformed]);
+afterAll(async () => {
+  await close();
+  rmSync(root, { recursive: true, force: true });
+});
+
+describe("a pipeline that cannot run is never ready", () => {
+  it.each(cases.map(([what, , message], i) => [what, `p${i}`, message] as const))(
+    "%s",
+    async (_, name, message) => {
+      await expect(backend.describe(name, undefined)).rejects.toMatchObject({ kind: "model_not_ready" });
+      await expect(backend.describe(name, undefined)).rejects.toThrow(message);
+      expect(await backend.ready(name, undefined)).toBe(false);
+    },
+  );
+
+  it("needs a sample to warm up with", async () => {
+    await expect(backend.describe(noSample, undefined)).rejects.toThrow(
+      "model 'no-sample' version 1: a pipeline needs a sample (samples/<name>.json) to warm up with",
+    );
+  });
+
+  it("is not ready when its answer disagrees with the sample, or the sample is malformed", async () => {
+    await expect(backend.describe(disagrees, undefined)).rejects.toThrow(
+      `model 'disagrees' version 1 disagrees with sample 'a.json': output 'text'[0] is "Hello World 2026", expected "Goodbye"`,
+    );
+    expect(await backend.ready(disagrees, undefined)).toBe(false);
+    await expect(backend.describe(malformed, undefined)).rejects.toThrow(
+      "sample 'malformed/1/samples/a.json': needs arrays inputs and outputs",
+    );
+  });
+
+  it("answers unknown pipelines and versions as not found", async () => {
+    await expect(backend.describe("elsewhere", undefined)).rejects.toMatchObject({ kind: "model_not_found" });
+    await expect(backend.ready(disagrees, 7)).rejects.toThrow(`model "disagrees" has no version 7`);
+  });
+});
