@@ -27,7 +27,7 @@ export interface AppDeps {
   /** Structural limits on the JSON of an infer body, checked before it is parsed. */
   checkRequestJson?: (json: Uint8Array) => void;
   /** Serves `GET /metrics` (behind the same middleware as every route) when given. */
-  metricsEndpoint?: { contentType: string; render: () => string };
+  metricsEndpoint?: { contentType: string; render: () => Promise<string> };
 }
 
 /**
@@ -43,7 +43,9 @@ export function createApp(deps: AppDeps): Hono<ProtocolEnv> {
   });
   const metrics = deps.metricsEndpoint;
   if (metrics !== undefined) {
-    app.get("/metrics", (c) => c.body(metrics.render(), 200, { "Content-Type": metrics.contentType }));
+    app.get("/metrics", async (c) =>
+      c.body(await metrics.render(), 200, { "Content-Type": metrics.contentType }),
+    );
   }
   return app;
 }

@@ -6,7 +6,7 @@
 import type { MiddlewareHandler } from "hono";
 import { InferenceError } from "../layers/errors";
 import type { ProtocolEnv } from "../layers/http";
-import { type Logger, type Metrics, PhaseTimer } from "../layers/telemetry";
+import { type Logger, PhaseTimer, type RequestMetrics } from "../layers/telemetry";
 import type { ModelCatalog } from "../layers/transport";
 import type { AuthEnv } from "./auth/middleware";
 import { modelFromPath } from "./auth/middleware";
@@ -16,7 +16,8 @@ export const UNKNOWN_MODEL = "_unknown";
 
 /** Options of telemetryMiddleware. */
 export interface TelemetryOptions {
-  metrics: Metrics;
+  /** Absent: requests are logged, not counted. EMF (Lambda): its documents go to `emit` after each request. */
+  metrics?: RequestMetrics;
   /** Receives one `request` line per request. */
   logger: Logger;
   /** Models that get their own metric labels; any other name is counted as `_unknown`. */
@@ -76,7 +77,7 @@ export function telemetryMiddleware(options: TelemetryOptions): MiddlewareHandle
           : undefined;
     const cache = c.res.headers.get("x-cache") ?? undefined;
     const method = c.req.method;
-    if (model !== undefined && method === "POST" && INFER_PATH.test(c.req.path)) {
+    if (metrics !== undefined && model !== undefined && method === "POST" && INFER_PATH.test(c.req.path)) {
       metrics.recordRequest({
         model,
         ...(version === undefined ? {} : { version }),
@@ -106,7 +107,7 @@ export function telemetryMiddleware(options: TelemetryOptions): MiddlewareHandle
       logger[level]("request", fields);
     }
     if (options.emit !== undefined) {
-      const lines = metrics.toEMF();
+      const lines = metrics?.flush?.() ?? [];
       if (lines.length > 0) options.emit(lines);
     }
   };

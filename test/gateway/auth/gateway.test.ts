@@ -9,6 +9,7 @@ import { runKeysCli } from "../../../gateway/auth/cli";
 import { createKeyTable, DynamoKeyStore } from "../../../gateway/auth/dynamo-store";
 import { readGatewayConfig } from "../../../gateway/config";
 import { type Gateway, gatewayDeps } from "../../../gateway/deps";
+import { PrometheusMetrics } from "../../../layers/telemetry/prometheus";
 import type { EngineBackend } from "../../../layers/transport";
 import { type DynaliteHandle, startDynalite } from "../../support/dynalite";
 import { makeTestRepository } from "../../support/models";
@@ -60,6 +61,7 @@ beforeAll(async () => {
       ["add", engine],
       ["int64-ops", engine],
     ]),
+    { prometheus: new PrometheusMetrics() },
   );
   app = createApp(gateway.deps);
 });
