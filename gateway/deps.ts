@@ -10,14 +10,7 @@ import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
 import type { MiddlewareHandler } from "hono";
 import type { InferMiddleware } from "../layers/http";
-import {
-  createLogger,
-  EmfMetrics,
-  fromPowertools,
-  type Logger,
-  type RequestMetrics,
-  silentLogger,
-} from "../layers/telemetry";
+import { createLogger, EmfMetrics, fromPowertools, type Logger, silentLogger } from "../layers/telemetry";
 import type { PrometheusMetrics } from "../layers/telemetry/prometheus";
 import type { Backend, ModelCatalog } from "../layers/transport";
 import type { AppDeps } from "./app";
@@ -101,8 +94,6 @@ export interface GatewayOptions {
 export interface Gateway {
   deps: AppDeps;
   cache: ResultCache;
-  /** EMF on Lambda, else `options.prometheus` (absent: requests are not counted). */
-  metrics: RequestMetrics | undefined;
   /** The key store in keys mode. */
   keys: KeyStore | undefined;
   /** Lines to print at start (the auth mode, loudly when open). */
@@ -123,6 +114,7 @@ export function gatewayDeps(
   options: GatewayOptions = {},
 ): Gateway {
   const logger = options.logger ?? gatewayLogger(config);
+  // EMF on Lambda; else the /metrics registry if one is given (absent: requests are not counted).
   const metrics = config.onLambda ? new EmfMetrics(config.metricsNamespace) : options.prometheus;
   const clients: DynamoDBClient[] = [];
   let cacheClient = options.cache?.client;
@@ -203,7 +195,6 @@ export function gatewayDeps(
   return {
     deps,
     cache,
-    metrics,
     keys,
     notices,
     async close() {

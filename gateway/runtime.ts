@@ -26,9 +26,13 @@ export interface Runtime {
 export async function createRuntime(config: GatewayConfig, options: GatewayOptions = {}): Promise<Runtime> {
   const logger = options.logger ?? gatewayLogger(config);
   // Only here (and in the model container) is prom-client imported: /metrics is a local-mode page.
-  options = { ...options, logger, prometheus: options.prometheus ?? new PrometheusMetrics() };
+  const prometheus = options.prometheus ?? new PrometheusMetrics();
   if (config.catalog !== undefined) {
-    const gateway = gatewayDeps(config, remoteCatalog(config.catalog, config), options);
+    const gateway = gatewayDeps(config, remoteCatalog(config.catalog, config), {
+      ...options,
+      logger,
+      prometheus,
+    });
     return {
       deps: gateway.deps,
       gateway,
@@ -55,7 +59,7 @@ export async function createRuntime(config: GatewayConfig, options: GatewayOptio
     const why = e instanceof Error ? e.message : String(e);
     throw new Error(`MODEL_REPOSITORY ${config.modelRepository}: ${why}${cause}`, { cause: e });
   });
-  const gateway = gatewayDeps(config, local.catalog, options);
+  const gateway = gatewayDeps(config, local.catalog, { ...options, logger, prometheus });
   return {
     deps: gateway.deps,
     gateway,

@@ -74,11 +74,6 @@ export class EmfMetrics implements RequestMetrics {
     count(this.#of(model), "cache_misses", 1);
   }
 
-  /** True when nothing was recorded since the last flush. */
-  get empty(): boolean {
-    return this.#pending.size === 0;
-  }
-
   /**
    * The EMF documents (one JSON line each, one or more per model) for what was recorded since the
    * last flush, which they replace; print each on its own stdout line on Lambda.
