@@ -1,8 +1,7 @@
 /**
  * A lean HTTP/1.1 keep-alive client over one TCP socket, for the bench: requests are prebuilt
  * byte strings, responses are parsed just enough (status, headers, Content-Length or chunked body).
- * Kept minimal on purpose, so that the client costs little of what is measured. Not autocannon: its
- * latency histogram counts whole milliseconds, and the bench reports sub-millisecond p50s.
+ * Kept minimal on purpose, as autocannon's is, so that the client costs little of what is measured.
  */
 import { connect, type Socket } from "node:net";
 
