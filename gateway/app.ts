@@ -5,9 +5,11 @@
  * (assembled from the configuration by gateway/deps.ts).
  */
 import type { Hono, MiddlewareHandler } from "hono";
+import type { ModelCatalog } from "../layers/backend";
 import { createProtocolApp, type InferMiddleware, type ProtocolEnv } from "../layers/http";
-import type { Logger, ModelCatalog } from "../layers/transport";
+import type { Logger } from "../layers/telemetry";
 import { version } from "../package.json";
+import type { JsonLimits } from "./limits/json-limits";
 
 /** What the gateway is built from; only `catalog` is required. */
 export interface AppDeps {
@@ -24,8 +26,8 @@ export interface AppDeps {
   middleware?: MiddlewareHandler[];
   /** Around each validated infer call, outermost first: result cache, concurrency limit. */
   inferMiddleware?: InferMiddleware[];
-  /** Structural limits on the JSON of an infer body, checked before it is parsed. */
-  checkRequestJson?: (json: Uint8Array) => void;
+  /** Structural limits on the JSON of an infer body, counted while it is decoded. */
+  jsonLimits?: JsonLimits;
   /** Serves `GET /metrics` (behind the same middleware as every route) when given. */
   metricsEndpoint?: { contentType: string; render: () => Promise<string> };
 }

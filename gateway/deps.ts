@@ -9,10 +9,10 @@ import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
 import type { MiddlewareHandler } from "hono";
+import type { Backend, ModelCatalog } from "../layers/backend";
 import type { InferMiddleware } from "../layers/http";
 import { createLogger, EmfMetrics, fromPowertools, type Logger, silentLogger } from "../layers/telemetry";
 import type { PrometheusMetrics } from "../layers/telemetry/prometheus";
-import type { Backend, ModelCatalog } from "../layers/transport";
 import type { AppDeps } from "./app";
 import { DynamoKeyStore, keyStoreClient } from "./auth/dynamo-store";
 import { authMiddleware } from "./auth/middleware";
@@ -28,7 +28,6 @@ import type { CatalogEntry, GatewayConfig } from "./config";
 import { type BodyReader, bodyLimitMiddleware } from "./limits/body-limit";
 import { ConcurrencyLimiter } from "./limits/concurrency";
 import { concurrencyMiddleware } from "./limits/infer-concurrency";
-import { checkJsonLimits } from "./limits/json-limits";
 import { rateLimitMiddleware } from "./limits/rate-limit";
 import { lambdaResponseLimitMiddleware } from "./limits/response-limit";
 import { RateLimiter } from "./limits/token-bucket";
@@ -178,9 +177,7 @@ export function gatewayDeps(
     backendTimeoutMs: config.backendTimeoutMs,
     middleware,
     inferMiddleware,
-    checkRequestJson: (json) => {
-      checkJsonLimits(json, config.jsonLimits);
-    },
+    jsonLimits: config.jsonLimits,
   };
   // Local mode only: on Lambda each instance counts for itself, and EMF carries the metrics.
   const prometheus = options.prometheus;

@@ -8,7 +8,7 @@ import { PrometheusMetrics } from "../layers/telemetry/prometheus";
 import type { AppDeps } from "./app";
 import { inProcessModels } from "./backends/in-process";
 import type { GatewayConfig } from "./config";
-import { type Gateway, type GatewayOptions, gatewayDeps, gatewayLogger, remoteCatalog } from "./deps";
+import { type Gateway, type GatewayOptions, gatewayDeps, gatewayLogger, remoteGateway } from "./deps";
 
 /** Deps plus what the node adapter needs to start and stop them. */
 export interface Runtime {
@@ -28,11 +28,7 @@ export async function createRuntime(config: GatewayConfig, options: GatewayOptio
   // Only here (and in the model container) is prom-client imported: /metrics is a local-mode page.
   const prometheus = options.prometheus ?? new PrometheusMetrics();
   if (config.catalog !== undefined) {
-    const gateway = gatewayDeps(config, remoteCatalog(config.catalog, config), {
-      ...options,
-      logger,
-      prometheus,
-    });
+    const gateway = remoteGateway(config, { ...options, logger, prometheus });
     return {
       deps: gateway.deps,
       gateway,

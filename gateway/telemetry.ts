@@ -4,12 +4,12 @@
  * Lambda the request's CloudWatch EMF lines, flushed before the response leaves.
  */
 import type { MiddlewareHandler } from "hono";
+import type { ModelCatalog } from "../layers/backend";
 import { InferenceError } from "../layers/errors";
 import type { ProtocolEnv } from "../layers/http";
+import { targetOf } from "../layers/http/target";
 import { type Logger, PhaseTimer, type RequestMetrics } from "../layers/telemetry";
-import type { ModelCatalog } from "../layers/transport";
 import type { AuthEnv } from "./auth/middleware";
-import { modelFromPath } from "./auth/middleware";
 
 /** Label of requests naming a model the catalog does not have: keeps label sets bounded. */
 export const UNKNOWN_MODEL = "_unknown";
@@ -25,9 +25,6 @@ export interface TelemetryOptions {
   /** Where EMF lines go after each request (Lambda: stdout); absent: nothing is flushed. */
   emit?: (lines: string[]) => void;
 }
-
-const INFER_PATH = /^\/v2\/models\/[^/]+(?:\/versions\/[^/]+)?\/infer$/;
-const PINNED = /^\/v2\/models\/[^/]+\/versions\/([0-9]{1,9})(?:\/|$)/;
 
 const round = (ms: number) => Math.round(ms * 1000) / 1000;
 /** A Server-Timing metric name must be an HTTP token; other characters become "_". */
@@ -63,9 +60,11 @@ export function telemetryMiddleware(options: TelemetryOptions): MiddlewareHandle
     } catch {
       // A response with immutable headers (built elsewhere) goes out without it.
     }
-    // The route names the model once it found it; only other requests parse it from the path.
-    const model = c.get("model") ?? labelOf(modelFromPath(c.req.path), catalog);
-    const version = c.get("servedVersion") ?? PINNED.exec(c.req.path)?.[1];
+    // The route names the model once it found it; the path was parsed once (targetOf) for the rest.
+    const target = targetOf(c);
+    const model = c.get("model") ?? labelOf(target?.model, catalog);
+    const pinned = target?.version;
+    const version = c.get("servedVersion") ?? (pinned === undefined ? undefined : String(pinned));
     const error = c.error;
     const reason =
       error instanceof InferenceError
@@ -75,9 +74,9 @@ export function telemetryMiddleware(options: TelemetryOptions): MiddlewareHandle
             ? "internal"
             : `http_${status}`
           : undefined;
-    const cache = c.res.headers.get("x-cache") ?? undefined;
+    const cache = c.get("cache");
     const method = c.req.method;
-    if (metrics !== undefined && model !== undefined && method === "POST" && INFER_PATH.test(c.req.path)) {
+    if (metrics !== undefined && model !== undefined && method === "POST" && target?.infer === true) {
       metrics.recordRequest({
         model,
         ...(version === undefined ? {} : { version }),

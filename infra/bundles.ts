@@ -1,12 +1,14 @@
 /**
  * esbuild bundles of the deployables (`npm run build`): the gateway's Lambda handler, the model
- * function's Lambda handler and the model container's server, each one ESM file under dist/.
- * onnxruntime-node stays external: it is native and installed in the images (functions/Dockerfile*).
+ * function's Lambda handler, the model container's server and the release hook, each one ESM file
+ * under dist/. onnxruntime-node stays external: it is native and installed in the images
+ * (functions/Dockerfile*). Deterministic: the same source gives the same bytes wherever it is written
+ * (source map paths are relative to `<root>/dist/<name>/`, no timestamps), so assets keep their hash.
  */
-import { stat } from "node:fs/promises";
-import { join, relative } from "node:path";
+import { mkdir, stat, writeFile } from "node:fs/promises";
+import { dirname, join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
-import { build } from "esbuild";
+import { type BuildOptions, build, buildSync, type OutputFile } from "esbuild";
 import { WORKER_BUNDLE_FILE } from "../layers/engine/worker-thread";
 import { REPO_ROOT } from "./paths";
 
@@ -15,6 +17,7 @@ export const BUNDLES = {
   gateway: { entry: "gateway/lambda.ts", outdir: "gateway" },
   "model-function": { entry: "functions/model/lambda.ts", outdir: "model-function" },
   "model-server": { entry: "functions/model/main.ts", outdir: "model-server" },
+  "release-hook": { entry: "functions/release-hook/index.ts", outdir: "release-hook" },
 } as const;
 
 /** Extra entry points written beside a bundle: the container's inference worker (INFERENCE_THREAD=worker). */
@@ -61,22 +64,66 @@ export async function bundle(
   const list = typeof names === "string" ? [names] : names;
   const built: BuiltBundle[] = [];
   for (const name of list) {
-    const { entry, outdir } = BUNDLES[name];
-    const outfile = join(outDir, outdir, "index.mjs");
-    const files: Record<string, string> = { [outfile]: entry };
-    for (const [file, source] of Object.entries(COMPANIONS[name] ?? {}))
-      files[join(outDir, outdir, file)] = source;
-    for (const [file, source] of Object.entries(files)) await buildOne(root, source, file, options);
-    built.push({ name, file: outfile, bytes: (await stat(outfile)).size });
+    for (const [file, contents] of Object.entries(await bundleFiles(name, root, options.minify ?? true))) {
+      const path = join(outDir, BUNDLES[name].outdir, file);
+      await mkdir(dirname(path), { recursive: true });
+      await writeFile(path, contents);
+    }
+    const file = join(outDir, BUNDLES[name].outdir, "index.mjs");
+    built.push({ name, file, bytes: (await stat(file)).size });
   }
   return built;
 }
 
-function buildOne(root: string, entry: string, outfile: string, options: BundleOptions) {
-  return build({
+/** A bundle's files in memory, by path relative to its folder: `index.mjs`, its map, companions. */
+export type BundleFiles = Record<string, Uint8Array>;
+
+/** Builds bundle `name` in memory (synchronously: CDK constructs cannot await). */
+export function bundleFilesSync(name: BundleName, root: string = REPO_ROOT): BundleFiles {
+  const files: BundleFiles = {};
+  for (const [file, entry] of entries(name)) {
+    Object.assign(
+      files,
+      collect(root, name, buildSync(esbuildOptions(root, name, entry, file, true)).outputFiles),
+    );
+  }
+  return files;
+}
+
+async function bundleFiles(name: BundleName, root: string, minify: boolean): Promise<BundleFiles> {
+  const files: BundleFiles = {};
+  for (const [file, entry] of entries(name)) {
+    Object.assign(
+      files,
+      collect(root, name, (await build(esbuildOptions(root, name, entry, file, minify))).outputFiles),
+    );
+  }
+  return files;
+}
+
+function entries(name: BundleName): [string, string][] {
+  return [["index.mjs", BUNDLES[name].entry], ...Object.entries(COMPANIONS[name] ?? {})];
+}
+
+function collect(root: string, name: BundleName, outputs: OutputFile[]): BundleFiles {
+  const dir = join(root, "dist", BUNDLES[name].outdir);
+  return Object.fromEntries(outputs.map((o) => [relative(dir, o.path), o.contents]));
+}
+
+// Written in memory as if to `<root>/dist/<name>/`, whatever the real destination: the source
+// map's relative paths, and so the bytes, do not depend on where a bundle lands.
+function esbuildOptions(
+  root: string,
+  name: BundleName,
+  entry: string,
+  file: string,
+  minify: boolean,
+): BuildOptions & { write: false } {
+  return {
     absWorkingDir: root,
     entryPoints: [join(root, entry)],
-    outfile,
+    outfile: join(root, "dist", BUNDLES[name].outdir, file),
+    write: false,
     bundle: true,
     platform: "node",
     target: "node22",
@@ -84,12 +131,12 @@ function buildOne(root: string, entry: string, outfile: string, options: BundleO
     mainFields: ["module", "main"],
     external: ["onnxruntime-node"],
     banner: { js: BANNER },
-    minify: options.minify ?? true,
+    minify,
     sourcemap: true,
     sourcesContent: false,
     legalComments: "none",
     logLevel: "warning",
-  });
+  };
 }
 
 async function main(): Promise<void> {

@@ -11,7 +11,7 @@ export type { Catalog, ModelEntry, ModelSpec, Rollout } from "./model-spec";
 export const catalog = defineCatalog({
   repositoryPrefix: "models",
   models: [
-    { name: "ocr-det", backend: "cpu", liveVersion: 1, memoryMiB: 3008, timeoutSeconds: 30 },
+    { name: "ocr-det", backend: "cpu", liveVersion: 1, memoryMiB: 3008, timeoutSeconds: 25 },
     {
       name: "ocr-cls",
       backend: "cpu",

@@ -2,15 +2,17 @@
  * Assembles the edge-infer stacks from a catalog: storage, one stack per model, the gateway and
  * observability. Stack ids derive from a prefix and the catalog names; no physical name is fixed.
  */
-import { type Environment, type Stage, Validations } from "aws-cdk-lib";
+import { Duration, type Environment, type Stage, Validations } from "aws-cdk-lib";
 import { AwsSolutionsChecks } from "cdk-nag";
 import type { ImageSource } from "./constructs/backend";
 import type { GatewayProps } from "./constructs/gateway";
 import type { Catalog } from "./model-spec";
+import { AlarmsStack } from "./stacks/alarms-stack";
 import { GatewayStack } from "./stacks/gateway-stack";
 import { ModelStack } from "./stacks/model-stack";
 import { ObservabilityStack } from "./stacks/observability-stack";
 import { StorageStack } from "./stacks/storage-stack";
+import { checkTimeouts } from "./timeouts";
 
 /** Options of addEdgeInfer. */
 export interface EdgeInferOptions {
@@ -32,6 +34,8 @@ export interface EdgeInferOptions {
 /** The stacks addEdgeInfer created. */
 export interface EdgeInferStacks {
   readonly storage: StorageStack;
+  /** The alarm topic every alarm notifies. */
+  readonly alarms: AlarmsStack;
   /** By model name. */
   readonly models: ReadonlyMap<string, ModelStack>;
   readonly gateway: GatewayStack;
@@ -42,6 +46,12 @@ export interface EdgeInferStacks {
 export function addEdgeInfer(scope: Stage, options: EdgeInferOptions): EdgeInferStacks {
   const prefix = options.prefix ?? "EdgeInfer";
   const { catalog, env } = options;
+  checkTimeouts(catalog, (options.gateway?.timeout ?? Duration.seconds(30)).toSeconds());
+  const alarms = new AlarmsStack(scope, `${prefix}-Alarms`, {
+    env,
+    description: "edge-infer: the alarm topic (SNS) every model and gateway alarm notifies",
+  });
+  const alarmTopic = alarms.alarmTopic.topic;
   const storage = new StorageStack(scope, `${prefix}-Storage`, {
     env,
     description: "edge-infer: model repository (S3), result cache and API keys (DynamoDB)",
@@ -54,6 +64,8 @@ export function addEdgeInfer(scope: Stage, options: EdgeInferOptions): EdgeInfer
       description: `edge-infer: model ${model.name} (${model.backend === "cpu" ? "Lambda, CPU" : "SageMaker, GPU"})`,
       model,
       repository: storage.storage,
+      alarmTopic,
+      metricsNamespace: options.gateway?.metricsNamespace,
       cpuImage: options.cpuImage,
       gpuImage: options.gpuImage,
       ortVersion: options.ortVersion,
@@ -71,10 +83,11 @@ export function addEdgeInfer(scope: Stage, options: EdgeInferOptions): EdgeInfer
     env,
     description: "edge-infer: dashboard and gateway alarms",
     models: catalog.models.map((m) => m.name),
+    topic: alarmTopic,
     gatewayFunction: gateway.gateway.function,
     namespace: options.gateway?.metricsNamespace,
   });
-  return { storage, models, gateway, observability };
+  return { storage, alarms, models, gateway, observability };
 }
 
 /** Runs cdk-nag's AwsSolutions pack over `scope` at synthesis (unacknowledged errors fail it). */

@@ -9,12 +9,21 @@ export type Rollout =
   | { readonly canary: { readonly percent: number; readonly minutes: number } }
   | { readonly linear: { readonly percent: number; readonly everyMinutes: number } };
 
-/** The alarms that stop a rollout and roll it back; also the model's steady-state alarms. */
+/**
+ * Alarm thresholds. Rollback alarms (CPU: on the new Lambda version alone) use the rates, the
+ * minimum and p99; the steady-state alarms (alias `live`, SageMaker endpoint) the counts and p99.
+ */
 export interface AlarmThresholds {
-  /** Errors (Lambda `Errors`, SageMaker `Invocation5XXErrors`) per minute that trip the alarm. */
+  /** Errors (Lambda `Errors`, SageMaker `Invocation5XXErrors`) per minute that trip the steady-state alarm. */
   readonly errors: number;
   /** p99 latency in milliseconds (Lambda `Duration`, SageMaker `ModelLatency`) that trips it. */
   readonly p99LatencyMs: number;
+  /** New version's function errors, in percent of its invocations, that roll back a release. */
+  readonly errorRatePercent: number;
+  /** New version's ONNX Runtime run failures (`model_run_failures`), in percent of its runs, that roll it back. */
+  readonly runFailureRatePercent: number;
+  /** Fewer invocations (runs) than this in a minute count as no evidence: the rates read 0. */
+  readonly minInvocations: number;
   /** Throttled invocations per minute that trip it (Lambda only). */
   readonly throttles: number;
   /** Consecutive one-minute periods that must breach. */
@@ -38,7 +47,7 @@ export interface CpuModelEntry extends ModelEntryBase {
   readonly backend: "cpu";
   /** @default 2048 */
   readonly memoryMiB?: number;
-  /** @default 30 */
+  /** Function timeout; below the gateway's backend deadline (infra/timeouts.ts). @default 20 */
   readonly timeoutSeconds?: number;
   /** @default "arm64" */
   readonly architecture?: "arm64" | "x86_64";
@@ -53,6 +62,8 @@ export interface GpuModelEntry extends ModelEntryBase {
   readonly instanceType: `ml.${string}`;
   /** Instances behind the endpoint; a canary or linear rollout needs at least 2. @default 1 */
   readonly instanceCount?: number;
+  /** The container's own deadline per request (BACKEND_TIMEOUT_MS), below SageMaker's 60 s. @default 20 */
+  readonly timeoutSeconds?: number;
 }
 
 /** One line of the catalog. */
@@ -84,6 +95,9 @@ export interface Catalog {
 export const DEFAULT_ALARMS: AlarmThresholds = {
   errors: 5,
   p99LatencyMs: 5_000,
+  errorRatePercent: 5,
+  runFailureRatePercent: 5,
+  minInvocations: 10,
   throttles: 5,
   evaluationPeriods: 2,
 };
@@ -136,13 +150,28 @@ function resolveAlarms(model: string, partial: Partial<AlarmThresholds> | undefi
     check(Number.isFinite(value) && value > 0, model, `alarms.${field}`, "a positive number", value);
   }
   checkInt(model, "alarms.evaluationPeriods", alarms.evaluationPeriods, 1, 60);
+  checkInt(model, "alarms.minInvocations", alarms.minInvocations, 1, 1_000_000);
+  check(
+    alarms.errorRatePercent <= 100,
+    model,
+    "alarms.errorRatePercent",
+    "at most 100",
+    alarms.errorRatePercent,
+  );
+  check(
+    alarms.runFailureRatePercent <= 100,
+    model,
+    "alarms.runFailureRatePercent",
+    "at most 100",
+    alarms.runFailureRatePercent,
+  );
   return alarms;
 }
 
 function resolveCpu(entry: CpuModelEntry, base: ModelSpecBase): CpuModel {
   const model: CpuModel = {
     memoryMiB: 2048,
-    timeoutSeconds: 30,
+    timeoutSeconds: 20,
     architecture: "arm64",
     provisionedConcurrency: 0,
     ...entry,
@@ -163,8 +192,10 @@ function resolveCpu(entry: CpuModelEntry, base: ModelSpecBase): CpuModel {
 }
 
 function resolveGpu(entry: GpuModelEntry, base: ModelSpecBase): GpuModel {
-  const model: GpuModel = { instanceCount: 1, ...entry, ...base };
+  const model: GpuModel = { instanceCount: 1, timeoutSeconds: 20, ...entry, ...base };
   const n = model.name;
+  // SageMaker ends an invocation at 60 s; the container must answer (even a 504) before that.
+  checkInt(n, "timeoutSeconds", model.timeoutSeconds, 1, 59);
   check(
     /^ml\.[a-z0-9]+\.[a-z0-9]+$/.test(model.instanceType),
     n,

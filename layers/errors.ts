@@ -1,19 +1,21 @@
 /**
- * Domain errors. They know nothing of HTTP: the edge (gateway/errors.ts, functions/) maps `kind`
- * to a status code and the protocol's `{"error": "..."}` body, as KServe's errors.py does.
+ * Domain errors, and the one table of their kinds (ERROR_TABLE): the status each kind gets at the
+ * edge, what a 5xx says in public, whether a retry may succeed, and how a failure is rebuilt when it
+ * crosses the wire. The HTTP layer (layers/http/errors.ts) builds the responses from it.
  */
+/** Every kind of error raised on purpose; each has its line in ERROR_TABLE. */
 export type ErrorKind =
-  | "invalid_input" // 400
-  | "unauthorized" // 401
-  | "forbidden" // 403
-  | "model_not_found" // 404
-  | "payload_too_large" // 413
-  | "rate_limited" // 429
-  | "internal" // 500
-  | "backend_failure" // 502
-  | "model_not_ready" // 503
-  | "overloaded" // 503 + Retry-After
-  | "backend_timeout"; // 504
+  | "invalid_input"
+  | "unauthorized"
+  | "forbidden"
+  | "model_not_found"
+  | "payload_too_large"
+  | "rate_limited"
+  | "internal"
+  | "backend_failure"
+  | "model_not_ready"
+  | "overloaded"
+  | "backend_timeout";
 
 /** Base class of every error edge-infer raises on purpose. */
 export class InferenceError extends Error {
@@ -26,11 +28,6 @@ export class InferenceError extends Error {
     this.name = new.target.name;
     this.kind = kind;
     this.retryAfter = options?.retryAfter;
-  }
-
-  /** The protocol's error body. */
-  toJSON(): { error: string } {
-    return { error: this.message };
   }
 }
 
@@ -83,8 +80,6 @@ export function isInferenceError(e: unknown): e is InferenceError {
 
 /** No credentials, or credentials that match no active key (401 + `WWW-Authenticate: Bearer`). */
 export class Unauthorized extends InferenceError {
-  /** Value for the `WWW-Authenticate` response header (RFC 6750). */
-  readonly challenge = 'Bearer realm="edge-infer"';
   constructor(message: string) {
     super("unauthorized", message);
   }
@@ -110,3 +105,55 @@ export class PayloadTooLarge extends InferenceError {
     super("payload_too_large", message);
   }
 }
+
+/** What one error kind means at the edges. */
+export interface ErrorKindInfo {
+  /** The HTTP status it is answered with. */
+  status: number;
+  /** True when the same request may succeed later (load, readiness, deadlines), never for a client's mistake. */
+  retryable: boolean;
+  /** What a 5xx says instead of the error's own message; `m` is the quoted model name or "". */
+  public?: (m: string) => string;
+  /** The domain error a failure of this kind is rebuilt as after crossing the wire. */
+  rebuild: (message: string) => InferenceError;
+}
+
+/**
+ * The one table of error kinds: the HTTP status map, the wire check, the metric reasons and the
+ * failure mapping are all derived from it. A new kind is one line here (and one in ErrorKind).
+ */
+export const ERROR_TABLE: Readonly<Record<ErrorKind, ErrorKindInfo>> = {
+  invalid_input: { status: 400, retryable: false, rebuild: (m) => new InvalidInput(m) },
+  unauthorized: { status: 401, retryable: false, rebuild: (m) => new Unauthorized(m) },
+  forbidden: { status: 403, retryable: false, rebuild: (m) => new Forbidden(m) },
+  model_not_found: { status: 404, retryable: false, rebuild: (m) => new ModelNotFound(m) },
+  payload_too_large: { status: 413, retryable: false, rebuild: (m) => new PayloadTooLarge(m) },
+  rate_limited: { status: 429, retryable: true, rebuild: (m) => new RateLimited(m, 1) },
+  // A function's internal error is its backend failing, as the gateway sees it.
+  internal: { status: 500, retryable: false, rebuild: (m) => new BackendFailure(m) },
+  backend_failure: {
+    status: 502,
+    retryable: true,
+    public: (m) => (m ? `the backend of model ${m} failed` : "a backend failed"),
+    rebuild: (m) => new BackendFailure(m),
+  },
+  model_not_ready: {
+    status: 503,
+    retryable: true,
+    public: (m) => (m ? `model ${m} is not ready` : "the model is not ready"),
+    rebuild: (m) => new ModelNotReady(m),
+  },
+  overloaded: {
+    status: 503,
+    retryable: true,
+    public: (m) => (m ? `model ${m} is overloaded, retry later` : "overloaded, retry later"),
+    rebuild: (m) => new Overloaded(m),
+  },
+  backend_timeout: {
+    status: 504,
+    retryable: true,
+    public: (m) =>
+      m ? `the backend of model ${m} did not answer in time` : "a backend did not answer in time",
+    rebuild: (m) => new BackendTimeout(m),
+  },
+};

@@ -4,6 +4,7 @@
  */
 import { ConfigError, type Env, envText, integer, type LogLevel, logLevel } from "../../layers/config/env";
 import { isValidModelName } from "../../layers/repository/names";
+import { EMF_NAMESPACE } from "../../layers/telemetry/emf";
 
 /** Settings shared by the Lambda handler and the container server. */
 export interface FunctionConfig {
@@ -27,6 +28,8 @@ export interface FunctionConfig {
   timeoutMs: number;
   /** LOG_LEVEL: DEBUG, INFO (default), WARN, ERROR, SILENT. */
   logLevel: LogLevel;
+  /** POWERTOOLS_METRICS_NAMESPACE: CloudWatch namespace of the run metrics (EMF); default EdgeInfer. */
+  metricsNamespace: string;
 }
 
 /** Reads and validates the function's variables; throws an Error naming the first bad one. */
@@ -55,5 +58,6 @@ export function readFunctionConfig(env: Env = process.env): FunctionConfig {
     host: text("HOST") ?? "0.0.0.0",
     timeoutMs: integer("BACKEND_TIMEOUT_MS", text("BACKEND_TIMEOUT_MS"), 60_000, 1, 900_000),
     logLevel: logLevel(text("LOG_LEVEL")),
+    metricsNamespace: text("POWERTOOLS_METRICS_NAMESPACE") ?? EMF_NAMESPACE,
   };
 }

@@ -4,7 +4,8 @@
  * so the first request finds it warm; a pinned version loads on demand.
  */
 import type { Context } from "aws-lambda";
-import { handleTransportEvent, type TransportResult } from "../../layers/transport";
+import type { TransportResult } from "../../layers/transport";
+import { runInvocation } from "./live";
 import { modelService } from "./service";
 
 // One request per instance at a time: a batcher would only add its queue delay to each.
@@ -12,21 +13,22 @@ const service = modelService({ batching: false });
 try {
   await service.warm();
 } catch (e) {
-  // The instance stays up: the engine retries the load on a later request, which then answers 503.
+  // The instance stays up: each invocation for the live version retries the load (the engine
+  // spaces the retries) and fails while it fails, so Lambda's Errors metric sees it.
   service.logger.error("live model version failed to load during init", {
     error: e instanceof Error ? e.message : String(e),
   });
 }
 
-/** A failure that is ours, not the caller's: thrown so Lambda's Errors metric (and rollback alarms) see it. */
-class InternalError extends Error {
-  override name = "InternalError";
-}
-
-/** Runs one transport event; domain errors are answered as `{ ok: false, kind }`, internal ones thrown. */
+/**
+ * Runs one transport event. Domain errors are answered as `{ ok: false, kind }`; a failure of the
+ * live version throws (a function error), see live.ts. The run metrics leave with every invocation.
+ */
 export async function handler(event: unknown, context: Context): Promise<TransportResult> {
   service.logger.debug("invocation", { requestId: context.awsRequestId });
-  const result = await handleTransportEvent(service.backend, event, service.logger);
-  if (!result.ok && result.kind === "internal") throw new InternalError(result.error);
-  return result;
+  try {
+    return await runInvocation(service, event, context.awsRequestId);
+  } finally {
+    service.metrics.flush();
+  }
 }

@@ -13,6 +13,9 @@ function main(): void {
   // thread (a GPU run would otherwise block HTTP work for its whole duration).
   const service = modelService({ batching: true, inferenceThread: "worker" });
   const { config, logger } = service;
+  // The run metrics (EMF lines on stdout) leave once a minute, CloudWatch's resolution.
+  const metricsTimer = setInterval(() => service.metrics.flush(), 60_000);
+  metricsTimer.unref();
   service.warm().then(
     () => logger.info("live model version ready"),
     (e: unknown) =>
@@ -38,6 +41,8 @@ function main(): void {
     const idle = setInterval(() => server.closeIdleConnections(), 100);
     server.close(() => {
       clearInterval(idle);
+      clearInterval(metricsTimer);
+      service.metrics.flush();
       service.close().then(
         () => process.exit(0),
         () => process.exit(1),

@@ -5,18 +5,18 @@
 import type { MiddlewareHandler } from "hono";
 import { isInferenceError } from "../../layers/errors";
 import type { ProtocolEnv } from "../../layers/http";
+import { targetOf } from "../../layers/http/target";
 import { PhaseTimer } from "../../layers/telemetry";
 import type { PrometheusMetrics } from "../../layers/telemetry/prometheus";
 import type { TransportResult } from "../../layers/transport";
 
 /** Label of a request naming a model this container does not serve: keeps label sets bounded. */
 const UNKNOWN_MODEL = "_unknown";
-const INFER_ROUTE = /^\/v2\/models\/[^/]+(?:\/versions\/[^/]+)?\/infer$/;
 
 /** Times and counts the protocol's infer route (its phases: decode, queue, infer, encode). */
 export function inferRouteMetrics(metrics: PrometheusMetrics): MiddlewareHandler<ProtocolEnv> {
   return async (c, next) => {
-    if (c.req.method !== "POST" || !INFER_ROUTE.test(c.req.path)) return next();
+    if (c.req.method !== "POST" || targetOf(c)?.infer !== true) return next();
     const timer = new PhaseTimer();
     c.set("timer", timer);
     await next();

@@ -24,7 +24,8 @@ export function createServerApp(service: ModelService, metrics = new PrometheusM
   app.get("/metrics", async (c) =>
     c.body(await metrics.renderPrometheus(), 200, { "Content-Type": metrics.contentType }),
   );
-  // SageMaker's health check: 200 once the live version is loaded and warmed up.
+  // SageMaker's health check: 200 once the live version is loaded and warmed up; 503 while it is
+  // not (loading, or failed: a corrupt file, a GPU model without CUDA), so no traffic shifts to it.
   app.get("/ping", async (c) => {
     const ready = await service.ready();
     return ready ? c.json({ status: "ready" }) : c.json({ error: "model is loading" }, 503);
@@ -44,7 +45,7 @@ export function createServerApp(service: ModelService, metrics = new PrometheusM
       return c.json(bad, 400);
     }
     const started = performance.now();
-    const result = await handleTransportEvent(service.backend, event, service.logger);
+    const result = await handleTransportEvent(service.served, event, service.logger, c.get("requestId"));
     const status = result.ok ? 200 : STATUS_OF[result.kind];
     recordInvocation(metrics, service.config.modelName, event, result, status, performance.now() - started);
     return c.json(result, status);

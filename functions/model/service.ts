@@ -3,18 +3,24 @@
  * engine over the repository, serving one model, its live version loaded once per instance.
  */
 import { Logger as PowertoolsLogger } from "@aws-lambda-powertools/logger";
+import { type Backend, EngineBackend, type ModelCatalog } from "../../layers/backend";
 import { type InferenceThread, ModelEngine } from "../../layers/engine";
 import { openRepository } from "../../layers/repository";
-import { EngineBackend, type Logger, type ModelCatalog, silentLogger } from "../../layers/transport";
+import { fromPowertools, type LogSink, silentLogger } from "../../layers/telemetry";
 import { type FunctionConfig, readFunctionConfig } from "./config";
+import { meteredBackend, RunMetrics } from "./run-metrics";
 
 /** One model, served from an in-process engine. */
 export interface ModelService {
   readonly config: FunctionConfig;
-  readonly logger: Logger;
+  readonly logger: LogSink;
   readonly backend: EngineBackend;
-  /** The one-model catalog the protocol routes serve. */
+  /** What requests go through: `backend`, each run counted in `metrics`. */
+  readonly served: Backend;
+  /** The one-model catalog the protocol routes serve (over `served`). */
   readonly catalog: ModelCatalog;
+  /** Runs per version; flushed as EMF lines by the handler (Lambda) or on a timer (container). */
+  readonly metrics: RunMetrics;
   /** Loads and warms the live version; the engine shares one load, and retries a failed one on a later call. */
   warm(): Promise<void>;
   /** True once the live version is loaded and warmed up. */
@@ -33,12 +39,14 @@ export interface ModelServiceOptions {
   batching?: boolean;
   /** Where ONNX Runtime runs: `worker` overlaps HTTP work and inference (container). @default "main" */
   inferenceThread?: InferenceThread;
+  /** Where the run metrics' EMF lines go. @default stdout */
+  emit?: (line: string) => void;
 }
 
 /** Builds the service for `config`; nothing is loaded until `warm()` or the first request. */
 export function createModelService(
   config: FunctionConfig,
-  logger: Logger = functionLogger(config),
+  logger: LogSink = functionLogger(config),
   options: ModelServiceOptions = {},
 ): ModelService {
   const repo = openRepository(config.modelRepository, {
@@ -59,11 +67,15 @@ export function createModelService(
     liveVersions,
     batching: options.batching ?? true,
   });
+  const metrics = new RunMetrics(config.metricsNamespace, model, options.emit);
+  const served = meteredBackend(backend, metrics);
   return {
     config,
     logger,
     backend,
-    catalog: new Map([[model, backend]]),
+    served,
+    catalog: new Map([[model, served]]),
+    metrics,
     warm: async () => {
       await backend.load(model);
     },
@@ -73,13 +85,15 @@ export function createModelService(
 }
 
 /** Structured JSON logs (Powertools), tagged with the model. */
-export function functionLogger(config: FunctionConfig): Logger {
+export function functionLogger(config: FunctionConfig): LogSink {
   if (config.logLevel === "SILENT") return silentLogger;
-  return new PowertoolsLogger({
-    serviceName: "edge-infer-model",
-    logLevel: config.logLevel,
-    persistentKeys: { model: config.modelName },
-  });
+  return fromPowertools(
+    new PowertoolsLogger({
+      serviceName: "edge-infer-model",
+      logLevel: config.logLevel,
+      persistentKeys: { model: config.modelName },
+    }),
+  );
 }
 
 let instance: ModelService | undefined;

@@ -11,7 +11,6 @@ export {
   authMiddleware,
   extractKey,
   isPublicPath,
-  modelFromPath,
 } from "./middleware";
 export { type AuthMode, authMode, isLoopbackHost } from "./mode";
 export { CachedKeyStore, type KeyCacheOptions, type KeyStore, MemoryKeyStore } from "./store";

@@ -4,6 +4,9 @@
  */
 import type { Context, MiddlewareHandler } from "hono";
 import { BackendFailure, Forbidden, Unauthorized } from "../../layers/errors";
+import { BEARER_CHALLENGE } from "../../layers/http/errors";
+import { targetOf } from "../../layers/http/target";
+import { quote } from "../../layers/protocol/quote";
 import { allowsModel, hashesEqual, hashKey, isWellFormedKey, type KeyRecord } from "./keys";
 import type { KeyStore } from "./store";
 
@@ -25,19 +28,6 @@ export function isPublicPath(path: string): boolean {
   return path === "/v2" || path === "/v2/" || path.startsWith("/v2/health/");
 }
 
-const MODEL_IN_PATH = /^\/v2\/models\/([^/]+)/;
-
-/** The model named in a `/v2/models/{model}/...` path, percent-decoded; undefined elsewhere. */
-export function modelFromPath(path: string): string | undefined {
-  const raw = MODEL_IN_PATH.exec(path)?.[1];
-  if (raw === undefined) return undefined;
-  try {
-    return decodeURIComponent(raw);
-  } catch {
-    return raw;
-  }
-}
-
 /** The key a request carries: `Authorization: Bearer <key>`, else `x-api-key`. */
 export function extractKey(headers: Headers): string | undefined {
   const auth = headers.get("authorization");
@@ -52,13 +42,8 @@ export function extractKey(headers: Headers): string | undefined {
 function unauthorized(c: Context, message: string): Unauthorized {
   const err = new Unauthorized(message);
   // Set here as well as by the error mapper, so the challenge survives whichever builds the response.
-  c.header("WWW-Authenticate", err.challenge);
+  c.header("WWW-Authenticate", BEARER_CHALLENGE);
   return err;
-}
-
-/** Quotes a client-supplied name for an error message, bounded so it cannot bloat the response. */
-function quote(s: string): string {
-  return JSON.stringify(s.length > 100 ? `${s.slice(0, 100)}…` : s);
 }
 
 /** Hono middleware: 401 without a valid active key, 403 for a model the key may not call. */
@@ -84,7 +69,7 @@ export function authMiddleware(options: AuthOptions): MiddlewareHandler<AuthEnv>
     }
     if (record === undefined || !hashesEqual(record.keyHash, hash)) throw unauthorized(c, "invalid API key");
     if (record.revoked) throw unauthorized(c, "API key has been revoked");
-    const model = modelFromPath(c.req.path);
+    const model = targetOf(c)?.model;
     if (model !== undefined && !allowsModel(record, model)) {
       throw new Forbidden(`API key ${quote(record.name)} may not use model ${quote(model)}`);
     }

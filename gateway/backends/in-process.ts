@@ -2,10 +2,12 @@
  * Local mode: every model of a repository served by an engine in this process, through the same
  * EngineBackend the model function runs (minus the serialisation of the Lambda transport).
  */
+
+import { EngineBackend, type ModelCatalog } from "../../layers/backend";
 import { type InferenceThread, ModelEngine } from "../../layers/engine";
 import type { EngineLogger } from "../../layers/engine/types";
 import type { ModelRepository } from "../../layers/repository/types";
-import { EngineBackend, type Logger, type ModelCatalog } from "../../layers/transport";
+import type { Logger } from "../../layers/telemetry";
 
 /** An in-process catalog and the handles to warm and stop it. */
 export interface InProcessModels {

@@ -6,7 +6,9 @@ import { InvokeCommand, type InvokeCommandOutput, type LambdaClient } from "@aws
 import {
   BackendFailure,
   BackendTimeout,
+  type ErrorKind,
   InferenceError,
+  ModelNotReady,
   Overloaded,
   PayloadTooLarge,
 } from "../../layers/errors";
@@ -48,8 +50,10 @@ function invokeError(model: string, e: unknown, signal: AbortSignal | undefined)
 }
 
 /**
- * Maps a function error (`X-Amz-Function-Error`): the handler threw, crashed, or timed out.
- * The payload's message stays in the cause, for logs only.
+ * Maps a function error (`X-Amz-Function-Error`): the handler threw, crashed, or timed out. The
+ * model function throws with the error kind as `errorType` when its live version fails
+ * (functions/model/live.ts): `model_not_ready` is a 503, the rest a 502. The payload's message
+ * stays in the cause, for logs only.
  */
 function functionError(model: string, payload: Uint8Array | undefined): InferenceError {
   let errorType = "Unknown";
@@ -73,6 +77,9 @@ function functionError(model: string, payload: Uint8Array | undefined): Inferenc
   }
   if (/timed ?out/i.test(errorType) || /Task timed out/.test(errorMessage)) {
     return new BackendTimeout(`model '${model}' function timed out`, { cause });
+  }
+  if (errorType === ("model_not_ready" satisfies ErrorKind)) {
+    return new ModelNotReady(`model '${model}' is not ready`, { cause });
   }
   return new BackendFailure(`model '${model}' function failed`, { cause });
 }

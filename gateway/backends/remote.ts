@@ -2,20 +2,19 @@
  * The part every remote backend shares: it speaks the transport (layers/transport) to a model
  * function and turns the answer back into tensors or domain errors. Subclasses only deliver bytes.
  */
+
+import type { Backend, InferResult, ModelDescription } from "../../layers/backend";
 import { BackendFailure } from "../../layers/errors";
-import type { DecodedInferRequest } from "../../layers/protocol/types";
 import {
-  type Backend,
   errorOfFailure,
-  type InferResult,
   inferEvent,
   inferResultOf,
-  type ModelDescription,
   parseTransportResult,
   queryEvent,
   type TransportEvent,
   type TransportResult,
 } from "../../layers/transport";
+import type { ValidatedRequest } from "../../layers/validation/request";
 
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();
@@ -42,7 +41,7 @@ export abstract class RemoteBackend<Client> implements Backend {
   /** Metadata and config of the version, as the function sees them. */
   async describe(
     model: string,
-    version: string | undefined,
+    version: number | undefined,
     signal?: AbortSignal,
   ): Promise<ModelDescription> {
     const result = await this.call(model, queryEvent("metadata", model, version), signal);
@@ -51,7 +50,7 @@ export abstract class RemoteBackend<Client> implements Backend {
   }
 
   /** Whether the function has the version loaded (its live version once init is done). */
-  async ready(model: string, version: string | undefined, signal?: AbortSignal): Promise<boolean> {
+  async ready(model: string, version: number | undefined, signal?: AbortSignal): Promise<boolean> {
     const result = await this.call(model, queryEvent("ready", model, version), signal);
     if (result.action !== "ready") throw unexpected(model, result.action, "ready");
     return result.ready;
@@ -60,8 +59,8 @@ export abstract class RemoteBackend<Client> implements Backend {
   /** Runs the request in the function; tensors cross as a base64 binary protocol body. */
   async infer(
     model: string,
-    version: string | undefined,
-    request: DecodedInferRequest,
+    version: number | undefined,
+    request: ValidatedRequest,
     signal?: AbortSignal,
   ): Promise<InferResult> {
     return inferResultOf(await this.call(model, inferEvent(model, version, request), signal), model);

@@ -3,8 +3,9 @@
  * version rule (plan.ts), honours the model's `cache` config and the request's `Cache-Control`, and
  * says `X-Cache: HIT | MISS | BYPASS` on every infer answer. A cache failure never fails a request.
  */
+
+import type { InferResult } from "../../layers/backend";
 import type { InferContext, InferMiddleware } from "../../layers/http";
-import type { InferResult } from "../../layers/transport";
 import { type CachePlan, planCache } from "./plan";
 import { type CacheStatus, cacheDirectives, type ResultCache } from "./result-cache";
 import type { CacheLogger } from "./types";
@@ -36,8 +37,9 @@ export function resultCacheMiddleware(
     });
     // A hit's lookup; a request that joined another's flight waited for it here too.
     if (computing === undefined) ctx.timer.add("cache", performance.now() - started);
-    // Read back by the telemetry middleware for the hit/miss metrics.
+    // The header for clients; the context for the telemetry middleware's hit/miss metrics.
     ctx.http.header(X_CACHE, outcome.status);
+    ctx.http.set("cache", outcome.status);
     return outcome.result;
   };
 }
@@ -45,6 +47,7 @@ export function resultCacheMiddleware(
 async function bypass(ctx: InferContext, next: () => Promise<InferResult>): Promise<InferResult> {
   const result = await next();
   ctx.http.header(X_CACHE, "BYPASS" satisfies CacheStatus);
+  ctx.http.set("cache", "BYPASS");
   return result;
 }
 
@@ -56,7 +59,10 @@ function planOf(ctx: InferContext, logger: CacheLogger | undefined): CachePlan |
     return planCache(
       ctx.model,
       { inputs, outputs, parameters },
-      { pinned: ctx.version, live: ctx.version === undefined ? ctx.description.version : undefined },
+      {
+        pinned: ctx.version === undefined ? undefined : String(ctx.version),
+        live: ctx.version === undefined ? ctx.description.version : undefined,
+      },
     );
   } catch (e) {
     logger?.warn("cache key not computable, served without the cache", {

@@ -1,5 +1,5 @@
 /** Types shared by the result cache's modules. */
-import type { InferResult } from "../../layers/transport/backend";
+import type { InferResult } from "../../layers/backend/contract";
 
 /** What the cache keeps: a backend's answer (version, outputs, parameters), before it is encoded for one client. */
 export type CachedResult = InferResult;

@@ -34,6 +34,7 @@ import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aw
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { REPO_ROOT } from "../paths";
+import { gatewayTimeouts } from "../timeouts";
 import type { CatalogTarget, IModelBackend } from "./backend";
 import type { ModelStorage } from "./model-storage";
 import { acknowledge } from "./nag";
@@ -48,7 +49,11 @@ export interface GatewayProps {
   readonly entry?: string;
   /** @default 1024 */
   readonly memoryMiB?: number;
-  /** Gateway timeout; CloudFront's origin read timeout follows it. @default Duration.seconds(30) */
+  /**
+   * Gateway timeout; its backend deadline and CloudFront's origin read timeout follow it
+   * (infra/timeouts.ts: deadline = timeout - 2 s, origin read = timeout + 5 s, at most 60 s).
+   * @default Duration.seconds(30)
+   */
   readonly timeout?: Duration;
   /** LOG_LEVEL of the gateway. @default "INFO" */
   readonly logLevel?: string;
@@ -128,7 +133,7 @@ export class Gateway extends Construct {
         POWERTOOLS_SERVICE_NAME: props.serviceName ?? "edge-infer-gateway",
         POWERTOOLS_METRICS_NAMESPACE: props.metricsNamespace ?? "EdgeInfer",
         // A backend that is too slow gets the protocol's 504 before Lambda kills the gateway.
-        BACKEND_TIMEOUT_MS: String(Math.max(1000, timeout.toMilliseconds() - 2000)),
+        BACKEND_TIMEOUT_MS: String(gatewayTimeouts(timeout.toSeconds()).backendDeadlineMs),
         NODE_OPTIONS: "--enable-source-maps",
         ORIGIN_VERIFY_SECRET: originVerify,
       },
@@ -200,7 +205,7 @@ export class Gateway extends Construct {
       comment: "edge-infer gateway",
       defaultBehavior: {
         origin: new FunctionUrlOrigin(this.functionUrl, {
-          readTimeout: Duration.seconds(Math.min(Math.max(timeout.toSeconds(), 1), 60)),
+          readTimeout: Duration.seconds(gatewayTimeouts(timeout.toSeconds()).originReadTimeoutS),
           // Overwrites any x-origin-verify a viewer sends.
           customHeaders: { [ORIGIN_VERIFY_HEADER]: originVerify },
         }),

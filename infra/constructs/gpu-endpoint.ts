@@ -3,16 +3,19 @@
  * A new live version replaces the SageMaker model and endpoint config; the endpoint then moves to
  * them blue/green with the catalog's rollout and rolls back when its alarms fire.
  */
-import { Duration, Names, Stack } from "aws-cdk-lib";
+import { Duration, Names, RemovalPolicy, Stack } from "aws-cdk-lib";
 import { Alarm, ComparisonOperator, Metric, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
 import { DockerImageAsset, Platform } from "aws-cdk-lib/aws-ecr-assets";
-import { Grant, type IGrantable, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { Grant, type IGrantable, PolicyStatement, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { CfnEndpoint, CfnEndpointConfig, CfnModel } from "aws-cdk-lib/aws-sagemaker";
+import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
 import type { GpuModel } from "../model-spec";
-import { ortVersion, REPO_ROOT } from "../paths";
+import { ortVersion } from "../paths";
 import { sageMakerTrafficRouting } from "../rollout";
+import { stageImage } from "../staging";
+import { notify } from "./alarm-topic";
 import type { CatalogTarget, IModelBackend, ImageSource } from "./backend";
 import type { IModelRepository } from "./model-storage";
 import { acknowledge, acknowledgeFindings } from "./nag";
@@ -23,7 +26,9 @@ export interface GpuEndpointProps {
   readonly model: GpuModel;
   /** Where the container loads model files from (read-only on the model's own prefix). */
   readonly repository: IModelRepository;
-  /** Image build. @default { directory: REPO_ROOT, file: "functions/Dockerfile.gpu" } */
+  /** Where the endpoint's alarms notify. */
+  readonly alarmTopic: ITopic;
+  /** Image build. @default functions/Dockerfile.gpu with dist/model-server, built now from the source (infra/staging.ts) */
   readonly image?: ImageSource;
   /** onnxruntime-node version installed in the image. @default the version package-lock.json pins */
   readonly ortVersion?: string;
@@ -55,7 +60,7 @@ export class GpuEndpoint extends Construct implements IModelBackend {
     this.modelName = model.name;
     // Lower case: SageMaker writes endpoint ARNs in lower case, and IAM compares them as written.
     this.endpointName = Names.uniqueResourceName(this, { maxLength: 63, separator: "-" }).toLowerCase();
-    const source = props.image ?? { directory: REPO_ROOT, file: "functions/Dockerfile.gpu" };
+    const source = props.image ?? stageImage(this, "gpu");
     const image = new DockerImageAsset(this, "Image", {
       directory: source.directory,
       file: source.file,
@@ -73,13 +78,16 @@ export class GpuEndpoint extends Construct implements IModelBackend {
       /^Resource::\*$/,
       "ecr:GetAuthorizationToken has no resource-level permissions; image pulls themselves are limited to the asset repository.",
     );
-    // Created here so it has a retention; SageMaker writes to it by this fixed name.
+    // Created here so it has a retention; SageMaker writes to it by this fixed name. Deleted with the
+    // stack (after the endpoint, which depends on it, and without logs:CreateLogGroup the endpoint
+    // cannot re-create it meanwhile), so the model can be removed from the catalog and added again.
     const logGroup = new LogGroup(this, "Logs", {
       logGroupName: `/aws/sagemaker/Endpoints/${this.endpointName}`,
       retention: props.logRetention ?? RetentionDays.ONE_MONTH,
+      removalPolicy: RemovalPolicy.DESTROY,
     });
     logGroup.grantWrite(this.role);
-    logGroup.grant(this.role, "logs:CreateLogGroup", "logs:DescribeLogStreams");
+    logGroup.grant(this.role, "logs:DescribeLogStreams");
     props.repository.grantRead(this.role, `${model.name}/`);
 
     this.sageMakerModel = new CfnModel(this, "Model", {
@@ -92,6 +100,8 @@ export class GpuEndpoint extends Construct implements IModelBackend {
           MODEL_REPOSITORY: props.repository.uri,
           MODEL_CACHE_DIR: "/tmp/models",
           SAGEMAKER: "true",
+          // Below SageMaker's 60 s: the container answers its own 504 first (infra/timeouts.ts).
+          BACKEND_TIMEOUT_MS: String(model.timeoutSeconds * 1000),
         },
       },
     });
@@ -131,14 +141,17 @@ export class GpuEndpoint extends Construct implements IModelBackend {
         period: Duration.minutes(1),
       });
     const alarm = (alarmId: string, m: Metric, threshold: number, what: string) =>
-      new Alarm(this, alarmId, {
-        metric: m,
-        threshold,
-        evaluationPeriods: model.alarms.evaluationPeriods,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-        alarmDescription: `${model.name} (SageMaker endpoint): ${what}. Rolls back a blue/green update in progress.`,
-      });
+      notify(
+        new Alarm(this, alarmId, {
+          metric: m,
+          threshold,
+          evaluationPeriods: model.alarms.evaluationPeriods,
+          comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+          treatMissingData: TreatMissingData.NOT_BREACHING,
+          alarmDescription: `${model.name} (SageMaker endpoint): ${what}. Rolls back a blue/green update in progress.`,
+        }),
+        props.alarmTopic,
+      );
     this.alarms = {
       errors: alarm(
         "Errors",
@@ -168,6 +181,14 @@ export class GpuEndpoint extends Construct implements IModelBackend {
         },
       },
     });
+    this.endpoint.node.addDependency(logGroup);
+    // SageMaker's deployment guardrails read the rollback alarms' state with the execution role.
+    this.role.addToPolicy(
+      new PolicyStatement({
+        actions: ["cloudwatch:DescribeAlarms"],
+        resources: [this.alarms.errors.alarmArn, this.alarms.latency.alarmArn],
+      }),
+    );
     this.catalogTarget = { backend: "sagemaker", target: this.endpoint.attrEndpointName };
   }
 

@@ -1,10 +1,10 @@
 /**
  * A CPU model: a Lambda container function running ORT, its published version naming the live model
  * version, alias `live`, and a CodeDeploy deployment group that shifts the alias with the model's
- * rollout and rolls back when the alias alarms fire.
+ * rollout once the release hook has checked the new version, and rolls back when the new version's
+ * alarms fire.
  */
 import { Duration, RemovalPolicy } from "aws-cdk-lib";
-import { Alarm, ComparisonOperator, TreatMissingData } from "aws-cdk-lib/aws-cloudwatch";
 import { LambdaDeploymentGroup } from "aws-cdk-lib/aws-codedeploy";
 import { Platform } from "aws-cdk-lib/aws-ecr-assets";
 import { Grant, type IGrantable, Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
@@ -16,13 +16,17 @@ import {
   LoggingFormat,
 } from "aws-cdk-lib/aws-lambda";
 import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
+import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
 import type { CpuModel } from "../model-spec";
-import { ortVersion, REPO_ROOT } from "../paths";
+import { ortVersion } from "../paths";
 import { lambdaDeploymentConfig } from "../rollout";
+import { stageImage } from "../staging";
 import type { CatalogTarget, IModelBackend, ImageSource } from "./backend";
+import { type ModelFunctionAlarms, modelFunctionAlarms } from "./model-alarms";
 import type { IModelRepository } from "./model-storage";
 import { acknowledgeFindings } from "./nag";
+import { ReleaseHook } from "./release-hook";
 
 /** Properties of ModelFunction. */
 export interface ModelFunctionProps {
@@ -30,12 +34,16 @@ export interface ModelFunctionProps {
   readonly model: CpuModel;
   /** Where the function loads model files from (read-only on the model's own prefix). */
   readonly repository: IModelRepository;
-  /** Image build. @default { directory: REPO_ROOT, file: "functions/Dockerfile" } */
+  /** Where every alarm of the model notifies. */
+  readonly alarmTopic: ITopic;
+  /** Image build. @default functions/Dockerfile with dist/model-function, built now from the source (infra/staging.ts) */
   readonly image?: ImageSource;
   /** onnxruntime-node version installed in the image. @default the version package-lock.json pins */
   readonly ortVersion?: string;
   /** Retention of the function's log group. @default RetentionDays.ONE_MONTH */
   readonly logRetention?: RetentionDays;
+  /** POWERTOOLS_METRICS_NAMESPACE of the function's EMF metrics (run-failure alarm). @default "EdgeInfer" */
+  readonly metricsNamespace?: string;
 }
 
 /** The function, its alias `live` and the deployment group that moves the alias. */
@@ -45,8 +53,10 @@ export class ModelFunction extends Construct implements IModelBackend {
   /** Alias `live`: what the gateway invokes and CodeDeploy shifts. */
   readonly alias: Alias;
   readonly deploymentGroup: LambdaDeploymentGroup;
-  /** Alias alarms that stop and roll back a deployment: errors, p99 duration, throttles. */
-  readonly alarms: { readonly errors: Alarm; readonly duration: Alarm; readonly throttles: Alarm };
+  /** Release alarms (the deployment group's, on the new version) and steady-state alarms (alias). */
+  readonly alarms: ModelFunctionAlarms;
+  /** The BeforeAllowTraffic hook that checks a new version before any traffic moves. */
+  readonly releaseHook: ReleaseHook;
   readonly catalogTarget: CatalogTarget;
 
   constructor(scope: Construct, id: string, props: ModelFunctionProps) {
@@ -54,7 +64,8 @@ export class ModelFunction extends Construct implements IModelBackend {
     const { model } = props;
     this.modelName = model.name;
     const arm = model.architecture === "arm64";
-    const image = props.image ?? { directory: REPO_ROOT, file: "functions/Dockerfile" };
+    const image = props.image ?? stageImage(this, "cpu");
+    const namespace = props.metricsNamespace ?? "EdgeInfer";
 
     const logGroup = new LogGroup(this, "Logs", { retention: props.logRetention ?? RetentionDays.ONE_MONTH });
     // An own role instead of AWSLambdaBasicExecutionRole: logs only to this log group.
@@ -82,6 +93,7 @@ export class ModelFunction extends Construct implements IModelBackend {
         MODEL_VERSION: String(model.liveVersion),
         MODEL_REPOSITORY: props.repository.uri,
         MODEL_CACHE_DIR: "/tmp/models",
+        POWERTOOLS_METRICS_NAMESPACE: namespace,
       },
     });
     props.repository.grantRead(role, `${model.name}/`);
@@ -94,48 +106,39 @@ export class ModelFunction extends Construct implements IModelBackend {
     });
     this.catalogTarget = { backend: "lambda", target: this.alias.functionArn };
 
-    const period = Duration.minutes(1);
-    const alarm = (
-      alarmId: string,
-      metric: ReturnType<Alias["metricErrors"]>,
-      threshold: number,
-      what: string,
-    ) =>
-      new Alarm(this, alarmId, {
-        metric,
-        threshold,
-        evaluationPeriods: model.alarms.evaluationPeriods,
-        comparisonOperator: ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
-        treatMissingData: TreatMissingData.NOT_BREACHING,
-        alarmDescription: `${model.name} (alias live): ${what}. Stops and rolls back a deployment in progress.`,
-      });
-    this.alarms = {
-      errors: alarm(
-        "Errors",
-        this.alias.metricErrors({ period, statistic: "Sum" }),
-        model.alarms.errors,
-        `>= ${model.alarms.errors} errors a minute`,
-      ),
-      duration: alarm(
-        "DurationP99",
-        this.alias.metricDuration({ period, statistic: "p99" }),
-        model.alarms.p99LatencyMs,
-        `p99 duration >= ${model.alarms.p99LatencyMs} ms`,
-      ),
-      throttles: alarm(
-        "Throttles",
-        this.alias.metricThrottles({ period, statistic: "Sum" }),
-        model.alarms.throttles,
-        `>= ${model.alarms.throttles} throttles a minute`,
-      ),
-    };
+    const version = this.function.currentVersion;
+    this.alarms = modelFunctionAlarms(this, {
+      model,
+      function: this.function,
+      version,
+      alias: this.alias,
+      topic: props.alarmTopic,
+      namespace,
+    });
+    // The release alarms name the new version: CloudFormation updates them before the alias moves.
+    for (const a of Object.values(this.alarms.release)) this.alias.node.addDependency(a);
 
+    this.releaseHook = new ReleaseHook(this, "ReleaseHook", {
+      modelName: model.name,
+      function: this.function,
+      version,
+      aliasName: this.alias.aliasName,
+      repository: props.repository,
+      logRetention: props.logRetention,
+    });
     this.deploymentGroup = new LambdaDeploymentGroup(this, "Deployment", {
       alias: this.alias,
       deploymentConfig: lambdaDeploymentConfig(this, "Rollout", model.rollout),
-      alarms: [this.alarms.errors, this.alarms.duration, this.alarms.throttles],
+      preHook: this.releaseHook.function,
+      alarms: Object.values(this.alarms.release),
       autoRollback: { failedDeployment: true, stoppedDeployment: true, deploymentInAlarm: true },
     });
+    acknowledgeFindings(
+      this.deploymentGroup,
+      "AwsSolutions-IAM5",
+      /^Resource::<[A-Za-z0-9]*ReleaseHookFunction[A-Za-z0-9]*\.Arn>:\*$/,
+      "CDK grants CodeDeploy invoke on the release hook's versions (<hook ARN>:*), as a hook may be invoked qualified; it is this model's own hook only.",
+    );
     acknowledgeFindings(
       this.deploymentGroup,
       "AwsSolutions-IAM4",

@@ -1,7 +1,7 @@
 /**
  * Observability: a dashboard of the gateway's per-model EMF metrics (requests, errors, p50/p99
- * latency, cache hit ratio) and alarms on the gateway's 5xx rate and p99 latency, sent to an
- * encrypted SNS topic.
+ * latency, cache hit ratio) and alarms on the gateway's 5xx rate and p99 latency, sent to the
+ * alarm topic (infra/constructs/alarm-topic.ts).
  */
 import { Duration } from "aws-cdk-lib";
 import {
@@ -15,18 +15,18 @@ import {
   Metric,
   TreatMissingData,
 } from "aws-cdk-lib/aws-cloudwatch";
-import { SnsAction } from "aws-cdk-lib/aws-cloudwatch-actions";
-import { ServicePrincipal } from "aws-cdk-lib/aws-iam";
-import { Key } from "aws-cdk-lib/aws-kms";
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
-import { Topic } from "aws-cdk-lib/aws-sns";
+import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
 import { EMF_DIMENSION, EMF_NAMESPACE } from "../../layers/telemetry/emf";
+import { notify } from "./alarm-topic";
 
 /** Properties of Observability. */
 export interface ObservabilityProps {
   /** Catalog model names: one line per model on each graph. */
   readonly models: readonly string[];
+  /** Where the gateway alarms go. */
+  readonly topic: ITopic;
   /** The gateway function (its Function URL metrics drive the alarms). */
   readonly gatewayFunction: IFunction;
   /** EMF namespace of the gateway's metrics (its only dimension is `model`: layers/telemetry/emf.ts). @default "EdgeInfer" */
@@ -37,11 +37,9 @@ export interface ObservabilityProps {
   readonly p99LatencyMs?: number;
 }
 
-/** Dashboard, gateway alarms and the alarm topic. */
+/** Dashboard and gateway alarms. */
 export class Observability extends Construct {
   readonly dashboard: Dashboard;
-  /** Where alarms are sent; subscribe e-mail, chat or paging to it. */
-  readonly topic: Topic;
   readonly alarms: { readonly errorRate: Alarm; readonly latency: Alarm };
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
@@ -49,11 +47,6 @@ export class Observability extends Construct {
     const namespace = props.namespace ?? EMF_NAMESPACE;
     const period = Duration.minutes(1);
     const fn = props.gatewayFunction;
-
-    // A customer-managed key: CloudWatch cannot publish to a topic under the AWS-managed SNS key.
-    const key = new Key(this, "TopicKey", { enableKeyRotation: true, description: "edge-infer alarm topic" });
-    key.grant(new ServicePrincipal("cloudwatch.amazonaws.com"), "kms:Decrypt", "kms:GenerateDataKey*");
-    this.topic = new Topic(this, "Alarms", { masterKey: key, enforceSSL: true });
 
     const requests = fn.metric("UrlRequestCount", { period, statistic: "Sum" });
     const errors5xx = fn.metric("Url5xxCount", { period, statistic: "Sum" });
@@ -75,9 +68,7 @@ export class Observability extends Construct {
         treatMissingData: TreatMissingData.NOT_BREACHING,
         alarmDescription: `edge-infer gateway: ${what} in 3 of 5 minutes.`,
       });
-      a.addAlarmAction(new SnsAction(this.topic));
-      a.addOkAction(new SnsAction(this.topic));
-      return a;
+      return notify(a, props.topic);
     };
     this.alarms = {
       errorRate: alarm("ErrorRate", errorRate, threshold.rate, `5xx >= ${threshold.rate}% of requests`),

@@ -1,5 +1,5 @@
 /** The stack of dashboards and gateway alarms; changing it never touches the serving path. */
-import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
+import { Stack, type StackProps } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 import { Observability, type ObservabilityProps } from "../constructs/observability";
 import { consumeStrongReferences } from "./references";
@@ -7,7 +7,7 @@ import { consumeStrongReferences } from "./references";
 /** Properties of ObservabilityStack: those of the Observability construct. */
 export interface ObservabilityStackProps extends StackProps, ObservabilityProps {}
 
-/** Observability construct plus the alarm topic ARN as an output (to subscribe to). */
+/** The Observability construct (the alarm topic it notifies: AlarmsStack). */
 export class ObservabilityStack extends Stack {
   readonly observability: Observability;
 
@@ -15,6 +15,5 @@ export class ObservabilityStack extends Stack {
     super(scope, id, props);
     consumeStrongReferences(this);
     this.observability = new Observability(this, "Observability", props);
-    new CfnOutput(this, "AlarmTopicArn", { value: this.observability.topic.topicArn });
   }
 }

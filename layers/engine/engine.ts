@@ -5,7 +5,6 @@
 import { InferenceError, ModelNotFound, ModelNotReady } from "../errors";
 import type { ModelMetadataResponse, Tensor } from "../protocol/types";
 import type { ModelConfig, ModelRepository } from "../repository/types";
-import { validateRequest } from "../validation/validate";
 import { createModel } from "./load";
 import type { ServedModel } from "./loaded";
 import type { EngineLogger, EngineOptions, LoadedModel, ModelState } from "./types";
@@ -61,18 +60,6 @@ export class ModelEngine {
     const v = version ?? info.defaultVersion;
     if (!info.servable.includes(v)) throw new ModelNotFound(`model '${model}' has no version ${v}`);
     return this.loadVersion(model, v, info);
-  }
-
-  /** Loads (if needed), validates the request against the signature and runs it. */
-  async infer(
-    model: string,
-    version: number | undefined,
-    inputs: Tensor[],
-    outputs?: string[],
-  ): Promise<{ version: number; outputs: Tensor[] }> {
-    const loaded = this.readyModel(model, version) ?? (await this.load(model, version));
-    validateRequest(inputs, outputs, loaded.signature, loaded.config.max_batch_size);
-    return { version: loaded.version, outputs: await loaded.run(inputs, outputs) };
   }
 
   /** State of a version (of the default version when known, if `version` is undefined). */

@@ -2,12 +2,12 @@
 import { InferenceError, ModelNotReady } from "../errors";
 import type { ModelConfig, ModelRepository, ModelSignature } from "../repository/types";
 import { type ServedModel, SessionModel, shortOrtMessage } from "./loaded";
-import { createSession, warmupInputs } from "./session";
+import { createSession, ProviderUnavailable, warmupInputs } from "./session";
 import { resolveSignature, SignatureMismatch } from "./signature";
 import type { EngineLogger, InferenceThread } from "./types";
 import { WorkerModel } from "./worker-model";
 import type { ValueMeta } from "./worker-protocol";
-import { InferenceWorker, WorkerStopped } from "./worker-thread";
+import { InferenceWorker, WorkerLoadFailed, WorkerStopped } from "./worker-thread";
 
 const noop = (): void => undefined;
 
@@ -70,6 +70,8 @@ export async function createModel(
     opened = await (options.thread === "worker" ? openInWorker : openHere)(path, target, log);
   } catch (e) {
     if (e instanceof WorkerStopped) throw fail("its inference worker stopped", e);
+    if (e instanceof ProviderUnavailable) throw fail(e.message, e);
+    if (e instanceof WorkerLoadFailed && e.reason !== undefined) throw fail(e.reason, e);
     throw fail("ONNX Runtime cannot open the file (not a valid or supported ONNX model)", e);
   }
   let loaded: ServedModel;

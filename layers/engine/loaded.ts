@@ -1,8 +1,9 @@
 /** A loaded model version: runs ORT on protocol tensors and releases its session once idle. */
 import type * as ort from "onnxruntime-node";
-import { InvalidInput, ModelNotReady } from "../errors";
+import { ModelNotReady } from "../errors";
 import type { Tensor } from "../protocol/types";
 import type { ModelConfig, ModelSignature } from "../repository/types";
+import { checkedOutputs, ModelRunFailed } from "./run-errors";
 import { fromOrt, toOrt } from "./tensors";
 import type { LoadedModel } from "./types";
 
@@ -54,21 +55,16 @@ export class SessionModel implements ServedModel {
       // Failures reach the caller as errors; ORT's own stderr line would only duplicate them.
       result = await this.session.run(feeds, fetches, { logSeverityLevel: 4 });
     } catch (e) {
-      // Inputs were validated against the signature, so what is left is what the graph itself
-      // rejects for these values or sizes (e.g. a spatial size that is not a multiple of 32).
-      throw new InvalidInput(
-        `model '${this.name}' version ${this.version} cannot run on this input: ${shortOrtMessage(e)}`,
-        { cause: e },
-      );
+      throw new ModelRunFailed(this, inputs, e);
     } finally {
       this.inFlight--;
       if (this.releasing && this.inFlight === 0) this.release().catch(() => undefined);
     }
-    return fetches.map((name) => {
+    const answered = fetches.flatMap((name) => {
       const value = result[name];
-      if (value === undefined) throw new Error(`ONNX Runtime returned no output '${name}'`);
-      return fromOrt(name, value);
+      return value === undefined ? [] : [fromOrt(name, value)];
     });
+    return checkedOutputs(this, fetches, answered);
   }
 
   /** Releases the ORT session now if idle, or after the last run in flight. */

@@ -1,4 +1,4 @@
-/** ONNX Runtime sessions: options from config.json, CUDA → CPU fallback, warm-up input. */
+/** ONNX Runtime sessions: options from config.json, CUDA (→ CPU only where allowed), warm-up input. */
 import * as ort from "onnxruntime-node";
 import { elementCount, TYPED_ARRAY } from "../protocol/datatypes";
 import type { Tensor } from "../protocol/types";
@@ -28,8 +28,25 @@ export function ortOptions(opt: SessionOptions, providers: string[]): ort.Infere
 }
 
 /**
- * Creates a session with the configured execution providers; when that fails and CUDA was among
- * them, retries on CPU and logs a warning naming the model.
+ * The CUDA execution provider could not be used and config.json does not allow CPU instead. The
+ * message is public (it names the provider and the setting); ORT's own text is the `cause`.
+ */
+export class ProviderUnavailable extends Error {
+  constructor(cause: unknown) {
+    super("the CUDA execution provider is not available (optimization.allow_cpu_fallback is false)", {
+      cause,
+    });
+    this.name = "ProviderUnavailable";
+  }
+}
+
+/** ORT's errors about an execution provider name it (`…AppendExecutionProvider_Cuda…`, `CUDA failure…`). */
+const CUDA_ERROR = /cuda/i;
+
+/**
+ * Creates a session with the configured execution providers. When that fails and CUDA was among
+ * them: with `allow_cpu_fallback`, retries without CUDA and logs a warning naming the model;
+ * without it, a CUDA error is a ProviderUnavailable (any other error is thrown as it is).
  */
 export async function createSession(
   path: string,
@@ -42,14 +59,21 @@ export async function createSession(
     return await ort.InferenceSession.create(path, ortOptions(opt, providers));
   } catch (e) {
     if (!providers.includes("cuda")) throw e;
+    const error = e instanceof Error ? e.message : String(e);
+    if (!opt.allow_cpu_fallback) {
+      if (!CUDA_ERROR.test(error)) throw e;
+      log("error", `model '${where.model}' version ${where.version}: CUDA execution provider failed`, {
+        ...where,
+        provider: "cuda",
+        error,
+      });
+      throw new ProviderUnavailable(e);
+    }
     const fallback = providers.filter((p) => p !== "cuda");
     log(
       "warn",
-      `model '${where.model}' version ${where.version}: CUDA execution provider failed, using CPU`,
-      {
-        ...where,
-        error: e instanceof Error ? e.message : String(e),
-      },
+      `model '${where.model}' version ${where.version}: CUDA execution provider failed, using CPU (optimization.allow_cpu_fallback)`,
+      { ...where, provider: "cuda", error },
     );
     return ort.InferenceSession.create(path, ortOptions(opt, fallback.length > 0 ? fallback : ["cpu"]));
   }

@@ -5,7 +5,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type * as ort from "onnxruntime-node";
 import { InvalidInput } from "../errors";
-import { createSession } from "./session";
+import { createSession, ProviderUnavailable } from "./session";
 import { fromOrt, toOrt } from "./tensors";
 import type { EngineLogger } from "./types";
 import { buffersOf, copyMeta, type FromWorker, type ToWorker, type WorkerInit } from "./worker-protocol";
@@ -49,10 +49,10 @@ async function run(
     return;
   }
   try {
-    const outputs = msg.outputs.map((name) => {
+    // A missing output is the engine's to judge, against the signature (run-errors.ts).
+    const outputs = msg.outputs.flatMap((name) => {
       const value = result[name];
-      if (value === undefined) throw new Error(`ONNX Runtime returned no output '${name}'`);
-      return fromOrt(name, value);
+      return value === undefined ? [] : [fromOrt(name, value)];
     });
     post(port, { type: "result", id, outputs }, buffersOf(outputs));
   } catch (e) {
@@ -69,7 +69,10 @@ async function main(port: NonNullable<typeof parentPort>, init: WorkerInit): Pro
       version: init.version,
     });
   } catch (e) {
-    post(port, { type: "load-failed", error: message(e) });
+    // A public reason travels beside ORT's own text, which only the log sees.
+    if (e instanceof ProviderUnavailable) {
+      post(port, { type: "load-failed", error: message(e.cause), reason: e.message });
+    } else post(port, { type: "load-failed", error: message(e) });
     return;
   }
   port.on("message", (msg: ToWorker) => {

@@ -3,7 +3,8 @@ import type { Worker } from "node:worker_threads";
 import { InvalidInput, ModelNotReady } from "../errors";
 import type { Tensor } from "../protocol/types";
 import type { ModelConfig, ModelSignature } from "../repository/types";
-import { type ServedModel, shortOrtMessage } from "./loaded";
+import type { ServedModel } from "./loaded";
+import { checkedOutputs, ModelRunFailed } from "./run-errors";
 import type { LoadedModel } from "./types";
 import { packInputs } from "./worker-protocol";
 import { type InferenceWorker, WorkerRunFailed, WorkerStopped } from "./worker-thread";
@@ -33,15 +34,14 @@ export class WorkerModel implements ServedModel {
     const { tensors, transfer } = packInputs(inputs);
     this.inFlight++;
     try {
-      return await this.thread.request(tensors, fetches, transfer);
+      return checkedOutputs(this, fetches, await this.thread.request(tensors, fetches, transfer));
     } catch (e) {
       if (e instanceof WorkerStopped) throw this.unavailable(e);
       if (!(e instanceof WorkerRunFailed)) throw e;
       if (e.failure === "input") throw new InvalidInput(e.message);
       if (e.failure === "internal") throw new Error(e.message);
       // As on the main thread: what is left after validation is what the graph itself rejects.
-      const cause = new Error(e.message);
-      throw new InvalidInput(`${where} cannot run on this input: ${shortOrtMessage(cause)}`, { cause });
+      throw new ModelRunFailed(this, inputs, new Error(e.message));
     } finally {
       this.inFlight--;
       if (this.inFlight === 0) for (const d of this.drained.splice(0)) d();

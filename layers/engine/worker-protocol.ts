@@ -31,7 +31,8 @@ export type ValueMeta = InferenceSession.ValueMetadata;
 /** Worker → engine. */
 export type FromWorker =
   | { type: "ready"; inputMetadata: ValueMeta[]; outputMetadata: ValueMeta[] }
-  | { type: "load-failed"; error: string }
+  /** `reason`: a public reason for the failure, when there is one (an unavailable provider). */
+  | { type: "load-failed"; error: string; reason?: string }
   | { type: "log"; level: Parameters<EngineLogger>[0]; msg: string; fields?: Record<string, unknown> }
   | { type: "result"; id: number; outputs: Tensor[] }
   | { type: "run-failed"; id: number; failure: RunFailure; error: string }

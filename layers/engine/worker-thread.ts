@@ -14,8 +14,15 @@ import type { FromWorker, RunFailure, ToWorker, ValueMeta, WorkerInit } from "./
 /** File name of the worker bundle, built next to a bundle that runs the engine with threads. */
 export const WORKER_BUNDLE_FILE = "inference-worker.mjs";
 
-/** ORT refused to open the model in the worker; the message is ORT's. */
-export class WorkerLoadFailed extends Error {}
+/** ORT refused to open the model in the worker; the message is ORT's, `reason` a public one if known. */
+export class WorkerLoadFailed extends Error {
+  constructor(
+    message: string,
+    readonly reason?: string,
+  ) {
+    super(message);
+  }
+}
 /** The worker exited or crashed before answering. */
 export class WorkerStopped extends Error {}
 /** A run failed in the worker; `failure` says whose fault it is. */
@@ -139,7 +146,7 @@ export class InferenceWorker {
         break;
       case "load-failed":
         this.stopping = true;
-        this.onReady?.reject(new WorkerLoadFailed(m.error));
+        this.onReady?.reject(new WorkerLoadFailed(m.error, m.reason));
         this.worker.terminate();
         break;
       case "log":

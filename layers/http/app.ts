@@ -3,7 +3,7 @@
  * serves it behind Lambda or node, the model container serves it next to SageMaker's routes.
  */
 import { Hono } from "hono";
-import { silentLogger } from "../transport/backend";
+import { silentLogger } from "../telemetry/logger";
 import { errorHandler, notFoundHandlerWith } from "./errors";
 import { requestIdMiddleware } from "./request-id";
 import { protocolRoutes } from "./routes";

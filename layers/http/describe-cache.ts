@@ -2,7 +2,7 @@
  * Model descriptions (signature, config) kept per model and version, so that requests are validated
  * without asking the backend (a bad request costs no invocation) and concurrent misses share one call.
  */
-import type { ModelDescription } from "../transport/backend";
+import type { ModelDescription } from "../backend/contract";
 
 interface Slot {
   promise: Promise<ModelDescription>;
@@ -21,7 +21,7 @@ export class DescribeCache {
   /** The cached description of (model, version), or the result of `load` stored for ttlMs. */
   get(
     model: string,
-    version: string | undefined,
+    version: number | undefined,
     load: () => Promise<ModelDescription>,
   ): Promise<ModelDescription> {
     const key = `${model}\u0000${version ?? ""}`;

@@ -7,34 +7,18 @@
 import type { Context, ErrorHandler, NotFoundHandler } from "hono";
 import { HTTPException } from "hono/http-exception";
 import type { ContentfulStatusCode } from "hono/utils/http-status";
-import { type ErrorKind, InferenceError } from "../errors";
-import type { Logger } from "../transport/backend";
-import { quote } from "../transport/quote";
+import { ERROR_TABLE, type ErrorKind, InferenceError } from "../errors";
+import { quote } from "../protocol/quote";
+import type { LogSink } from "../telemetry/logger";
 import type { ProtocolEnv } from "./types";
 
-/** HTTP status of each error kind. */
-export const STATUS_OF: Readonly<Record<ErrorKind, ContentfulStatusCode>> = {
-  invalid_input: 400,
-  unauthorized: 401,
-  forbidden: 403,
-  model_not_found: 404,
-  payload_too_large: 413,
-  rate_limited: 429,
-  internal: 500,
-  backend_failure: 502,
-  model_not_ready: 503,
-  overloaded: 503,
-  backend_timeout: 504,
-};
+/** HTTP status of each error kind (from ERROR_TABLE). */
+export const STATUS_OF = Object.fromEntries(
+  Object.entries(ERROR_TABLE).map(([kind, info]) => [kind, info.status]),
+) as Readonly<Record<ErrorKind, ContentfulStatusCode>>;
 
-/** What a 5xx says, by kind; `m` is the quoted model name or "". */
-const PUBLIC_5XX: Partial<Record<ErrorKind, (m: string) => string>> = {
-  backend_failure: (m) => (m ? `the backend of model ${m} failed` : "a backend failed"),
-  model_not_ready: (m) => (m ? `model ${m} is not ready` : "the model is not ready"),
-  overloaded: (m) => (m ? `model ${m} is overloaded, retry later` : "overloaded, retry later"),
-  backend_timeout: (m) =>
-    m ? `the backend of model ${m} did not answer in time` : "a backend did not answer in time",
-};
+/** `WWW-Authenticate` of every 401 (RFC 6750). */
+export const BEARER_CHALLENGE = 'Bearer realm="edge-infer"';
 
 /** Status, body text and extra headers of any thrown value. */
 export function describeError(
@@ -51,8 +35,7 @@ export function describeError(
     status = STATUS_OF[kind] ?? 500;
     message = err.message;
     if (err.retryAfter !== undefined) headers["Retry-After"] = String(Math.max(1, Math.ceil(err.retryAfter)));
-    const challenge = (err as { challenge?: unknown }).challenge;
-    if (typeof challenge === "string") headers["WWW-Authenticate"] = challenge;
+    if (kind === "unauthorized") headers["WWW-Authenticate"] = BEARER_CHALLENGE;
   } else if (err instanceof HTTPException && err.status >= 400) {
     status = err.status as ContentfulStatusCode;
     kind = status >= 500 ? "internal" : "invalid_input";
@@ -60,7 +43,7 @@ export function describeError(
   }
   if (status >= 500) {
     const m = model === undefined ? "" : quote(model);
-    message = `${PUBLIC_5XX[kind]?.(m) ?? "internal error"} (request id ${requestId})`;
+    message = `${ERROR_TABLE[kind].public?.(m) ?? "internal error"} (request id ${requestId})`;
   }
   return { status, message, kind, headers };
 }
@@ -72,7 +55,7 @@ export interface ErrorBodyOptions {
 }
 
 /** Hono `onError`: maps the error, logs 5xx with their cause (never shown to the client). */
-export function errorHandler(logger: Logger, options: ErrorBodyOptions = {}): ErrorHandler<ProtocolEnv> {
+export function errorHandler(logger: LogSink, options: ErrorBodyOptions = {}): ErrorHandler<ProtocolEnv> {
   return (err, c) => {
     const requestId = c.get("requestId") ?? "-";
     const { status, message, kind, headers } = describeError(err, requestId, c.get("model"));
@@ -86,6 +69,8 @@ export function errorHandler(logger: Logger, options: ErrorBodyOptions = {}): Er
       cause: causeOf(err),
     };
     if (status >= 500) logger.error("request failed", { ...attributes, stack: err.stack });
+    // A refusal with a cause (ONNX Runtime's text for a run it refused) keeps it in the log only.
+    else if (attributes.cause !== undefined) logger.info("request refused", attributes);
     else logger.debug("request refused", attributes);
     for (const [k, v] of Object.entries(headers)) c.header(k, v);
     return errorResponse(c, status, message, options);

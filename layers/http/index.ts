@@ -3,6 +3,7 @@ export { createProtocolApp } from "./app";
 export { withDeadline } from "./deadline";
 export { DescribeCache } from "./describe-cache";
 export {
+  BEARER_CHALLENGE,
   describeError,
   type ErrorBodyOptions,
   errorHandler,

@@ -1,8 +1,11 @@
 /** Types of the protocol's HTTP binding: Hono variables, options, and the infer middleware chain. */
 import type { Context, MiddlewareHandler } from "hono";
-import type { DecodedInferRequest } from "../protocol/types";
+import type { Backend, InferResult, ModelCatalog, ModelDescription } from "../backend/contract";
+import type { JsonLimits } from "../protocol/json-limits";
+import type { LogSink } from "../telemetry/logger";
 import type { PhaseTimer } from "../telemetry/timing";
-import type { Backend, InferResult, Logger, ModelCatalog, ModelDescription } from "../transport/backend";
+import type { ValidatedRequest } from "../validation/request";
+import type { RequestTarget } from "./target";
 
 /** Hono variables set by the protocol app. */
 export type ProtocolEnv = {
@@ -11,6 +14,10 @@ export type ProtocolEnv = {
     requestId: string;
     /** The model named in the path, once it was found in the catalog (used by logs and errors). */
     model?: string;
+    /** The path's model and version, parsed once (`targetOf`); null: the path names no model. */
+    target?: RequestTarget | null;
+    /** How a result cache answered an infer request (logs, hit/miss metrics); absent: no cache. */
+    cache?: "HIT" | "MISS" | "BYPASS";
     /**
      * Phase timings of the request, set by a telemetry middleware before the routes run; the infer
      * route adds decode, infer (and the backend's queue) and encode to it. Absent: not recorded.
@@ -30,10 +37,10 @@ export type ProtocolEnv = {
 export interface InferContext {
   model: string;
   /** The version pinned in the path; undefined: the live version. */
-  version: string | undefined;
+  version: number | undefined;
   /** The description the request was validated against (of the live version when unpinned). */
   description: ModelDescription;
-  request: DecodedInferRequest;
+  request: ValidatedRequest;
   backend: Backend;
   requestId: string;
   /** The Hono context: request headers (Cache-Control…), `c.header()` for response headers. */
@@ -58,16 +65,16 @@ export interface ProtocolAppOptions {
   backendTimeoutMs?: number;
   /** How long a model description (signature, config) is reused before asking the backend again. @default 60000 */
   describeTtlMs?: number;
-  logger?: Logger;
+  logger?: LogSink;
   /** Hono middleware run on every request after the request id is set: auth, limits, metrics. */
   middleware?: MiddlewareHandler[];
   /** Middleware around every infer backend call, outermost first: result cache, batching. */
   inferMiddleware?: InferMiddleware[];
   /**
-   * Called with the JSON part of every infer body before it is parsed (the whole body, or its first
-   * `Inference-Header-Content-Length` bytes): structural limits that bound JSON.parse. Throws to refuse.
+   * Structural limits on the JSON part of every infer body (the whole body, or its first
+   * `Inference-Header-Content-Length` bytes), counted while it is decoded. @default none
    */
-  checkRequestJson?: (json: Uint8Array) => void;
+  jsonLimits?: JsonLimits;
   /**
    * Error bodies also carry the request id as a field: `{"error": "...", "request_id": "..."}`.
    * Stock clients read only `error`. @default false (the body is exactly `{"error"}`)

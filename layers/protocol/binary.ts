@@ -4,8 +4,6 @@
  * Typed-array views are shared, not copied, which relies on a little-endian host (checked at load).
  */
 import { InvalidInput } from "../errors";
-import { elementCount, elementSize, TYPED_ARRAY } from "./datatypes";
-import type { Datatype, Tensor, TensorData } from "./types";
 import {
   checkDatatype,
   checkShape,
@@ -14,7 +12,9 @@ import {
   label,
   shapeText,
   type TensorRole,
-} from "./validate";
+} from "./checks";
+import { elementCount, elementSize, TYPED_ARRAY } from "./datatypes";
+import type { Datatype, Tensor, TensorData } from "./types";
 
 if (new Uint8Array(new Uint16Array([1]).buffer)[0] !== 1) {
   throw new Error("edge-infer's binary tensor codec needs a little-endian host");

@@ -5,12 +5,21 @@
  * Decoders throw only InvalidInput, whatever the body holds; tensor data are views into it.
  */
 import { InferenceError, InvalidInput } from "../errors";
-import { assemble, decodeTensors, type EncodedBody, encodeTensors, splitBody } from "./framing";
+import { checkParameters, checkTensorData, describe, isObject, label } from "./checks";
+import {
+  assemble,
+  decodeTensors,
+  type EncodedBody,
+  encodeTensors,
+  type SplitBody,
+  splitBody,
+} from "./framing";
+import type { JsonLimits } from "./json-limits";
+import { readRequestBody, readRequestBodyYielding } from "./json-request";
 import type { DecodedInferRequest, Parameters, RequestOutput, Tensor } from "./types";
-import { checkParameters, checkTensorData, describe, isObject, label } from "./validate";
 
 /** A decoded infer response, or what a server hands to encodeInferResponse. */
-export interface InferResult {
+export interface DecodedInferResponse {
   model_name: string;
   model_version?: string;
   id?: string;
@@ -18,38 +27,56 @@ export interface InferResult {
   outputs: Tensor[];
 }
 
-/** What a client hands to encodeInferRequest. */
-export interface InferRequestTensors {
-  id?: string;
-  parameters?: Parameters;
-  inputs: Tensor[];
-  outputs?: RequestOutput[];
-}
-
 /** Outputs to send as binary: all of them, those named, or none (undefined). */
 export type BinaryOutputs = "all" | ReadonlySet<string> | undefined;
 
 /**
  * Server side: decodes an infer request body. `headerLength` is the value of the
- * `Inference-Header-Content-Length` header, when present. Throws InvalidInput.
+ * `Inference-Header-Content-Length` header, when present. `limits` bounds the JSON part's nesting
+ * and array elements (PayloadTooLarge past maxElements). Throws InvalidInput.
  */
-export function decodeInferRequest(body: Uint8Array, headerLength?: number): DecodedInferRequest {
-  return guard("request", () => {
-    const { header, binary } = splitBody(body, headerLength, "request");
-    const id = optionalString("request", "id", header.id);
-    const parameters = checkParameters("request", header.parameters);
-    const inputs = header.inputs;
-    if (!Array.isArray(inputs) || inputs.length === 0) {
-      throw new InvalidInput(`request: inputs must be a non-empty array, received ${describe(inputs)}`);
-    }
-    const outputs = requestOutputs(header.outputs);
-    const req: DecodedInferRequest = { inputs: decodeTensors(inputs, binary, "input") };
-    if (id !== undefined) req.id = id;
-    if (parameters !== undefined) req.parameters = parameters;
-    if (outputs !== undefined) req.outputs = outputs;
-    if (parameters?.binary_data_output === true) req.binaryDataOutput = true;
-    return req;
-  });
+export function decodeInferRequest(
+  body: Uint8Array,
+  headerLength?: number,
+  limits?: JsonLimits,
+): DecodedInferRequest {
+  return guard("request", () => requestOf(readRequestBody(body, headerLength, limits)));
+}
+
+/**
+ * decodeInferRequest that lets other work run every few milliseconds while it decodes a large
+ * JSON body (the same result and errors).
+ */
+export async function decodeInferRequestYielding(
+  body: Uint8Array,
+  headerLength?: number,
+  limits?: JsonLimits,
+): Promise<DecodedInferRequest> {
+  let split: SplitBody;
+  try {
+    split = await readRequestBodyYielding(body, headerLength, limits);
+  } catch (e) {
+    return guard("request", () => {
+      throw e;
+    });
+  }
+  return guard("request", () => requestOf(split));
+}
+
+function requestOf({ header, binary }: SplitBody): DecodedInferRequest {
+  const id = optionalString("request", "id", header.id);
+  const parameters = checkParameters("request", header.parameters);
+  const inputs = header.inputs;
+  if (!Array.isArray(inputs) || inputs.length === 0) {
+    throw new InvalidInput(`request: inputs must be a non-empty array, received ${describe(inputs)}`);
+  }
+  const outputs = requestOutputs(header.outputs);
+  const req: DecodedInferRequest = { inputs: decodeTensors(inputs, binary, "input") };
+  if (id !== undefined) req.id = id;
+  if (parameters !== undefined) req.parameters = parameters;
+  if (outputs !== undefined) req.outputs = outputs;
+  if (parameters?.binary_data_output === true) req.binaryDataOutput = true;
+  return req;
 }
 
 /**
@@ -73,7 +100,7 @@ export function binaryOutputsOf(req: DecodedInferRequest): "all" | Set<string> |
  * Server side: encodes an infer response; outputs named by `binary` travel as binary data after the
  * JSON header. A tensor whose data does not match its datatype and shape is an internal error.
  */
-export function encodeInferResponse(res: InferResult, binary: BinaryOutputs): EncodedBody {
+export function encodeInferResponse(res: DecodedInferResponse, binary: BinaryOutputs): EncodedBody {
   const isBinary =
     binary === "all" ? () => true : binary === undefined ? () => false : (t: Tensor) => binary.has(t.name);
   const { entries, chunks } = encodeTensors(res.outputs, isBinary);
@@ -87,8 +114,8 @@ export function encodeInferResponse(res: InferResult, binary: BinaryOutputs): En
   return assemble(header, chunks);
 }
 
-/** Client side: encodes an infer request, every input as binary data when `opts.binary`. */
-export function encodeInferRequest(req: InferRequestTensors, opts: { binary: boolean }): EncodedBody {
+/** Client side: encodes an infer request, every input as binary data when `opts.binary` (`binaryDataOutput` is not sent). */
+export function encodeInferRequest(req: DecodedInferRequest, opts: { binary: boolean }): EncodedBody {
   for (const t of req.inputs) checkTensorData(t, (m) => new InvalidInput(m));
   const { entries, chunks } = encodeTensors(req.inputs, () => opts.binary);
   const header = { id: req.id, parameters: req.parameters, inputs: entries, outputs: req.outputs };
@@ -96,7 +123,7 @@ export function encodeInferRequest(req: InferRequestTensors, opts: { binary: boo
 }
 
 /** Client side: decodes an infer response body (JSON or binary outputs). Throws InvalidInput. */
-export function decodeInferResponse(body: Uint8Array, headerLength?: number): InferResult {
+export function decodeInferResponse(body: Uint8Array, headerLength?: number): DecodedInferResponse {
   return guard("response", () => {
     const { header, binary } = splitBody(body, headerLength, "response");
     if (typeof header.model_name !== "string") {
@@ -105,7 +132,7 @@ export function decodeInferResponse(body: Uint8Array, headerLength?: number): In
         `response: model_name must be a string, received ${describe(header.model_name)}`,
       );
     }
-    const res: InferResult = {
+    const res: DecodedInferResponse = {
       model_name: header.model_name,
       outputs: decodeTensors(header.outputs, binary, "output"),
     };

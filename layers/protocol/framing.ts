@@ -5,9 +5,9 @@
  */
 import { InvalidInput } from "../errors";
 import { tensorBytes, tensorFromBytes } from "./binary";
+import { checkParameters, describe, isObject, label, type TensorRole, withoutBinarySize } from "./checks";
 import { tensorFromJSON, tensorToJSONData } from "./json";
 import type { Datatype, Parameters, RequestInput, Tensor } from "./types";
-import { checkParameters, describe, isObject, label, type TensorRole, withoutBinarySize } from "./validate";
 
 /** An encoded body, ready for HTTP: `headerLength` goes into `Inference-Header-Content-Length`. */
 export interface EncodedBody {

@@ -11,8 +11,6 @@
  *   replacement characters (lossy): the binary extension is the lossless path for them.
  */
 import { InvalidInput } from "../errors";
-import { elementCount, fromHalf, toHalf } from "./datatypes";
-import type { Datatype, RequestInput, Tensor, TensorData } from "./types";
 import {
   checkDatatype,
   checkParameters,
@@ -25,23 +23,13 @@ import {
   shapeText,
   type TensorRole,
   withoutBinarySize,
-} from "./validate";
+} from "./checks";
+import { elementCount, fromHalf, toHalf } from "./datatypes";
+import { allocate, BIG_RANGE, DecodedData, INT_RANGE } from "./json-data";
+import type { Datatype, RequestInput, Tensor, TensorData } from "./types";
 
-type IntType = "UINT8" | "INT8" | "UINT16" | "INT16" | "UINT32" | "INT32";
 type Dest = Exclude<TensorData, Uint8Array[]>;
 
-const INT_RANGE: Record<IntType, readonly [number, number]> = {
-  UINT8: [0, 0xff],
-  INT8: [-0x80, 0x7f],
-  UINT16: [0, 0xffff],
-  INT16: [-0x8000, 0x7fff],
-  UINT32: [0, 0xffffffff],
-  INT32: [-0x80000000, 0x7fffffff],
-};
-const BIG_RANGE = {
-  UINT64: [0n, 2n ** 64n - 1n],
-  INT64: [-(2n ** 63n), 2n ** 63n - 1n],
-} as const;
 /** A decimal integer short enough to bound BigInt parsing (2^64 has 20 digits). */
 const DECIMAL = /^-?\d{1,20}$/;
 const MAX_SAFE_BIG = BigInt(Number.MAX_SAFE_INTEGER);
@@ -64,6 +52,8 @@ export function tensorFromJSON(input: RequestInput, role: TensorRole = "input"):
   const datatype = checkDatatype(who, raw.datatype);
   const shape = checkShape(who, raw.shape);
   const data = raw.data;
+  if (data instanceof DecodedData)
+    return withParameters(who, raw.parameters, { name, datatype, shape, data: data.data });
   if (data === undefined) throw new InvalidInput(`${who}: data is missing`);
   if (!Array.isArray(data))
     throw new InvalidInput(`${who}: data must be an array, received ${describe(data)}`);
@@ -89,8 +79,11 @@ export function tensorFromJSON(input: RequestInput, role: TensorRole = "input"):
     fillRow(who, datatype, row, out, off);
     off += row.length;
   }
-  const parameters = withoutBinarySize(checkParameters(who, raw.parameters));
-  const t: Tensor = { name, datatype, shape, data: out };
+  return withParameters(who, raw.parameters, { name, datatype, shape, data: out });
+}
+
+function withParameters(who: string, raw: unknown, t: Tensor): Tensor {
+  const parameters = withoutBinarySize(checkParameters(who, raw));
   if (parameters !== undefined) t.parameters = parameters;
   return t;
 }
@@ -141,35 +134,6 @@ function finiteOrText(v: number): number | string {
   return Number.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity";
 }
 
-function allocate(dt: Datatype, n: number): TensorData {
-  switch (dt) {
-    case "BYTES":
-      return new Array<Uint8Array>(n);
-    case "BOOL":
-    case "UINT8":
-      return new Uint8Array(n);
-    case "INT8":
-      return new Int8Array(n);
-    case "UINT16":
-    case "FP16":
-      return new Uint16Array(n);
-    case "INT16":
-      return new Int16Array(n);
-    case "UINT32":
-      return new Uint32Array(n);
-    case "INT32":
-      return new Int32Array(n);
-    case "UINT64":
-      return new BigUint64Array(n);
-    case "INT64":
-      return new BigInt64Array(n);
-    case "FP32":
-      return new Float32Array(n);
-    case "FP64":
-      return new Float64Array(n);
-  }
-}
-
 /** Walks nested arrays checking each level against the shape; collects the innermost rows in order. */
 function collectRows(
   who: string,
@@ -198,7 +162,7 @@ function fillRow(who: string, dt: Datatype, src: readonly unknown[], out: Tensor
       const dst = out as Float32Array | Float64Array;
       for (let i = 0; i < n; i++) {
         const v = src[i];
-        dst[off + i] = typeof v === "number" ? v : floatText(who, dt, v, off + i);
+        dst[off + i] = typeof v === "number" ? inRange(who, dt, v, off + i) : floatText(who, dt, v, off + i);
       }
       return;
     }
@@ -206,7 +170,9 @@ function fillRow(who: string, dt: Datatype, src: readonly unknown[], out: Tensor
       const dst = out as Uint16Array;
       for (let i = 0; i < n; i++) {
         const v = src[i];
-        dst[off + i] = toHalf(typeof v === "number" ? v : floatText(who, dt, v, off + i));
+        dst[off + i] = toHalf(
+          typeof v === "number" ? inRange(who, dt, v, off + i) : floatText(who, dt, v, off + i),
+        );
       }
       return;
     }
@@ -261,6 +227,16 @@ function fillRow(who: string, dt: Datatype, src: readonly unknown[], out: Tensor
       }
     }
   }
+}
+
+const FLOAT_MAX = { FP16: 65504, FP32: 3.4028234663852886e38, FP64: Number.MAX_VALUE } as const;
+
+/** A JSON number must stay finite in its float type (NaN and infinities travel as strings). */
+function inRange(who: string, dt: "FP16" | "FP32" | "FP64", v: number, at: number): number {
+  const stored = dt === "FP64" ? v : dt === "FP32" ? Math.fround(v) : fromHalf(toHalf(v));
+  if (Number.isFinite(stored)) return v;
+  const max = FLOAT_MAX[dt];
+  throw new InvalidInput(`${who}: element ${at} (${v}) is out of range for ${dt} [${-max}, ${max}]`);
 }
 
 /** The non-number spellings of floats accepted in JSON; anything else is rejected. */

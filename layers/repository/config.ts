@@ -5,6 +5,7 @@
 import { ModelNotReady } from "../errors";
 import { DATATYPES, type Datatype } from "../protocol/types";
 import { FieldReader } from "./config-fields";
+import { parseReleaseConfig } from "./release";
 import type { ConfigTensor, DynamicBatching, ModelConfig, SessionOptions, VersionPolicy } from "./types";
 
 /** The only platform served. */
@@ -21,6 +22,7 @@ const TOP_LEVEL = [
   "cache",
   "dynamic_batching",
   "optimization",
+  "release",
 ] as const;
 const GRAPH_LEVELS = ["disabled", "basic", "extended", "all"] as const;
 const PROVIDERS = ["cuda", "cpu"] as const;
@@ -63,6 +65,7 @@ export function parseModelConfig(json: unknown, modelDirName: string): ModelConf
     cache: cache(r, doc.cache),
     dynamic_batching: dynamicBatching(r, doc.dynamic_batching, maxBatchSize),
     optimization: optimization(r, doc.optimization, backend),
+    release: parseReleaseConfig(r, doc.release),
   };
   if (doc.inputs !== undefined) config.inputs = tensors(r, doc.inputs, "inputs");
   if (doc.outputs !== undefined) config.outputs = tensors(r, doc.outputs, "outputs");
@@ -194,6 +197,7 @@ function optimization(r: FieldReader, value: unknown, backend: ModelConfig["back
           "intra_op_threads",
           "inter_op_threads",
           "execution_providers",
+          "allow_cpu_fallback",
         ]);
   const result: SessionOptions = {
     graph_optimization_level: r.choice(
@@ -203,6 +207,7 @@ function optimization(r: FieldReader, value: unknown, backend: ModelConfig["back
       "all",
     ),
     execution_providers: providers(r, o.execution_providers, backend),
+    allow_cpu_fallback: r.boolean(o.allow_cpu_fallback, "optimization.allow_cpu_fallback", false),
   };
   const intra = r.optionalInteger(o.intra_op_threads, "optimization.intra_op_threads", 1);
   const inter = r.optionalInteger(o.inter_op_threads, "optimization.inter_op_threads", 1);

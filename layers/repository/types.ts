@@ -1,4 +1,5 @@
 import type { Datatype, TensorMetadata } from "../protocol/types";
+import type { ReleaseConfig } from "./release";
 
 /** Which versions of a model are served (Triton's version_policy). */
 export type VersionPolicy =
@@ -24,8 +25,13 @@ export interface SessionOptions {
   graph_optimization_level: "disabled" | "basic" | "extended" | "all";
   intra_op_threads?: number;
   inter_op_threads?: number;
-  /** Tried in order; `cuda` falls back to `cpu` with a log line. */
+  /** Tried in order; `cuda` falls back to `cpu` only when `allow_cpu_fallback` is true. */
   execution_providers: Array<"cuda" | "cpu">;
+  /**
+   * When `cuda` is listed but cannot be used: true runs on the remaining providers with a warning;
+   * false leaves the version not ready (a GPU fleet on CPU is slow and costly, and no alarm sees it).
+   */
+  allow_cpu_fallback: boolean;
 }
 
 /** A tensor in config.json; `shape` excludes the batch dimension when max_batch_size > 0 (Triton). */
@@ -51,6 +57,8 @@ export interface ModelConfig {
   cache: { enabled: boolean; ttl_seconds: number };
   dynamic_batching: DynamicBatching;
   optimization: SessionOptions;
+  /** What a new version is checked against before it takes traffic (functions/release-hook). */
+  release: ReleaseConfig;
 }
 
 /** A model's full signature as served: shapes include the batch dimension (-1) when batched. */

@@ -114,3 +114,24 @@ function observe(p: Pending, metric: string, ms: number): void {
   if (values === undefined) p.observations.set(metric, [ms]);
   else values.push(ms);
 }
+
+/**
+ * The EMF documents (JSON lines) of count metrics under exactly one dimension set, made of every key
+ * of `dimensions` (e.g. `{ model, version }`), which is what an alarm on those dimensions reads. One
+ * document, or none where Powertools Metrics is disabled (`POWERTOOLS_METRICS_DISABLED`).
+ */
+export function emfCounts(
+  namespace: string,
+  dimensions: Readonly<Record<string, string>>,
+  counts: Readonly<Record<string, number>>,
+  timestamp: number = Date.now(),
+): string[] {
+  const pt = new CollectedMetrics({ namespace });
+  // No `service` dimension: the dimension set is exactly the keys of `dimensions`.
+  pt.clearDefaultDimensions();
+  pt.addDimensions({ ...dimensions });
+  for (const [name, n] of Object.entries(counts)) pt.addMetric(name, MetricUnit.Count, n);
+  pt.setTimestamp(timestamp);
+  pt.publishStoredMetrics();
+  return pt.documents;
+}

@@ -3,13 +3,14 @@
  * (./prometheus) are left out on purpose: import them only where /metrics is served, so prom-client
  * stays out of the gateway's Lambda bundle.
  */
-export { EMF_DIMENSION, EMF_NAMESPACE, EmfMetrics } from "./emf";
+export { EMF_DIMENSION, EMF_NAMESPACE, EmfMetrics, emfCounts } from "./emf";
 export {
   createLogger,
   type LogFields,
   type Logger,
   type LoggerOptions,
   type LogLevel,
+  type LogSink,
   parseLogLevel,
   silentLogger,
 } from "./logger";

@@ -24,6 +24,9 @@ export interface Logger {
   enabled?(level: LogLevel): boolean;
 }
 
+/** What a part that only writes lines needs: Powertools' Logger and `console` fit it as they are. */
+export type LogSink = Pick<Logger, "debug" | "info" | "warn" | "error">;
+
 /** Options of createLogger. */
 export interface LoggerOptions {
   /** Lines below this level are dropped. @default "info" */

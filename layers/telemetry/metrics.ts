@@ -3,6 +3,7 @@
  * local mode and the model container, names after Triton's nv_inference_*) and CloudWatch EMF
  * (emf.ts, Powertools Metrics: the gateway on Lambda, names the CDK dashboard reads).
  */
+import { ERROR_TABLE } from "../errors";
 
 /** Phases of a request, in order. */
 export const PHASES = ["queue", "decode", "infer", "encode"] as const;
@@ -10,13 +11,11 @@ export const PHASES = ["queue", "decode", "infer", "encode"] as const;
 export type Phase = (typeof PHASES)[number];
 
 /** Error kinds that are the server's fault; any other failure is the client's (4xx). */
-const SERVER_KINDS = new Set([
-  "internal",
-  "backend_failure",
-  "model_not_ready",
-  "overloaded",
-  "backend_timeout",
-]);
+const SERVER_KINDS: ReadonlySet<string> = new Set(
+  Object.entries(ERROR_TABLE)
+    .filter(([, info]) => info.status >= 500)
+    .map(([kind]) => kind),
+);
 
 /** What happened to one request. */
 export interface RequestOutcome {

@@ -4,9 +4,10 @@
  * binary protocol body, base64-encoded; domain errors cross it as `kind` + message so the caller
  * maps them to the right status (an invalid tensor found by the function is a 400, not a 502).
  */
-import type { ErrorKind } from "../errors";
+
+import type { ModelDescription } from "../backend/contract";
+import { ERROR_TABLE, type ErrorKind } from "../errors";
 import type { InferRequest } from "../protocol/types";
-import type { ModelDescription } from "./backend";
 
 /** What a model function is asked to do. */
 export type TransportAction = "infer" | "metadata" | "ready";
@@ -41,19 +42,7 @@ export type TransportResult =
   | TransportFailure;
 
 /** Every ErrorKind, to check what arrives over the wire. */
-export const ERROR_KINDS: ReadonlySet<ErrorKind> = new Set<ErrorKind>([
-  "invalid_input",
-  "unauthorized",
-  "forbidden",
-  "model_not_found",
-  "payload_too_large",
-  "rate_limited",
-  "internal",
-  "backend_failure",
-  "model_not_ready",
-  "overloaded",
-  "backend_timeout",
-]);
+export const ERROR_KINDS: ReadonlySet<ErrorKind> = new Set(Object.keys(ERROR_TABLE) as ErrorKind[]);
 
 /** Bytes as base64 (no copy of the bytes themselves). */
 export function toBase64(bytes: Uint8Array): string {

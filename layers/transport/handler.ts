@@ -2,21 +2,27 @@
  * The model function's request handling, shared by its Lambda handler and its container server's
  * `/invocations`: event in, result out, never a throw. The function answers every output as binary.
  */
-import type { Backend, Logger } from "./backend";
-import { silentLogger } from "./backend";
+import { type Backend, validateFor } from "../backend/contract";
+import { parseVersion } from "../protocol/version";
+import { type LogSink, silentLogger } from "../telemetry/logger";
 import { type TransportResult, toBase64 } from "./event";
 import { encodeBackendResult } from "./respond";
 import { failureOf, parseTransportEvent, requestOfEvent } from "./wire";
 
-/** Runs one transport event against `backend`; domain errors come back as `{ ok: false, kind }`. */
+/**
+ * Runs one transport event against `backend`; domain errors come back as `{ ok: false, kind }`.
+ * Its log lines carry `requestId` and the error's cause (e.g. ONNX Runtime's text), which no answer shows.
+ */
 export async function handleTransportEvent(
   backend: Backend,
   raw: unknown,
-  logger: Logger = silentLogger,
+  logger: LogSink = silentLogger,
+  requestId?: string,
 ): Promise<TransportResult> {
   try {
     const event = parseTransportEvent(raw);
-    const { model, version } = event;
+    const { model } = event;
+    const version = event.version === undefined ? undefined : parseVersion(event.version);
     if (event.action === "metadata") {
       const description = await backend.describe(model, version);
       return { ok: true, action: "metadata", version: description.version, description };
@@ -25,9 +31,10 @@ export async function handleTransportEvent(
       const ready = await backend.ready(model, version);
       return version === undefined
         ? { ok: true, action: "ready", ready }
-        : { ok: true, action: "ready", version, ready };
+        : { ok: true, action: "ready", version: event.version, ready };
     }
-    const request = requestOfEvent(event);
+    // Validated once in this process, against the description of the version that will run it.
+    const request = validateFor(requestOfEvent(event), await backend.describe(model, version));
     const result = await backend.infer(model, version, request);
     const encoded = encodeBackendResult(model, request, result, "all");
     const out: TransportResult = {
@@ -40,12 +47,23 @@ export async function handleTransportEvent(
     return out;
   } catch (e) {
     const failure = failureOf(e);
-    const attributes = { kind: failure.kind, error: e instanceof Error ? e.message : String(e) };
+    const attributes = {
+      ...(requestId === undefined ? {} : { requestId }),
+      kind: failure.kind,
+      error: e instanceof Error ? e.message : String(e),
+      ...causeOf(e),
+    };
     if (failure.kind === "internal")
       logger.error("transport event failed", { ...attributes, stack: stackOf(e) });
     else logger.info("transport event refused", attributes);
     return failure;
   }
+}
+
+function causeOf(e: unknown): { cause?: string } {
+  const cause = e instanceof Error ? e.cause : undefined;
+  if (cause === undefined) return {};
+  return { cause: cause instanceof Error ? cause.message : String(cause) };
 }
 
 function stackOf(e: unknown): string | undefined {

@@ -1,15 +1,4 @@
-/** How requests reach a model: the Backend interface, the in-process engine backend, and the wire format of remote model functions. */
-export {
-  type Backend,
-  type InferResult,
-  type Logger,
-  type ModelCatalog,
-  type ModelDescription,
-  silentLogger,
-} from "./backend";
-export { EngineBackend, type EngineBackendOptions } from "./engine-backend";
+/** The private wire to remote model functions: events, results, and the function's handler. */
 export * from "./event";
 export { handleTransportEvent } from "./handler";
-export { quote } from "./quote";
-export { parseVersion } from "./version";
 export * from "./wire";

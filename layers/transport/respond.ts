@@ -1,6 +1,6 @@
+import type { InferResult } from "../backend/contract";
 import { type BinaryOutputs, type EncodedBody, encodeInferResponse } from "../protocol";
 import type { DecodedInferRequest } from "../protocol/types";
-import type { InferResult } from "./backend";
 
 /** The protocol response to `request` from a backend's result: names the version that answered, echoes the id. */
 export function encodeBackendResult(

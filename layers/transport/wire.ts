@@ -2,23 +2,11 @@
  * Both ends of the transport: the model function parses events and encodes results; the gateway's
  * remote backends build events and turn results back into tensors or domain errors.
  */
-import {
-  BackendFailure,
-  BackendTimeout,
-  type ErrorKind,
-  Forbidden,
-  InferenceError,
-  InvalidInput,
-  ModelNotFound,
-  ModelNotReady,
-  Overloaded,
-  PayloadTooLarge,
-  RateLimited,
-  Unauthorized,
-} from "../errors";
+
+import type { InferResult, ModelDescription } from "../backend/contract";
+import { BackendFailure, ERROR_TABLE, type ErrorKind, InferenceError, InvalidInput } from "../errors";
 import { decodeInferRequest, decodeInferResponse, encodeInferRequest } from "../protocol";
 import type { DecodedInferRequest } from "../protocol/types";
-import type { InferResult, ModelDescription } from "./backend";
 import {
   ERROR_KINDS,
   fromBase64,
@@ -75,7 +63,7 @@ export function requestOfEvent(event: TransportEvent): DecodedInferRequest {
 /** Gateway side: the event that asks for `request` to be run, every tensor as binary. */
 export function inferEvent(
   model: string,
-  version: string | undefined,
+  version: number | undefined,
   request: DecodedInferRequest,
 ): TransportEvent {
   const req: Parameters<typeof encodeInferRequest>[0] = { inputs: request.inputs };
@@ -84,7 +72,7 @@ export function inferEvent(
   if (request.outputs !== undefined) req.outputs = request.outputs.map((o) => ({ name: o.name }));
   const encoded = encodeInferRequest(req, { binary: true });
   const event: TransportEvent = { action: "infer", model, request: toBase64(encoded.body) };
-  if (version !== undefined) event.version = version;
+  if (version !== undefined) event.version = String(version);
   if (encoded.headerLength !== undefined) event.headerLength = encoded.headerLength;
   return event;
 }
@@ -93,9 +81,9 @@ export function inferEvent(
 export function queryEvent(
   action: "metadata" | "ready",
   model: string,
-  version: string | undefined,
+  version: number | undefined,
 ): TransportEvent {
-  return version === undefined ? { action, model } : { action, model, version };
+  return version === undefined ? { action, model } : { action, model, version: String(version) };
 }
 
 /** Gateway side: checks a function's answer; BackendFailure when it is not a TransportResult. */
@@ -150,30 +138,7 @@ export function inferResultOf(result: TransportResult, model: string): InferResu
  * tensor); edges never show a 5xx message to clients, so a function's internals stay inside.
  */
 export function errorOfFailure(failure: TransportFailure): InferenceError {
-  const { kind, error } = failure;
-  switch (kind) {
-    case "invalid_input":
-      return new InvalidInput(error);
-    case "model_not_found":
-      return new ModelNotFound(error);
-    case "model_not_ready":
-      return new ModelNotReady(error);
-    case "overloaded":
-      return new Overloaded(error);
-    case "backend_timeout":
-      return new BackendTimeout(error);
-    case "unauthorized":
-      return new Unauthorized(error);
-    case "forbidden":
-      return new Forbidden(error);
-    case "payload_too_large":
-      return new PayloadTooLarge(error);
-    case "rate_limited":
-      return new RateLimited(error, 1);
-    case "internal":
-    case "backend_failure":
-      return new BackendFailure(error);
-  }
+  return ERROR_TABLE[failure.kind].rebuild(failure.error);
 }
 
 /** Function side: a thrown error as a failure; anything but a domain error becomes `internal`. */

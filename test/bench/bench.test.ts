@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { chartHeight, LAYOUT, panels, svgChart } from "./chart";
 import { benchRepository, modelPath, type ServerChild, startGateway, startHandwritten } from "./children";
 import { parseResponse } from "./client";
+import { decodeTable, decodeTargets, measureDecode } from "./decode-rows";
 import { measureHttp } from "./http-rows";
 import { measure } from "./measure";
 import { type BenchModel, binaryRequest, inputTensor, jsonRequest, MODELS } from "./payloads";
@@ -17,6 +18,8 @@ import { readSettings } from "./settings";
 
 const cls: BenchModel = { name: "ocr-cls", item: MODELS["ocr-cls"]?.item ?? [], batches: [1, 2] };
 const tiny = { durationMs: 300, warmupMs: 0, maxRequests: 4 };
+/** JSON requests of full-precision floats take longer: time enough for 4 on a loaded machine. */
+const tinyJson = { ...tiny, durationMs: 5000 };
 const children: ServerChild[] = [];
 const cleanups: Array<() => Promise<void>> = [];
 
@@ -57,10 +60,16 @@ describe("bench machinery", () => {
     const jsonM = await measureHttp(
       gateway.port,
       jsonRequest("ocr-cls", x),
-      { concurrency: 1, ...tiny },
+      { concurrency: 1, ...tinyJson },
       check,
     );
-    for (const m of [handM, binM, jsonM]) {
+    const handJsonM = await measureHttp(
+      hand.port,
+      jsonRequest("ocr-cls", x),
+      { concurrency: 1, ...tinyJson },
+      check,
+    );
+    for (const m of [handM, binM, jsonM, handJsonM]) {
       expect(m.errors, m.firstError).toBe(0);
       expect(m.requests).toBeGreaterThanOrEqual(4);
       expect(Number.isFinite(m.p50Ms) && Number.isFinite(m.p99Ms) && m.rps > 0).toBe(true);
@@ -90,6 +99,7 @@ describe("bench machinery", () => {
       rowOf({ ...head, system: "edge-infer", variant: "binary", batching: "off" }, binM),
       rowOf({ ...head, system: "edge-infer", variant: "binary", batching: "on", concurrency: 32 }, binM),
       rowOf({ ...head, system: "edge-infer", variant: "json", batching: "off" }, jsonM),
+      rowOf({ ...head, system: "hand-written", variant: "json" }, handJsonM),
     ]);
     const edge1 = rows[4];
     expect(edge1?.vsRaw).toBeCloseTo((edge1?.p50Ms ?? 0) / raw.batch1.p50Ms, 9);
@@ -99,11 +109,14 @@ describe("bench machinery", () => {
     expect(edge32?.vsRaw).toBeCloseTo((edge32?.itemsPerSec ?? 0) / (raw.best.m.rps * raw.best.batch), 9);
     expect(edge32?.deltaP50Ms).toBeUndefined();
     expect(rows[0]?.vsHand).toBeUndefined();
+    // JSON rows are compared with the hand-written JSON server, binary ones with its binary path.
+    expect(rows[6]?.vsHand).toBeCloseTo(jsonM.rps / handJsonM.rps, 9);
 
     const goals = targets(rows);
     expect(goals.map((g) => g.name)).toEqual([
       "ocr-cls c=1 binary: p50 within 0.3 ms of raw ORT",
       "ocr-cls c=1 binary: throughput ≥ 95% of the hand-written server",
+      "ocr-cls c=1 JSON: throughput ≥ 1.0× the hand-written JSON server (JSON.parse + typed array + ORT)",
       "ocr-cls c=32 batching on: throughput ≥ 90% of raw ORT's best batched",
       "ocr-cls c=32 batching on: p99 ≤ 4× the single-request p50",
     ]);
@@ -111,6 +124,16 @@ describe("bench machinery", () => {
     expect(md).toContain("| model | system | variant | batching | c | req/s | items/s | p50 ms | p99 ms |");
     expect(md.split("\n").filter((l) => l.startsWith("| ocr-cls |"))).toHaveLength(rows.length);
     expect(md).toMatch(/\| (PASS|MISS)/);
+  });
+
+  it("times the JSON decode against JSON.parse of the same full-precision body", () => {
+    const d = measureDecode(cls, 0, 5);
+    expect(d).toMatchObject({ model: "ocr-cls", rounds: 5 });
+    // Full-precision floats: over 15 bytes per element of the 1×3×48×192 input.
+    expect(d.bytes).toBeGreaterThan(15 * 3 * 48 * 192);
+    expect(d.ratio).toBeCloseTo(d.decodeMs / d.jsonParseMs, 9);
+    expect(decodeTable([d])).toContain(`| ocr-cls | ${(d.bytes / 1e3).toFixed(0)} | 5 |`);
+    expect(decodeTargets([d])[0]?.name).toBe("ocr-cls JSON decode: within 1.2× JSON.parse of the same body");
   });
 
   it("counts errors and tags, and reports percentiles of what it measured", async () => {

@@ -121,6 +121,9 @@ export async function startGateway(repositoryUri: string, options: ChildOptions 
       env: {
         ...process.env,
         LOG_LEVEL: "ERROR",
+        // ocr-det's 1×3×320×320 JSON request of full-precision floats is 6 MB, over the default
+        // 4.4 MiB (which keeps Lambda's payload limit); local mode has no such limit to keep.
+        MAX_BODY_BYTES: String(8 * 1024 * 1024),
         ...options.env,
         MODEL_REPOSITORY: repositoryUri,
         PORT: "0",

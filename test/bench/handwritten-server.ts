@@ -1,7 +1,8 @@
 /**
  * What a user would write by hand: `node:http` + onnxruntime-node, one FP32 input `x`, binary
- * protocol bodies parsed minimally (JSON header, then the raw floats), no validation beyond that,
- * no batching, no cache. Run as a child process by the bench:
+ * protocol bodies parsed minimally (JSON header, then the raw floats) and JSON bodies with
+ * JSON.parse + a typed array (outputs back as JSON), no validation beyond that, no batching, no
+ * cache. Run as a child process by the bench:
  *   BENCH_MODELS='{"ocr-cls": "/path/model.onnx"}' BENCH_THREADS=1 tsx test/bench/handwritten-server.ts
  * Prints `handwritten server listening on <port>` once the models are loaded.
  */
@@ -36,6 +37,10 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     return;
   }
   const body = await readBody(req);
+  if (req.headers["inference-header-content-length"] === undefined) {
+    await handleJson(name, session, body, res);
+    return;
+  }
   const headerLength = Number(req.headers["inference-header-content-length"]);
   const header = JSON.parse(body.toString("utf8", 0, headerLength)) as { inputs: Array<{ shape: number[] }> };
   const shape = header.inputs[0]?.shape ?? [];
@@ -67,6 +72,36 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   });
   for (const c of chunks) res.write(c);
   res.end();
+}
+
+/** JSON in, JSON out: JSON.parse, the (flat or nested) data into a Float32Array, ORT, JSON.stringify. */
+async function handleJson(
+  name: string,
+  session: ort.InferenceSession,
+  body: Buffer,
+  res: ServerResponse,
+): Promise<void> {
+  const request = JSON.parse(body.toString("utf8")) as {
+    inputs: Array<{ shape: number[]; data: unknown[] }>;
+  };
+  const input = request.inputs[0];
+  const shape = input?.shape ?? [];
+  const data = new Float32Array((input?.data ?? []).flat(Number.POSITIVE_INFINITY) as number[]);
+  const result = await session.run({ x: new ort.Tensor("float32", data, shape) });
+  const out = Buffer.from(
+    JSON.stringify({
+      model_name: name,
+      model_version: "1",
+      outputs: Object.entries(result).map(([outName, t]) => ({
+        name: outName,
+        datatype: "FP32",
+        shape: t.dims,
+        data: Array.from(t.data as Float32Array),
+      })),
+    }),
+  );
+  res.writeHead(200, { "Content-Type": "application/json", "Content-Length": String(out.length) });
+  res.end(out);
 }
 
 const server = createServer((req, res) => {

@@ -25,8 +25,9 @@ export const MODELS: Record<string, BenchModel> = {
 export const itemSize = (m: BenchModel): number => m.item.reduce((a, b) => a * b, 1);
 
 /**
- * `rows` items of a smooth pattern in [-1, 1] (an image the models give non-trivial outputs for),
- * in steps of 1/64 as 8-bit pixels normalised would be: exact in FP32 and short in JSON.
+ * `rows` items of a smooth pattern in [-1, 1] (an image the models give non-trivial outputs for)
+ * plus a little deterministic noise, so that every value is a full-precision float: JSON carries
+ * them with up to 17 significant digits, as stock clients (numpy's tolist, tritonclient) send them.
  */
 export function inputData(m: BenchModel, rows: number): Float32Array {
   const per = itemSize(m);
@@ -35,7 +36,8 @@ export function inputData(m: BenchModel, rows: number): Float32Array {
   for (let i = 0; i < data.length; i++) {
     const x = i % width;
     const y = Math.floor(i / width) % 97;
-    data[i] = Math.round(Math.sin(x * 0.07 + y * 0.13) * 0.8 * 64) / 64;
+    const noise = (((i * 2654435761) >>> 0) / 2 ** 32 - 0.5) * 0.02;
+    data[i] = Math.sin(x * 0.07 + y * 0.13) * 0.8 + noise;
   }
   return data;
 }
@@ -69,10 +71,14 @@ export function binaryRequest(model: string, x: Tensor, headers: Record<string, 
   return { bytes, lastFloatAt: bytes.length - 4 };
 }
 
+/** The JSON body of a request for `x`. */
+export function jsonBody(x: Tensor): Uint8Array {
+  return encodeInferRequest({ inputs: [x] }, { binary: false }).body;
+}
+
 /** A JSON request for `x` (JSON outputs back). */
 export function jsonRequest(model: string, x: Tensor, headers: Record<string, string> = {}): BenchRequest {
-  const encoded = encodeInferRequest({ inputs: [x] }, { binary: false });
-  const bytes = postRequest(inferPath(model), encoded.body, {
+  const bytes = postRequest(inferPath(model), jsonBody(x), {
     "Content-Type": "application/json",
     ...headers,
   });

@@ -75,7 +75,11 @@ export function withRatios(rows: readonly Row[]): Row[] {
       out.deltaP50Ms = r.p50Ms - raw1.p50Ms;
     } else if (best !== undefined) out.vsRaw = r.itemsPerSec / best.itemsPerSec;
     const hand = rows.find(
-      (x) => x.model === r.model && x.system === "hand-written" && x.concurrency === r.concurrency,
+      (x) =>
+        x.model === r.model &&
+        x.system === "hand-written" &&
+        x.concurrency === r.concurrency &&
+        x.variant === (r.variant === "json" ? "json" : "binary"),
     );
     if (hand !== undefined && r.system !== "raw ORT") out.vsHand = r.itemsPerSec / hand.itemsPerSec;
     return out;
@@ -111,7 +115,7 @@ export function targets(rows: readonly Row[]): Target[] {
       concurrency: 1,
     });
     const raw1 = find(rows, { model, system: "raw ORT", variant: "batch 1" });
-    const hand = find(rows, { model, system: "hand-written", concurrency: 1 });
+    const hand = find(rows, { model, system: "hand-written", variant: "binary", concurrency: 1 });
     if (edge !== undefined && raw1 !== undefined) {
       const delta = edge.p50Ms - raw1.p50Ms;
       out.push({
@@ -128,6 +132,27 @@ export function targets(rows: readonly Row[]): Target[] {
         measured: `${f2(edge.rps)} vs ${f2(hand.rps)} req/s (${(ratio * 100).toFixed(1)}%)`,
         wanted: "≥ 95%",
         pass: ratio >= 0.95,
+      });
+    }
+  }
+  for (const model of models) {
+    for (const c of [1, 8, 32]) {
+      const edge = find(rows, {
+        model,
+        system: "edge-infer",
+        variant: "json",
+        batching: "off",
+        concurrency: c,
+      });
+      const hand = find(rows, { model, system: "hand-written", variant: "json", concurrency: c });
+      if (edge === undefined || hand === undefined) continue;
+      const ratio = edge.itemsPerSec / hand.itemsPerSec;
+      out.push({
+        name: `${model} c=${c} JSON: throughput ≥ 1.0× the hand-written JSON server (JSON.parse + typed array + ORT)`,
+        measured: `${f2(edge.itemsPerSec)} vs ${f2(hand.itemsPerSec)} items/s (${f2(ratio)}×)`,
+        wanted: "≥ 1.00×",
+        // A row that completed no request within its window proves nothing either way.
+        pass: hand.requests > 0 && edge.requests > 0 && ratio >= 1,
       });
     }
   }

@@ -8,6 +8,7 @@ import { cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { panels, svgChart } from "./chart";
 import { ROOT } from "./children";
+import { type DecodeRow, decodeTable, decodeTargets } from "./decode-rows";
 import { renderChart } from "./png";
 import { markdown, type Row, type Target, targets, withRatios } from "./report";
 import { type BenchSettings, readSettings } from "./settings";
@@ -16,6 +17,7 @@ import { runSuite, type SuiteResult } from "./suite";
 /** What a finished run wrote, and where. */
 export interface BenchReport {
   rows: Row[];
+  decode: DecodeRow[];
   targets: Target[];
   files: { markdown: string; json: string; svg: string; png: string };
 }
@@ -42,12 +44,13 @@ export async function runBench(
   const started = performance.now();
   const result: SuiteResult = await runSuite({ ...s, out }, log);
   const rows = withRatios(result.rows);
-  const goals = targets(rows);
+  const goals = [...targets(rows), ...decodeTargets(result.decode)];
   const ortPackage = JSON.parse(
     await readFile(join(ROOT, "node_modules/onnxruntime-node/package.json"), "utf8"),
   );
   const ortVersion = String(ortPackage.version);
-  const md = markdown(rows, goals, preamble(s, ortVersion));
+  const decode = result.decode.length === 0 ? "" : `\n${decodeTable(result.decode)}\n`;
+  const md = markdown(rows, goals, preamble(s, ortVersion)) + decode;
   const files = {
     markdown: join(out, "results.md"),
     json: join(out, "results.json"),
@@ -59,7 +62,7 @@ export async function runBench(
   await writeFile(files.markdown, md);
   await writeFile(
     files.json,
-    `${JSON.stringify({ settings: { ...s, out }, ortVersion, rows, targets: goals, rawBatchSweep: result.sweep }, null, 2)}\n`,
+    `${JSON.stringify({ settings: { ...s, out }, ortVersion, rows, targets: goals, decode: result.decode, rawBatchSweep: result.sweep }, null, 2)}\n`,
   );
   const svg = svgChart(ps, title);
   await writeFile(files.svg, svg);
@@ -69,7 +72,7 @@ export async function runBench(
   log(
     `Took ${((performance.now() - started) / 1000).toFixed(0)} s. Results: ${out}/ (results.md, results.json, chart.svg, chart.png)`,
   );
-  return { rows, targets: goals, files };
+  return { rows, decode: result.decode, targets: goals, files };
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith("test/bench/run.ts")) {

@@ -6,6 +6,7 @@
 import type { Tensor } from "../../layers/protocol/types";
 import { measureCacheRows } from "./cache-rows";
 import { benchRepository, modelPath, profiled, startGateway, startHandwritten } from "./children";
+import { type DecodeRow, measureDecode } from "./decode-rows";
 import { measureHttp } from "./http-rows";
 import type { MeasureOptions } from "./measure";
 import { type BenchModel, binaryRequest, inputTensor, jsonRequest, MODELS } from "./payloads";
@@ -13,9 +14,10 @@ import { measureRaw } from "./raw";
 import { type Row, rowOf } from "./report";
 import type { BenchSettings } from "./settings";
 
-/** Everything a run found, besides the rows: raw ORT's batch sweep. */
+/** Everything a run found, besides the rows: raw ORT's batch sweep, the JSON decode figures. */
 export interface SuiteResult {
   rows: Row[];
+  decode: DecodeRow[];
   sweep: Record<string, Array<{ batch: number; itemsPerSec: number; p50Ms: number }>>;
 }
 
@@ -44,6 +46,16 @@ export async function runSuite(s: BenchSettings, log: (line: string) => void): P
   };
   const expected = new Map<string, Tensor[]>();
   const sweep: SuiteResult["sweep"] = {};
+  const decode: DecodeRow[] = [];
+  if (s.json) {
+    for (const name of s.models) {
+      const d = measureDecode(modelOf(name), s.seconds * 1000, s.maxRequests);
+      decode.push(d);
+      log(
+        `${name} | JSON decode ${(d.bytes / 1e3).toFixed(0)} KB: ${d.decodeMs.toFixed(3)} ms vs JSON.parse ${d.jsonParseMs.toFixed(3)} ms (${d.ratio.toFixed(2)}×, ${d.decodeMBps.toFixed(0)} MB/s)`,
+      );
+    }
+  }
 
   for (const name of s.models) {
     const model = modelOf(name);
@@ -76,22 +88,18 @@ export async function runSuite(s: BenchSettings, log: (line: string) => void): P
   const hand = await startHandwritten(s.models, s.threads);
   try {
     for (const name of s.models) {
-      const req = binaryRequest(name, inputTensor(modelOf(name)));
-      for (const c of s.concurrency) {
-        const m = await measureHttp(hand.port, req, { concurrency: c, ...timing }, check(expected, name));
-        add(
-          rowOf(
-            {
-              model: name,
-              system: "hand-written",
-              variant: "binary",
-              batching: "-",
-              concurrency: c,
-              items: 1,
-            },
-            m,
-          ),
-        );
+      const x = inputTensor(modelOf(name));
+      for (const variant of variantsOf(s)) {
+        const req = variant === "binary" ? binaryRequest(name, x) : jsonRequest(name, x);
+        for (const c of s.concurrency) {
+          const m = await measureHttp(hand.port, req, { concurrency: c, ...timing }, check(expected, name));
+          add(
+            rowOf(
+              { model: name, system: "hand-written", variant, batching: "-", concurrency: c, items: 1 },
+              m,
+            ),
+          );
+        }
       }
     }
   } finally {
@@ -104,8 +112,7 @@ export async function runSuite(s: BenchSettings, log: (line: string) => void): P
     try {
       for (const name of s.models) {
         const x = inputTensor(modelOf(name));
-        const variants = s.json ? (["binary", "json"] as const) : (["binary"] as const);
-        for (const variant of variants) {
+        for (const variant of variantsOf(s)) {
           const req = variant === "binary" ? binaryRequest(name, x) : jsonRequest(name, x);
           for (const c of s.concurrency) {
             const m = await measureHttp(
@@ -142,7 +149,11 @@ export async function runSuite(s: BenchSettings, log: (line: string) => void): P
   }
   const order = new Map(s.models.map((m, i) => [m, i]));
   rows.sort((a, b) => (order.get(a.model) ?? 0) - (order.get(b.model) ?? 0));
-  return { rows, sweep };
+  return { rows, decode, sweep };
+}
+
+function variantsOf(s: BenchSettings): ReadonlyArray<"binary" | "json"> {
+  return s.json ? ["binary", "json"] : ["binary"];
 }
 
 function check(expected: ReadonlyMap<string, Tensor[]>, model: string) {

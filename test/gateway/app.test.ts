@@ -4,8 +4,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../gateway/app";
+import type { Backend, EngineBackend } from "../../layers/backend";
 import { decodeInferResponse, encodeInferRequest } from "../../layers/protocol";
-import type { Backend, EngineBackend } from "../../layers/transport";
 import { makeTestRepository } from "../support/models";
 import { DEMO_DIR, engineBackend, f32bytes } from "./helpers";
 

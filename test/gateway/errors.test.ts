@@ -5,8 +5,8 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../gateway/app";
+import type { EngineBackend } from "../../layers/backend";
 import { BackendFailure, InferenceError } from "../../layers/errors";
-import type { EngineBackend } from "../../layers/transport";
 import { makeTestRepository } from "../support/models";
 import { CountingBackend, engineBackend, faultyBackend } from "./helpers";
 

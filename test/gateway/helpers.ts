@@ -1,9 +1,9 @@
 /** Gateway test helpers: catalogs over real engines, and backends that count or misbehave on purpose. */
 import { pathToFileURL } from "node:url";
+import { type Backend, EngineBackend, type InferResult, type ModelDescription } from "../../layers/backend";
 import { ModelEngine } from "../../layers/engine";
-import type { DecodedInferRequest } from "../../layers/protocol/types";
 import { openRepository } from "../../layers/repository";
-import { type Backend, EngineBackend, type InferResult, type ModelDescription } from "../../layers/transport";
+import type { ValidatedRequest } from "../../layers/validation/request";
 
 /** The demo repository (functions/models). */
 export const DEMO_DIR = new URL("../../functions/models/", import.meta.url);
@@ -18,18 +18,18 @@ export function engineBackend(dir: string | URL, models: string[]): EngineBacken
 export class CountingBackend implements Backend {
   readonly calls = { describe: 0, ready: 0, infer: 0 };
   constructor(readonly inner: Backend) {}
-  describe(model: string, version: string | undefined, signal?: AbortSignal): Promise<ModelDescription> {
+  describe(model: string, version: number | undefined, signal?: AbortSignal): Promise<ModelDescription> {
     this.calls.describe++;
     return this.inner.describe(model, version, signal);
   }
-  ready(model: string, version: string | undefined, signal?: AbortSignal): Promise<boolean> {
+  ready(model: string, version: number | undefined, signal?: AbortSignal): Promise<boolean> {
     this.calls.ready++;
     return this.inner.ready(model, version, signal);
   }
   infer(
     model: string,
-    version: string | undefined,
-    req: DecodedInferRequest,
+    version: number | undefined,
+    req: ValidatedRequest,
     signal?: AbortSignal,
   ): Promise<InferResult> {
     this.calls.infer++;

@@ -11,9 +11,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../gateway/app";
 import { readGatewayConfig } from "../../gateway/config";
 import { type Gateway, gatewayDeps } from "../../gateway/deps";
+import type { EngineBackend } from "../../layers/backend";
 import { createLogger } from "../../layers/telemetry";
 import { PrometheusMetrics } from "../../layers/telemetry/prometheus";
-import type { EngineBackend } from "../../layers/transport";
 import { addModel, modelConfig, writeModelDir } from "../support/models";
 import { engineBackend } from "./helpers";
 

@@ -6,6 +6,7 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type CfnElement, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
+import { Topic } from "aws-cdk-lib/aws-sns";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Gateway } from "../../infra/constructs/gateway";
 import { ModelFunction } from "../../infra/constructs/model-function";
@@ -40,6 +41,7 @@ describe("the packaged gateway", () => {
     const backend = new ModelFunction(models, "Det", {
       model: model as CpuModel,
       repository: storage,
+      alarmTopic: new Topic(models, "Topic", { enforceSSL: true }),
       image: FIXTURE_IMAGE,
       ortVersion: FIXTURE_ORT,
     });

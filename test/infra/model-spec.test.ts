@@ -28,7 +28,7 @@ describe("defineCatalog", () => {
       backend: "cpu",
       liveVersion: 1,
       memoryMiB: 2048,
-      timeoutSeconds: 30,
+      timeoutSeconds: 20,
       architecture: "arm64",
       provisionedConcurrency: 0,
       rollout: DEFAULT_ROLLOUT,
@@ -93,6 +93,18 @@ describe("defineCatalog", () => {
     [
       gpu({ rollout: { linear: { percent: 10, everyMinutes: 90 } } }),
       /rollout minutes must be at most 60 on a SageMaker endpoint, received 90/,
+    ],
+    [
+      gpu({ timeoutSeconds: 60 } as Partial<ModelEntry>),
+      /model 'g': timeoutSeconds must be an integer in 1\.\.59, received 60/,
+    ],
+    [
+      cpu({ alarms: { errorRatePercent: 101 } } as Partial<ModelEntry>),
+      /model 'm': alarms\.errorRatePercent must be at most 100, received 101/,
+    ],
+    [
+      cpu({ alarms: { minInvocations: 2.5 } } as Partial<ModelEntry>),
+      /model 'm': alarms\.minInvocations must be an integer in 1\.\.1000000, received 2\.5/,
     ],
     [
       cpu({ backend: "tpu" } as unknown as Partial<ModelEntry>),

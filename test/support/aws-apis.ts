@@ -15,17 +15,33 @@ export interface AwsApi extends Listening {
 
 const INVOKE_PATH = /^\/2015-03-31\/functions\/([^/]+)\/invocations$/;
 
+/** One function with its published versions and aliases, as Lambda holds them. */
+export interface LambdaVersions {
+  functionName: string;
+  /** Version number → the handler that version runs. */
+  versions: Record<string, BundledLambda>;
+  /** Alias → version number. */
+  aliases: Record<string, string>;
+}
+
+/** A plain bundled handler is version 1 of its function, alias `live` pointing at it. */
+function asVersions(f: BundledLambda | LambdaVersions): LambdaVersions {
+  return "versions" in f ? f : { functionName: f.functionName, versions: { "1": f }, aliases: { live: "1" } };
+}
+
 /**
  * Lambda's `POST /2015-03-31/functions/{name}/invocations` (RequestResponse) over `functions`,
- * addressed by name or ARN (a `:qualifier` suffix is accepted): handler errors come back as
- * `X-Amz-Function-Error: Unhandled`, unknown functions as ResourceNotFoundException.
+ * addressed by name or ARN with a qualifier (`:<alias|version>` suffix or `?Qualifier=`; none or
+ * `$LATEST`: the highest version): the version that ran comes back in `X-Amz-Executed-Version`;
+ * handler errors as `X-Amz-Function-Error: Unhandled`; unknown functions or qualifiers as
+ * ResourceNotFoundException.
  * Platform faults, by function name: `hang` accepts the call and never answers, `timeout` answers
  * as Lambda does when a function runs past its timeout, `throttle` as when concurrency is exhausted,
  * `garbage` answers 200 with a payload that is not JSON (a broken proxy or runtime), `oversize` as
  * Lambda does when a function returns more than 6 MB.
  */
 export function startLambdaApi(
-  functions: BundledLambda[],
+  functions: Array<BundledLambda | LambdaVersions>,
   options: {
     hang?: string[];
     timeout?: string[];
@@ -35,14 +51,22 @@ export function startLambdaApi(
   } = {},
 ): Promise<AwsApi> {
   const calls: string[] = [];
-  const byName = new Map(functions.map((f) => [f.functionName, f]));
+  // Looked up per call: a test may add functions (e.g. new versions) after the API started.
+  const byName = {
+    get: (name: string) => {
+      const f = functions.find((x) => x.functionName === name);
+      return f === undefined ? undefined : asVersions(f);
+    },
+  };
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const target = decodeURIComponent(INVOKE_PATH.exec(req.url?.split("?")[0] ?? "")?.[1] ?? "");
     const chunks: Buffer[] = [];
     for await (const c of req) chunks.push(c as Buffer);
     if (req.method !== "POST" || target === "")
       return json(res, 404, { message: "unknown route" }, "UnknownOperationException");
-    calls.push(target);
+    const queried = new URL(req.url ?? "/", "http://x").searchParams.get("Qualifier");
+    // Recorded as addressed; a qualifier given as a query parameter is shown as `name:qualifier`.
+    calls.push(queried === null ? target : `${target}:${queried}`);
     const name = functionNameOf(target);
     if (options.hang?.includes(name)) return; // the socket stays open until the client gives up
     if (options.timeout?.includes(name)) {
@@ -79,7 +103,11 @@ export function startLambdaApi(
         "TooManyRequestsException",
       );
     }
-    const fn = byName.get(name);
+    const qualifier =
+      qualifierOf(target) ?? new URL(req.url ?? "/", "http://x").searchParams.get("Qualifier");
+    const versions = byName.get(name);
+    const executed = versions === undefined ? undefined : resolveQualifier(versions, qualifier);
+    const fn = executed === undefined ? undefined : versions?.versions[executed];
     if (fn === undefined) {
       return json(
         res,
@@ -100,7 +128,7 @@ export function startLambdaApi(
       );
     }
     const result = await fn.invoke(event);
-    res.setHeader("X-Amz-Executed-Version", "1");
+    res.setHeader("X-Amz-Executed-Version", String(executed));
     if (result.ok) return json(res, 200, result.payload);
     res.setHeader("X-Amz-Function-Error", "Unhandled");
     return json(res, 200, result.error);
@@ -114,6 +142,20 @@ export function startLambdaApi(
       resolve({ url: `http://127.0.0.1:${port}`, server, calls, close: () => closeServer(server) });
     });
   });
+}
+
+/** The version a qualifier names: a version number, an alias, or (none, `$LATEST`) the highest. */
+function resolveQualifier(fn: LambdaVersions, qualifier: string | null | undefined): string | undefined {
+  if (qualifier === null || qualifier === undefined || qualifier === "" || qualifier === "$LATEST")
+    return Object.keys(fn.versions).sort((a, b) => Number(b) - Number(a))[0];
+  if (/^[0-9]+$/.test(qualifier)) return qualifier in fn.versions ? qualifier : undefined;
+  return fn.aliases[qualifier];
+}
+
+/** The `:qualifier` of `name:qualifier` or of a function ARN with one. */
+function qualifierOf(target: string): string | undefined {
+  const parts = target.split(":");
+  return parts[0] === "arn" ? parts[7] : parts[1];
 }
 
 /** `name`, `name:qualifier`, `arn:aws:lambda:region:account:function:name[:qualifier]` → name. */
@@ -186,6 +228,53 @@ export function startSageMakerApi(endpoints: Record<string, string>): Promise<Aw
     server.listen(0, "127.0.0.1", () => {
       const { port } = server.address() as AddressInfo;
       resolve({ url: `http://127.0.0.1:${port}`, server, calls, close: () => closeServer(server) });
+    });
+  });
+}
+
+/** A status a hook reported with PutLifecycleEventHookExecutionStatus. */
+export interface LifecycleStatus {
+  deploymentId: string;
+  lifecycleEventHookExecutionId: string;
+  status: string;
+}
+
+/** A local CodeDeploy API and the lifecycle hook statuses it received. */
+export interface CodeDeployApi extends Listening {
+  readonly statuses: LifecycleStatus[];
+}
+
+/**
+ * CodeDeploy's JSON 1.1 API, `PutLifecycleEventHookExecutionStatus` only (what a Lambda hook
+ * calls): records each status and answers as CodeDeploy does; any other operation is unknown.
+ */
+export function startCodeDeployApi(): Promise<CodeDeployApi> {
+  const statuses: LifecycleStatus[] = [];
+  const handle = async (req: IncomingMessage, res: ServerResponse) => {
+    const chunks: Buffer[] = [];
+    for await (const c of req) chunks.push(c as Buffer);
+    const op = String(req.headers["x-amz-target"] ?? "");
+    if (req.method !== "POST" || op !== "CodeDeploy_20141006.PutLifecycleEventHookExecutionStatus")
+      return json(res, 400, { message: `unknown operation ${op}` }, "UnknownOperationException");
+    const body = JSON.parse(Buffer.concat(chunks).toString("utf8")) as Partial<LifecycleStatus>;
+    if (!["Succeeded", "Failed"].includes(String(body.status)) || !body.deploymentId)
+      return json(
+        res,
+        400,
+        { message: "invalid status or deployment id" },
+        "InvalidLifecycleEventHookExecutionStatusException",
+      );
+    statuses.push(body as LifecycleStatus);
+    res.setHeader("Content-Type", "application/x-amz-json-1.1");
+    return json(res, 200, { lifecycleEventHookExecutionId: body.lifecycleEventHookExecutionId });
+  };
+  return new Promise((resolve) => {
+    const server = createServer((req, res) => {
+      handle(req, res).catch((e: unknown) => json(res, 500, { message: String(e) }, "InternalFailure"));
+    });
+    server.listen(0, "127.0.0.1", () => {
+      const { port } = server.address() as AddressInfo;
+      resolve({ url: `http://127.0.0.1:${port}`, server, statuses, close: () => closeServer(server) });
     });
   });
 }

@@ -2,9 +2,11 @@
  * Small ONNX models generated in code, with outputs known exactly, written to a temporary
  * Triton-layout repository (`<dir>/<model>/config.json`, `<dir>/<model>/<v>/model.onnx`).
  */
+import { existsSync } from "node:fs";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { createRequire } from "node:module";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import onnxProto from "onnx-proto";
 import type { Datatype } from "../../layers/protocol/types";
 
@@ -202,6 +204,27 @@ export function uint8Model(): Uint8Array {
   });
 }
 
+/** `a + b` on FP32 [n] and [m]: ORT refuses to run it when n ≠ m and neither is 1 (a broadcast error). */
+export function broadcastAddModel(): Uint8Array {
+  return buildModel({
+    inputs: [
+      { name: "a", datatype: "FP32", dims: ["n"] },
+      { name: "b", datatype: "FP32", dims: ["m"] },
+    ],
+    outputs: [{ name: "y", datatype: "FP32", dims: ["k"] }],
+    nodes: [{ op: "Add", inputs: ["a", "b"], outputs: ["y"] }],
+  });
+}
+
+/** `y = x` on FP32 [n], its output declared [1]: right for the warm-up's n = 1, malformed for any other n. */
+export function malformedOutputModel(): Uint8Array {
+  return buildModel({
+    inputs: [{ name: "x", datatype: "FP32", dims: ["n"] }],
+    outputs: [{ name: "y", datatype: "FP32", dims: [1] }],
+    nodes: [{ op: "Identity", inputs: ["x"], outputs: ["y"] }],
+  });
+}
+
 /** Datatypes that `identity-all` carries (every fixed-size one). */
 export const IDENTITY_DATATYPES = [
   "BOOL",
@@ -227,6 +250,12 @@ export function identityAllModel(): Uint8Array {
   });
 }
 
+/** True where onnxruntime-node has its CUDA provider library (a GPU host), so `cuda` models load on it. */
+export function hasCuda(): boolean {
+  const ortDir = dirname(createRequire(import.meta.url).resolve("onnxruntime-node/package.json"));
+  return existsSync(join(ortDir, "bin", "napi-v6", "linux", "x64", "libonnxruntime_providers_cuda.so"));
+}
+
 /** A config.json for `name` (dynamic batching left to the repository's defaults). */
 export function modelConfig(
   name: string,
@@ -236,6 +265,7 @@ export function modelConfig(
     outputs?: Array<{ name: string; datatype: Datatype; shape: number[] }>;
     version_policy?: unknown;
     execution_providers?: Array<"cuda" | "cpu">;
+    allow_cpu_fallback?: boolean;
   } = {},
 ): Record<string, unknown> {
   const providers = fields.execution_providers ?? ["cpu"];
@@ -253,6 +283,7 @@ export function modelConfig(
       intra_op_threads: 1,
       inter_op_threads: 1,
       execution_providers: providers,
+      ...(fields.allow_cpu_fallback === undefined ? {} : { allow_cpu_fallback: fields.allow_cpu_fallback }),
     },
   };
 }

@@ -17,6 +17,7 @@ describe("readFunctionConfig", () => {
       host: "0.0.0.0",
       timeoutMs: 60_000,
       logLevel: "INFO",
+      metricsNamespace: "EdgeInfer",
     });
   });
 
@@ -31,6 +32,7 @@ describe("readFunctionConfig", () => {
       HOST: "127.0.0.1",
       BACKEND_TIMEOUT_MS: "500",
       LOG_LEVEL: "warn",
+      POWERTOOLS_METRICS_NAMESPACE: "Models",
     });
     expect(config).toMatchObject({
       modelVersion: 3,
@@ -38,6 +40,7 @@ describe("readFunctionConfig", () => {
       port: 0,
       host: "127.0.0.1",
       timeoutMs: 500,
+      metricsNamespace: "Models",
       logLevel: "WARN",
     });
   });

@@ -31,12 +31,21 @@ export interface S3Models {
   close(): Promise<void>;
 }
 
-/** Starts s3rver and uploads the models named (default: all) of makeTestRepository(). */
-export async function s3Models(models?: string[]): Promise<S3Models> {
+/**
+ * Starts s3rver and uploads the models named (default: all) of `make()` (default makeTestRepository),
+ * plus those `more` writes into the repository's folder (always uploaded).
+ */
+export async function s3Models(
+  models?: string[],
+  more?: (dir: string) => Promise<readonly string[]>,
+  make: () => Promise<{ dir: string; cleanup(): Promise<void> }> = makeTestRepository,
+): Promise<S3Models> {
   const bucket = "edge-infer-models";
-  const repo = await makeTestRepository();
+  const repo = await make();
   const s3 = await startS3rver([bucket]);
   try {
+    const added = more === undefined ? [] : await more(repo.dir);
+    if (models !== undefined) models = [...models, ...added];
     for (const file of await listFiles(repo.dir)) {
       const key = relative(repo.dir, file).split(sep).join("/");
       if (models !== undefined && !models.includes(key.split("/")[0] ?? "")) continue;

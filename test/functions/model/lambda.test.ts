@@ -84,7 +84,7 @@ describe("model function bundle on Lambda", () => {
   });
 
   it("loads a pinned version on demand and names it in the answer", async () => {
-    const event = inferEvent("add", "2", {
+    const event = inferEvent("add", 2, {
       inputs: [fp32("a", A), fp32("b", B)],
       outputs: [{ name: "sum" }],
     });
@@ -148,19 +148,24 @@ describe("model function bundle on Lambda", () => {
     });
   });
 
-  it("reports a corrupt model file as not ready, and keeps answering", async () => {
+  it("fails the invocations for a corrupt live version (no MODEL_VERSION: the highest), and keeps running", async () => {
     const broken = await startFunction({ MODEL_NAME: "broken", MODEL_REPOSITORY: models.uri });
-    expect(await invoke(broken, { action: "ready", model: "broken" })).toEqual({
-      ok: true,
-      action: "ready",
-      ready: false,
+    const events = [
+      { action: "ready", model: "broken" },
+      {
+        action: "infer",
+        model: "broken",
+        request: { inputs: [{ name: "x", shape: [1], datatype: "FP32", data: [1] }] },
+      },
+    ];
+    for (const event of events) {
+      const r = await broken.invoke(event);
+      expect(r).toMatchObject({ ok: false, error: { errorType: "model_not_ready" } });
+    }
+    // Not this function's model: the caller's fault, answered.
+    expect(await invoke(broken, { action: "ready", model: "add" })).toMatchObject({
+      kind: "model_not_found",
     });
-    const result = await invoke(broken, {
-      action: "infer",
-      model: "broken",
-      request: { inputs: [{ name: "x", shape: [1], datatype: "FP32", data: [1] }] },
-    });
-    expect(result).toMatchObject({ ok: false, kind: "model_not_ready" });
   });
 
   it("fails its init when a required variable is missing, naming it", async () => {

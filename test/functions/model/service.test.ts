@@ -1,9 +1,11 @@
 /** The model function's service: the `batching` option reaches its backend (real ORT, the demo ocr-cls). */
+
 import { afterEach, describe, expect, it } from "vitest";
 import { readFunctionConfig } from "../../../functions/model/config";
 import { createModelService, type ModelService } from "../../../functions/model/service";
 import { DEMO_REPOSITORY } from "../../../gateway/config";
-import { silentLogger } from "../../../layers/transport";
+import { silentLogger } from "../../../layers/telemetry";
+import { unchecked } from "../../support/infer";
 
 const services: ModelService[] = [];
 afterEach(async () => {
@@ -33,7 +35,7 @@ describe("createModelService", () => {
       const service = createModelService(config, silentLogger, batching === undefined ? {} : { batching });
       services.push(service);
       await service.warm();
-      const result = await service.backend.infer("ocr-cls", undefined, { inputs: [x()] });
+      const result = await service.backend.infer("ocr-cls", undefined, unchecked({ inputs: [x()] }));
       expect(result.outputs[0]?.shape).toEqual([1, 2]);
       // Only a batched request reports queue time, and only then does the backend hold a batcher.
       expect(result.timing?.queueMs !== undefined).toBe(batched);

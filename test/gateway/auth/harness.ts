@@ -4,7 +4,7 @@
  */
 import type { ErrorHandler } from "hono";
 import { errorHandler } from "../../../layers/http";
-import { silentLogger } from "../../../layers/transport";
+import { silentLogger } from "../../../layers/telemetry";
 
 /** Maps errors the way the gateway does; foreign errors become a 500 that leaks nothing. */
 // biome-ignore lint/suspicious/noExplicitAny: the middlewares under test run on apps of several Env types

@@ -9,7 +9,7 @@ import {
   isWellFormedKey,
   newKeyRecord,
 } from "../../../gateway/auth/keys";
-import { extractKey, isPublicPath, modelFromPath } from "../../../gateway/auth/middleware";
+import { extractKey, isPublicPath } from "../../../gateway/auth/middleware";
 
 describe("API keys", () => {
   it("generates ei_ + 43 base64url characters, all different", () => {
@@ -93,15 +93,6 @@ describe("request parsing", () => {
     expect(extractKey(new Headers({ authorization: "Bearer" }))).toBeUndefined();
     expect(extractKey(new Headers({ "x-api-key": "  " }))).toBeUndefined();
     expect(extractKey(new Headers())).toBeUndefined();
-  });
-
-  it("finds the model in /v2/models/{model}/...", () => {
-    expect(modelFromPath("/v2/models/ocr-det/infer")).toBe("ocr-det");
-    expect(modelFromPath("/v2/models/ocr-det/versions/3/infer")).toBe("ocr-det");
-    expect(modelFromPath("/v2/models/ocr%2Drec")).toBe("ocr-rec");
-    expect(modelFromPath("/v2/models/%E0%A4%A")).toBe("%E0%A4%A");
-    expect(modelFromPath("/v2/models")).toBeUndefined();
-    expect(modelFromPath("/v2/health/ready")).toBeUndefined();
   });
 
   it("keeps only server metadata and health public", () => {

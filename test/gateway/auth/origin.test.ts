@@ -7,7 +7,7 @@ import {
 } from "../../../gateway/auth/origin";
 import { errorHandler, requestIdMiddleware } from "../../../layers/http";
 import type { ProtocolEnv } from "../../../layers/http/types";
-import type { Logger } from "../../../layers/transport/backend";
+import type { LogSink as Logger } from "../../../layers/telemetry";
 
 const SECRET = "k3YqP0aZ7rW1mV9xT4bN8cL2dF6gH5jS0uE3iO7pA1sD4fG8";
 

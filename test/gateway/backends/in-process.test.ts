@@ -1,12 +1,14 @@
 /** Local mode's in-process models: BATCHING reaches the EngineBackend (real ORT, the demo ocr-cls). */
+
 import { afterEach, describe, expect, it } from "vitest";
 import { inProcessModels } from "../../../gateway/backends/in-process";
 import { DEMO_REPOSITORY, readGatewayConfig } from "../../../gateway/config";
 import { createRuntime, type Runtime } from "../../../gateway/runtime";
+import { EngineBackend } from "../../../layers/backend";
 import { inferenceWorkerOf } from "../../../layers/engine/worker-model";
 import type { Tensor } from "../../../layers/protocol/types";
 import { openRepository } from "../../../layers/repository";
-import { EngineBackend } from "../../../layers/transport";
+import { unchecked } from "../../support/infer";
 
 const input = (): Tensor => ({
   name: "x",
@@ -27,7 +29,7 @@ describe("inProcessModels", () => {
   ])("batching %s: %s", async (batching) => {
     const local = await inProcessModels(openRepository(DEMO_REPOSITORY), { batching });
     closers.push(() => local.close());
-    const result = await local.backend.infer("ocr-cls", undefined, { inputs: [input()] });
+    const result = await local.backend.infer("ocr-cls", undefined, unchecked({ inputs: [input()] }));
     expect(result.outputs[0]?.shape).toEqual([1, 2]);
     // Only a batched request reports time spent queueing, and only then is a batcher created.
     expect(result.timing?.queueMs !== undefined).toBe(batching);
@@ -41,7 +43,7 @@ describe("createRuntime", () => {
     closers.push(() => runtime.close());
     const backend = runtime.deps.catalog.get("ocr-cls");
     expect(backend).toBeInstanceOf(EngineBackend);
-    const result = await backend?.infer("ocr-cls", undefined, { inputs: [input()] });
+    const result = await backend?.infer("ocr-cls", undefined, unchecked({ inputs: [input()] }));
     expect(result?.timing?.queueMs).toBeUndefined();
     expect((backend as EngineBackend).batcherStats("ocr-cls", 1)).toBeUndefined();
   });
@@ -52,7 +54,7 @@ describe("createRuntime", () => {
     );
     closers.push(() => runtime.close());
     const backend = runtime.deps.catalog.get("ocr-cls") as EngineBackend;
-    const result = await backend.infer("ocr-cls", undefined, { inputs: [input()] });
+    const result = await backend.infer("ocr-cls", undefined, unchecked({ inputs: [input()] }));
     expect(result.outputs[0]?.shape).toEqual([1, 2]);
     expect(inferenceWorkerOf(await backend.engine.load("ocr-cls"))).toBeDefined();
   });

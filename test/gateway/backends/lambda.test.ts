@@ -3,6 +3,7 @@
  * calls a local implementation of Lambda's Invoke API, which runs the model function's esbuild
  * bundle in fresh Node processes that read their models from s3rver.
  */
+
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,6 +15,7 @@ import { InvalidInput } from "../../../layers/errors";
 import { decodeInferResponse, encodeInferRequest } from "../../../layers/protocol";
 import { buildBundles, type S3Models, s3Models } from "../../functions/model/fixtures";
 import { type AwsApi, startLambdaApi } from "../../support/aws-apis";
+import { unchecked } from "../../support/infer";
 import { type BundledLambda, startBundledLambda } from "../../support/server";
 
 const arn = (name: string) => `arn:aws:lambda:us-east-1:123456789012:function:${name}:live`;
@@ -141,7 +143,7 @@ describe("LambdaBackend", () => {
     const bad = {
       inputs: [{ name: "zzz", datatype: "FP32" as const, shape: [1, 4], data: new Float32Array(4) }],
     };
-    const err = await backend?.infer("add", undefined, bad).catch((e: unknown) => e);
+    const err = await backend?.infer("add", undefined, unchecked(bad)).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidInput);
     expect((err as Error).message).toMatch(/unexpected input 'zzz'/);
   });

@@ -2,6 +2,7 @@
  * SageMakerBackend through the gateway app: the AWS SDK's SageMakerRuntimeClient calls a local
  * implementation of InvokeEndpoint in front of the real model container app on loopback.
  */
+
 import { pathToFileURL } from "node:url";
 import { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -12,6 +13,7 @@ import { createApp } from "../../../gateway/app";
 import { remoteCatalog } from "../../../gateway/deps";
 import { InvalidInput } from "../../../layers/errors";
 import { type AwsApi, startSageMakerApi } from "../../support/aws-apis";
+import { unchecked } from "../../support/infer";
 import { makeTestRepository } from "../../support/models";
 import { type Listening, listen } from "../../support/server";
 
@@ -88,7 +90,7 @@ describe("SageMakerBackend", () => {
     };
     const err = await catalog
       .get("add")
-      ?.infer("add", undefined, bad)
+      ?.infer("add", undefined, unchecked(bad))
       .catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidInput);
     expect((err as Error).message).toBe("missing input 'b': the model's inputs are a, b");

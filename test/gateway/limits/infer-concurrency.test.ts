@@ -7,9 +7,9 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../../gateway/app";
 import { readGatewayConfig } from "../../../gateway/config";
 import { gatewayDeps } from "../../../gateway/deps";
-import type { DecodedInferRequest } from "../../../layers/protocol/types";
+import type { Backend, EngineBackend, InferResult } from "../../../layers/backend";
 import { PrometheusMetrics } from "../../../layers/telemetry/prometheus";
-import type { Backend, EngineBackend, InferResult } from "../../../layers/transport";
+import type { ValidatedRequest } from "../../../layers/validation/request";
 import { makeTestRepository } from "../../support/models";
 import { engineBackend } from "../helpers";
 
@@ -46,8 +46,8 @@ function gated(inner: Backend) {
     ready: (m, v, s) => inner.ready(m, v, s),
     async infer(
       m: string,
-      v: string | undefined,
-      r: DecodedInferRequest,
+      v: number | undefined,
+      r: ValidatedRequest,
       s?: AbortSignal,
     ): Promise<InferResult> {
       state.entered++;

@@ -7,7 +7,7 @@ import {
   MAX_LAMBDA_RESPONSE_BYTES,
 } from "../../../gateway/limits/response-limit";
 import { errorHandler, type ProtocolEnv, requestIdMiddleware } from "../../../layers/http";
-import { silentLogger } from "../../../layers/transport";
+import { silentLogger } from "../../../layers/telemetry";
 
 function app(max: number) {
   const a = new Hono<ProtocolEnv>();

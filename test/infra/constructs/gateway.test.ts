@@ -151,7 +151,8 @@ describe("Gateway", () => {
             },
             CustomOriginConfig: Match.objectLike({
               OriginProtocolPolicy: "https-only",
-              OriginReadTimeout: 30,
+              // The gateway's 30 s + 5 s: CloudFront waits longer than the gateway (infra/timeouts.ts).
+              OriginReadTimeout: 35,
             }),
           }),
         ],

@@ -1,6 +1,7 @@
 import { type CfnElement, Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { Topic } from "aws-cdk-lib/aws-sns";
 import { beforeAll, describe, expect, it } from "vitest";
 import { GpuEndpoint, VARIANT_NAME } from "../../../infra/constructs/gpu-endpoint";
 import { ModelStorage } from "../../../infra/constructs/model-storage";
@@ -36,6 +37,7 @@ function build() {
   const endpoint = new GpuEndpoint(stack, "Model", {
     model: model as GpuModel,
     repository: storage,
+    alarmTopic: new Topic(stack, "Topic", { enforceSSL: true }),
     image: FIXTURE_IMAGE,
     ortVersion: FIXTURE_ORT,
   });
@@ -133,22 +135,45 @@ describe("GpuEndpoint", () => {
     expect(b.endpoint.endpointName).toMatch(/^[a-z0-9](-*[a-z0-9]){0,62}$/);
   });
 
-  it("lets the role pull its image, write its logs and read its model folder only", () => {
+  it("lets the role pull its image, write its logs, read its model folder and its rollback alarms only", () => {
     const statements = allowStatements(t).filter((s) => !s.actions.includes("sagemaker:InvokeEndpoint"));
     expect(statements.map((s) => [...s.actions].sort())).toEqual([
       ["ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
       ["ecr:GetAuthorizationToken"],
       ["logs:CreateLogStream", "logs:PutLogEvents"],
-      ["logs:CreateLogGroup", "logs:DescribeLogStreams"],
+      ["logs:DescribeLogStreams"],
       ["s3:ListBucket"],
       ["s3:GetObject"],
+      ["cloudwatch:DescribeAlarms"],
     ]);
     expect(statements[1]?.resources).toEqual(["*"]);
     expect(JSON.stringify(statements[5]?.resources)).toContain('"/models/det-gpu/*"');
-    t.hasResourceProperties("AWS::Logs::LogGroup", {
-      LogGroupName: `/aws/sagemaker/Endpoints/${b.endpoint.endpointName}`,
-      RetentionInDays: 30,
+    // SageMaker's guardrails read exactly the alarms its auto-rollback names.
+    expect(statements[6]?.resources).toEqual([
+      { "Fn::GetAtt": [id(b.endpoint.alarms.errors), "Arn"] },
+      { "Fn::GetAtt": [id(b.endpoint.alarms.latency), "Arn"] },
+    ]);
+  });
+
+  it("has a log group deleted with the stack, after the endpoint: the model can be removed and added again", () => {
+    const [logId] = Object.keys(t.findResources("AWS::Logs::LogGroup"));
+    t.hasResource("AWS::Logs::LogGroup", {
+      Properties: {
+        LogGroupName: `/aws/sagemaker/Endpoints/${b.endpoint.endpointName}`,
+        RetentionInDays: 30,
+      },
+      DeletionPolicy: "Delete",
+      UpdateReplacePolicy: "Delete",
     });
+    t.hasResource("AWS::SageMaker::Endpoint", { DependsOn: Match.arrayWith([logId]) });
+  });
+
+  it("gives the container a deadline below SageMaker's 60 s, and every alarm an action", () => {
+    t.hasResourceProperties("AWS::SageMaker::Model", {
+      PrimaryContainer: { Environment: Match.objectLike({ BACKEND_TIMEOUT_MS: "20000" }) },
+    });
+    for (const [name, a] of Object.entries(t.findResources("AWS::CloudWatch::Alarm")))
+      expect(a.Properties.AlarmActions, name).toHaveLength(1);
   });
 
   it("grants InvokeEndpoint on this endpoint only", () => {

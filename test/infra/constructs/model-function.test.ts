@@ -1,6 +1,7 @@
 import { type CfnElement, Stack } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { Topic } from "aws-cdk-lib/aws-sns";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ModelFunction } from "../../../infra/constructs/model-function";
 import { ModelStorage } from "../../../infra/constructs/model-storage";
@@ -35,14 +36,15 @@ function build() {
   const app = nagApp();
   const storage = new ModelStorage(new Stack(app, "Storage"), "ModelStorage");
   const stack = new Stack(app, "Models");
-  const opts = { repository: storage, image: FIXTURE_IMAGE, ortVersion: FIXTURE_ORT };
+  const alarmTopic = new Topic(stack, "Topic", { enforceSSL: true });
+  const opts = { repository: storage, image: FIXTURE_IMAGE, ortVersion: FIXTURE_ORT, alarmTopic };
   const fns = {
     det: new ModelFunction(stack, "Det", { ...opts, model: det as CpuModel }),
     rec: new ModelFunction(stack, "Rec", { ...opts, model: rec as CpuModel }),
   };
   const gateway = new Role(stack, "Gateway", { assumedBy: new ServicePrincipal("lambda.amazonaws.com") });
   fns.det.grantInvoke(gateway);
-  return { app, stack, fns, gateway };
+  return { app, stack, fns, gateway, topic: alarmTopic };
 }
 
 describe("ModelFunction", () => {
@@ -77,7 +79,7 @@ describe("ModelFunction", () => {
     });
     t.hasResourceProperties("AWS::Lambda::Function", {
       MemorySize: 2048,
-      Timeout: 30,
+      Timeout: 20,
       Architectures: ["arm64"],
     });
   });
@@ -130,16 +132,16 @@ describe("ModelFunction", () => {
     t.hasResourceProperties("AWS::CodeDeploy::DeploymentGroup", { DeploymentConfigName: { Ref: custom[0] } });
   });
 
-  it("stops and rolls back on the alias alarms: errors, p99 duration, throttles", () => {
-    const { errors, duration, throttles } = b.fns.det.alarms;
+  it("rolls back on the new version's error rate, run-failure rate and p99, updated before the alias moves", () => {
+    const { errorRate, runFailureRate, durationP99 } = b.fns.det.alarms.release;
     t.hasResourceProperties("AWS::CodeDeploy::DeploymentGroup", {
       DeploymentGroupName: Match.absent(),
       AlarmConfiguration: {
         Enabled: true,
         Alarms: [
-          { Name: { Ref: id(errors) } },
-          { Name: { Ref: id(duration) } },
-          { Name: { Ref: id(throttles) } },
+          { Name: { Ref: id(errorRate) } },
+          { Name: { Ref: id(runFailureRate) } },
+          { Name: { Ref: id(durationP99) } },
         ],
       },
       AutoRollbackConfiguration: {
@@ -147,29 +149,141 @@ describe("ModelFunction", () => {
         Events: Match.arrayWith(["DEPLOYMENT_FAILURE", "DEPLOYMENT_STOP_ON_ALARM"]),
       },
     });
+    const versionId = Object.keys(t.findResources("AWS::Lambda::Version")).find((k) => k.startsWith("Det"));
+    const onNewVersion = [
+      { Name: "ExecutedVersion", Value: { "Fn::GetAtt": [versionId, "Version"] } },
+      { Name: "FunctionName", Value: { Ref: id(b.fns.det.function) } },
+      { Name: "Resource", Value: { "Fn::Join": ["", [{ Ref: id(b.fns.det.function) }, ":live"]] } },
+    ];
+    const alarms = t.findResources("AWS::CloudWatch::Alarm");
+    type Query = { Id: string; Expression?: string; MetricStat?: { Metric: unknown; Stat: string } };
+    const queries = (a: { node: { defaultChild?: unknown } }) => alarms[id(a)]?.Properties.Metrics as Query[];
+    // One error in three requests is no evidence: below 10 invocations a minute the rate reads 0.
+    const expression = "IF(total >= 10, 100 * FILL(failures, 0) / total, 0)";
+    expect(alarms[id(errorRate)]?.Properties).toMatchObject({ EvaluationPeriods: 3, Threshold: 5 });
+    expect(queries(errorRate).map((q) => [q.Id, q.Expression ?? q.MetricStat])).toEqual([
+      [expect.any(String), expression],
+      [
+        "failures",
+        {
+          Metric: { Namespace: "AWS/Lambda", MetricName: "Errors", Dimensions: onNewVersion },
+          Period: 60,
+          Stat: "Sum",
+        },
+      ],
+      [
+        "total",
+        {
+          Metric: { Namespace: "AWS/Lambda", MetricName: "Invocations", Dimensions: onNewVersion },
+          Period: 60,
+          Stat: "Sum",
+        },
+      ],
+    ]);
+    const emf = [
+      { Name: "model", Value: "det" },
+      { Name: "version", Value: "3" },
+    ];
+    expect(queries(runFailureRate).map((q) => [q.Id, q.Expression ?? q.MetricStat])).toEqual([
+      [expect.any(String), expression],
+      [
+        "failures",
+        {
+          Metric: { Namespace: "EdgeInfer", MetricName: "model_run_failures", Dimensions: emf },
+          Period: 60,
+          Stat: "Sum",
+        },
+      ],
+      [
+        "total",
+        {
+          Metric: { Namespace: "EdgeInfer", MetricName: "model_runs", Dimensions: emf },
+          Period: 60,
+          Stat: "Sum",
+        },
+      ],
+    ]);
+    t.hasResourceProperties("AWS::CloudWatch::Alarm", {
+      Namespace: "AWS/Lambda",
+      MetricName: "Duration",
+      ExtendedStatistic: "p99",
+      Threshold: 1500,
+      Dimensions: onNewVersion,
+    });
+    const alias = t.findResources("AWS::Lambda::Alias")[id(b.fns.det.alias)];
+    expect(alias?.DependsOn).toEqual(
+      expect.arrayContaining([id(errorRate), id(runFailureRate), id(durationP99)]),
+    );
+  });
+
+  it("keeps steady-state alarms on alias live: errors, p99 duration, throttles; every alarm notifies", () => {
     const onAlias = [
       { Name: "FunctionName", Value: { Ref: id(b.fns.det.function) } },
       { Name: "Resource", Value: { "Fn::Join": ["", [{ Ref: id(b.fns.det.function) }, ":live"]] } },
     ];
     const common = { Namespace: "AWS/Lambda", Period: 60, EvaluationPeriods: 3, Dimensions: onAlias };
-    t.hasResourceProperties("AWS::CloudWatch::Alarm", {
-      ...common,
-      MetricName: "Errors",
-      Statistic: "Sum",
-      Threshold: 2,
+    t.hasResourceProperties("AWS::CloudWatch::Alarm", { ...common, MetricName: "Errors", Threshold: 2 });
+    t.hasResourceProperties("AWS::CloudWatch::Alarm", { ...common, MetricName: "Duration", Threshold: 1500 });
+    t.hasResourceProperties("AWS::CloudWatch::Alarm", { ...common, MetricName: "Throttles", Threshold: 4 });
+    const alarms = t.findResources("AWS::CloudWatch::Alarm");
+    expect(Object.keys(alarms)).toHaveLength(12);
+    for (const [name, a] of Object.entries(alarms)) {
+      expect(a.Properties.AlarmActions, name).toEqual([{ Ref: id(b.topic) }]);
+      expect(a.Properties.OKActions, name).toEqual([{ Ref: id(b.topic) }]);
+    }
+  });
+
+  it("checks a new version before any traffic moves: a BeforeAllowTraffic hook on every alias", () => {
+    for (const fn of [b.fns.det, b.fns.rec]) {
+      t.hasResource("AWS::Lambda::Alias", {
+        Properties: Match.objectLike({ FunctionName: { Ref: id(fn.function) } }),
+        UpdatePolicy: {
+          CodeDeployLambdaAliasUpdate: Match.objectLike({
+            BeforeAllowTrafficHook: { Ref: id(fn.releaseHook.function) },
+          }),
+        },
+      });
+    }
+    const versionId = Object.keys(t.findResources("AWS::Lambda::Version")).find((k) => k.startsWith("Det"));
+    t.hasResourceProperties("AWS::Lambda::Function", {
+      Runtime: "nodejs22.x",
+      Handler: "index.handler",
+      Environment: {
+        Variables: Match.objectLike({
+          FUNCTION_NAME: { Ref: id(b.fns.det.function) },
+          NEW_VERSION: { "Fn::GetAtt": [versionId, "Version"] },
+          MODEL_NAME: "det",
+          ALIAS: "live",
+        }),
+      },
     });
-    t.hasResourceProperties("AWS::CloudWatch::Alarm", {
-      ...common,
-      MetricName: "Duration",
-      ExtendedStatistic: "p99",
-      Threshold: 1500,
-    });
-    t.hasResourceProperties("AWS::CloudWatch::Alarm", {
-      ...common,
-      MetricName: "Throttles",
-      Statistic: "Sum",
-      Threshold: 4,
-    });
+  });
+
+  it("lets the hook invoke only its own model's new version and alias, read its folder and report to CodeDeploy", () => {
+    const hook = b.fns.det.releaseHook.function;
+    const role = id(hook.role as Role);
+    const policy = Object.values(t.findResources("AWS::IAM::Policy")).find((p) =>
+      JSON.stringify(p.Properties.Roles).includes(role),
+    );
+    const statements = allowStatements(Template.fromJSON({ Resources: { P: policy } }));
+    const versionId = Object.keys(t.findResources("AWS::Lambda::Version")).find((k) => k.startsWith("Det"));
+    expect(statements.map((s) => s.actions)).toEqual([
+      ["logs:CreateLogStream", "logs:PutLogEvents"],
+      ["lambda:InvokeFunction"],
+      ["s3:ListBucket"],
+      ["s3:GetObject"],
+      ["codedeploy:PutLifecycleEventHookExecutionStatus"],
+    ]);
+    expect(statements[1]?.resources).toHaveLength(2);
+    expect(statements[1]?.resources).toEqual(
+      expect.arrayContaining([
+        { Ref: versionId },
+        { "Fn::Join": ["", [{ "Fn::GetAtt": [id(b.fns.det.function), "Arn"] }, ":live"]] },
+      ]),
+    );
+    expect(JSON.stringify(statements[3]?.resources)).toContain('"/models/det/*"');
+    expect(JSON.stringify(statements[4]?.resources)).toContain(`deploymentgroup:`);
+    expect(JSON.stringify(statements[4]?.resources)).toContain(id(b.fns.det.deploymentGroup));
   });
 
   it("gives the function its log group and read on its own model folder, nothing more", () => {
@@ -191,21 +305,32 @@ describe("ModelFunction", () => {
 
   it("grants invoke on alias live only", () => {
     const invoke = allowStatements(t).filter((s) => s.actions.includes("lambda:InvokeFunction"));
-    expect(invoke).toEqual([
+    const gatewayRole = id(b.gateway);
+    const policy = Object.values(t.findResources("AWS::IAM::Policy")).find((p) =>
+      JSON.stringify(p.Properties.Roles).includes(gatewayRole),
+    );
+    expect(allowStatements(Template.fromJSON({ Resources: { P: policy } }))).toEqual([
       { actions: ["lambda:InvokeFunction"], resources: [{ Ref: id(b.fns.det.alias) }], condition: undefined },
     ]);
+    // Besides the gateway's: each release hook on its own function, CodeDeploy on each hook.
+    expect(invoke).toHaveLength(5);
     expect(b.fns.det.catalogTarget.backend).toBe("lambda");
   });
 
-  it("passes cdk-nag, acknowledging only CodeDeploy's managed policy and the prefix wildcard", () => {
+  it("passes cdk-nag, acknowledging only CodeDeploy's managed policy, the prefix wildcard and the hook's versions", () => {
     expect(nagErrors(b.app)).toEqual([]);
     const ids = acknowledgements(b.app).map((a) => a.id);
     expect(ids.filter((i) => i.startsWith("AwsSolutions-IAM4"))).toEqual([
       "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]",
       "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]",
     ]);
-    expect(ids.filter((i) => i.startsWith("AwsSolutions-IAM5"))).toEqual([
+    const wildcards = ids.filter((i) => i.startsWith("AwsSolutions-IAM5")).sort();
+    expect(wildcards).toEqual([
+      "AwsSolutions-IAM5[Resource::<DetReleaseHookFunction46CECEB5.Arn>:*]",
+      "AwsSolutions-IAM5[Resource::<RecReleaseHookFunctionD841D601.Arn>:*]",
       expect.stringMatching(/\/models\/det\/\*\]$/),
+      expect.stringMatching(/\/models\/det\/\*\]$/),
+      expect.stringMatching(/\/models\/rec\/\*\]$/),
       expect.stringMatching(/\/models\/rec\/\*\]$/),
     ]);
   });

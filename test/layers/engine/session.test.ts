@@ -16,7 +16,10 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe("ortOptions", () => {
   it("turns spinning off for both thread pools of every session", () => {
-    const options = ortOptions({ graph_optimization_level: "all", execution_providers: [] }, ["cpu"]);
+    const options = ortOptions(
+      { graph_optimization_level: "all", execution_providers: [], allow_cpu_fallback: false },
+      ["cpu"],
+    );
     expect(options.extra).toEqual({
       session: { "intra_op.allow_spinning": "0", "inter_op.allow_spinning": "0" },
     });
@@ -31,6 +34,7 @@ describe("ortOptions", () => {
         intra_op_threads: 2,
         inter_op_threads: 1,
         execution_providers: [],
+        allow_cpu_fallback: false,
       },
       ["cpu"],
     );
@@ -48,7 +52,12 @@ describe("createSession", () => {
     const log = () => undefined;
     const session = await createSession(
       join(dir, "add.onnx"),
-      { graph_optimization_level: "all", intra_op_threads: 2, execution_providers: ["cpu"] },
+      {
+        graph_optimization_level: "all",
+        intra_op_threads: 2,
+        execution_providers: ["cpu"],
+        allow_cpu_fallback: false,
+      },
       log,
       { model: "add", version: 1 },
     );

@@ -6,6 +6,8 @@ import { inferenceWorkerOf } from "../../../layers/engine/worker-model";
 import { toHalf } from "../../../layers/protocol/datatypes";
 import type { Tensor } from "../../../layers/protocol/types";
 import { openRepository } from "../../../layers/repository";
+import { IDENTITY_SAMPLES } from "../../support/engine-fixtures";
+import { inferOn } from "../../support/infer";
 import { IDENTITY_DATATYPES, makeTestRepository } from "../../support/models";
 import { fp32, utf8, values } from "../../support/tensors";
 
@@ -33,21 +35,6 @@ afterAll(async () => {
   await Promise.all(engines.map((e) => e.close()));
   await repo.cleanup();
 });
-
-const identitySamples: Record<(typeof IDENTITY_DATATYPES)[number], Tensor["data"]> = {
-  BOOL: Uint8Array.from([1, 0]),
-  UINT8: Uint8Array.from([0, 255]),
-  INT8: Int8Array.from([-128, 127]),
-  UINT16: Uint16Array.from([0, 65535]),
-  INT16: Int16Array.from([-32768, 32767]),
-  UINT32: Uint32Array.from([0, 4294967295]),
-  INT32: Int32Array.from([-2147483648, 2147483647]),
-  UINT64: BigUint64Array.from([0n, 2n ** 64n - 1n]),
-  INT64: BigInt64Array.from([-(2n ** 63n), 2n ** 63n - 1n]),
-  FP16: Uint16Array.from([toHalf(-0.25), 0x7c00]),
-  FP32: Float32Array.from([1.5, -3.25e30]),
-  FP64: Float64Array.from([Math.PI, -1e300]),
-};
 
 const cases: Array<[string, number | undefined, () => Tensor[]]> = [
   [
@@ -94,14 +81,19 @@ const cases: Array<[string, number | undefined, () => Tensor[]]> = [
     "identity-all",
     undefined,
     () =>
-      IDENTITY_DATATYPES.map((d) => ({ name: `in_${d}`, datatype: d, shape: [2], data: identitySamples[d] })),
+      IDENTITY_DATATYPES.map((d) => ({
+        name: `in_${d}`,
+        datatype: d,
+        shape: [2],
+        data: IDENTITY_SAMPLES[d],
+      })),
   ],
 ];
 
 describe("inferenceThread 'worker' outputs", () => {
   it.each(cases)("gives the main thread's outputs: %s version %s", async (model, version, inputs) => {
-    const here = await main.infer(model, version, inputs());
-    const there = await worker.infer(model, version, inputs());
+    const here = await inferOn(main, model, version, inputs());
+    const there = await inferOn(worker, model, version, inputs());
     expect(there.version).toBe(here.version);
     expect(there.outputs.length).toBeGreaterThan(0);
     expect(there.outputs).toEqual(here.outputs);
@@ -122,8 +114,8 @@ describe("inferenceThread 'worker' outputs", () => {
       Array.from({ length: 2 * 3 * 48 * 192 }, (_, i) => Math.sin(i) / 2),
     );
     const [here, there] = [
-      await m.infer("ocr-cls", undefined, [x]),
-      await w.infer("ocr-cls", undefined, [x]),
+      await inferOn(m, "ocr-cls", undefined, [x]),
+      await inferOn(w, "ocr-cls", undefined, [x]),
     ];
     expect(there.outputs[0]?.shape).toEqual([2, 2]);
     expect(there.outputs).toEqual(here.outputs);
@@ -134,7 +126,7 @@ describe("inferenceThread 'worker' outputs", () => {
     const body = new Float32Array(20).map((_, i) => i);
     const a: Tensor = { name: "a", datatype: "FP32", shape: [1, 4], data: body.subarray(3, 7) };
     const b: Tensor = { name: "b", datatype: "FP32", shape: [1, 4], data: body.subarray(10, 14) };
-    const res = await worker.infer("add", 1, [a, b], ["sum"]);
+    const res = await inferOn(worker, "add", 1, [a, b], ["sum"]);
     expect(values(res.outputs[0])).toEqual([13, 15, 17, 19]);
     expect(body.buffer.byteLength).toBe(80);
     expect([...body]).toEqual(Array.from({ length: 20 }, (_, i) => i));
@@ -145,14 +137,15 @@ describe("inferenceThread 'worker' outputs", () => {
       shape: [2],
       data: [bytes.subarray(2, 5), bytes.subarray(5)],
     };
-    const same = (await worker.infer("bytes-identity", undefined, [text])).outputs[0]?.data as Uint8Array[];
+    const same = (await inferOn(worker, "bytes-identity", undefined, [text])).outputs[0]
+      ?.data as Uint8Array[];
     expect(same.map((s) => new TextDecoder().decode(s))).toEqual(["abc", "yy"]);
     expect(bytes.byteLength).toBe(7);
   });
 
   it("answers concurrent runs each with its own result", async () => {
     const runs = Array.from({ length: 24 }, (_, i) =>
-      worker.infer("add", 1 + (i % 2), [fp32("a", [1, 4], [i, i, i, i]), fp32("b", [1, 4], [1, 2, 3, 4])]),
+      inferOn(worker, "add", 1 + (i % 2), [fp32("a", [1, 4], [i, i, i, i]), fp32("b", [1, 4], [1, 2, 3, 4])]),
     );
     const results = await Promise.all(runs);
     for (const [i, r] of results.entries()) {

@@ -1,6 +1,3 @@
-import { existsSync } from "node:fs";
-import { createRequire } from "node:module";
-import { dirname, join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ModelEngine } from "../../../layers/engine/engine";
 import type { EngineOptions } from "../../../layers/engine/types";
@@ -9,7 +6,16 @@ import { inferenceWorkerCount } from "../../../layers/engine/worker-thread";
 import { InvalidInput, ModelNotReady } from "../../../layers/errors";
 import type { Tensor } from "../../../layers/protocol/types";
 import { openRepository } from "../../../layers/repository";
-import { addModel, buildModel, makeTestRepository, modelConfig, writeModelDir } from "../../support/models";
+import { reshapeModel } from "../../support/engine-fixtures";
+import { inferOn } from "../../support/infer";
+import {
+  addModel,
+  buildModel,
+  hasCuda,
+  makeTestRepository,
+  modelConfig,
+  writeModelDir,
+} from "../../support/models";
 import { fp32, values } from "../../support/tensors";
 
 let repo: { dir: string; cleanup(): Promise<void> };
@@ -47,22 +53,6 @@ const isScaledIdentity = (t: Tensor | undefined, k2: number): boolean => {
   return true;
 };
 
-/** x FP32 [n] reshaped to [2, 2]: runs for n = 4, ORT refuses other sizes. */
-const reshapeModel = (): Uint8Array =>
-  buildModel({
-    inputs: [{ name: "x", datatype: "FP32", dims: ["n"] }],
-    outputs: [{ name: "y", datatype: "FP32", dims: [2, 2] }],
-    nodes: [{ op: "Reshape", inputs: ["x", "shape"], outputs: ["y"] }],
-    initializers: [
-      {
-        name: "shape",
-        datatype: "INT64",
-        dims: [2],
-        raw: new Uint8Array(BigInt64Array.from([2n, 2n]).buffer),
-      },
-    ],
-  });
-
 beforeAll(async () => {
   repo = await makeTestRepository();
   await writeModelDir(repo.dir, "square", modelConfig("square"), { 1: squareModel() });
@@ -70,7 +60,17 @@ beforeAll(async () => {
   await writeModelDir(
     repo.dir,
     "gpu-add",
-    modelConfig("gpu-add", { max_batch_size: 8, execution_providers: ["cuda", "cpu"] }),
+    modelConfig("gpu-add", {
+      max_batch_size: 8,
+      execution_providers: ["cuda", "cpu"],
+      allow_cpu_fallback: true,
+    }),
+    { 1: addModel(0) },
+  );
+  await writeModelDir(
+    repo.dir,
+    "gpu-only",
+    modelConfig("gpu-only", { max_batch_size: 8, execution_providers: ["cuda", "cpu"] }),
     { 1: addModel(0) },
   );
   worker = newEngine();
@@ -88,7 +88,7 @@ describe("inferenceThread 'worker' lifecycle and errors", () => {
       shape: [1],
       data: [Uint8Array.from([0xff, 0xfe])],
     };
-    const err = await worker.infer("bytes-identity", undefined, [bad]).catch((e: unknown) => e);
+    const err = await inferOn(worker, "bytes-identity", undefined, [bad]).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(InvalidInput);
     expect((err as Error).message).toBe(
       "input 'text' element 0 is not UTF-8 text, which ONNX string tensors require",
@@ -97,15 +97,17 @@ describe("inferenceThread 'worker' lifecycle and errors", () => {
     const cold = { warmup: false };
     const [m, w] = [newEngine({ ...cold, inferenceThread: "main" }), newEngine(cold)];
     const x = fp32("x", [3], [1, 2, 3]);
-    const here = (await m.infer("reshape", undefined, [x]).catch((e: unknown) => e)) as Error;
-    const there = (await w.infer("reshape", undefined, [x]).catch((e: unknown) => e)) as Error;
+    const here = (await inferOn(m, "reshape", undefined, [x]).catch((e: unknown) => e)) as Error;
+    const there = (await inferOn(w, "reshape", undefined, [x]).catch((e: unknown) => e)) as Error;
     expect(there).toBeInstanceOf(InvalidInput);
-    expect(there.message).toMatch(/^model 'reshape' version 1 cannot run on this input: .*reshape/i);
-    expect(there.message).not.toContain("/onnxruntime_src");
+    expect(there.message).toBe(
+      "model 'reshape' version 1 cannot run on input 'x' (shape [3]): the model rejects these sizes or values",
+    );
+    expect(String(there.cause)).toMatch(/reshape/i);
     expect(there.message).toBe(here.message);
-    expect(values((await w.infer("reshape", undefined, [fp32("x", [4], [1, 2, 3, 4])])).outputs[0])).toEqual([
-      1, 2, 3, 4,
-    ]);
+    expect(
+      values((await inferOn(w, "reshape", undefined, [fp32("x", [4], [1, 2, 3, 4])])).outputs[0]),
+    ).toEqual([1, 2, 3, 4]);
   });
 
   it("fails a warm-up in the worker with the main thread's message", async () => {
@@ -135,18 +137,28 @@ describe("inferenceThread 'worker' lifecycle and errors", () => {
   });
 
   it("forwards the worker's logs: the CUDA → CPU fallback", async () => {
-    const res = await newEngine().infer("gpu-add", undefined, [
+    const res = await inferOn(newEngine(), "gpu-add", undefined, [
       fp32("a", [1, 4], [1, 2, 3, 4]),
       fp32("b", [1, 4], [1, 1, 1, 1]),
     ]);
     expect(values(res.outputs[0])).toEqual([2, 3, 4, 5]);
-    const ortDir = dirname(createRequire(import.meta.url).resolve("onnxruntime-node/package.json"));
-    if (!existsSync(join(ortDir, "bin", "napi-v6", "linux", "x64", "libonnxruntime_providers_cuda.so"))) {
+    if (!hasCuda()) {
       expect(logs).toContainEqual({
         level: "warn",
-        msg: "model 'gpu-add' version 1: CUDA execution provider failed, using CPU",
+        msg: "model 'gpu-add' version 1: CUDA execution provider failed, using CPU (optimization.allow_cpu_fallback)",
       });
     }
+  });
+
+  it.runIf(!hasCuda())("fails a GPU model without CUDA in the worker, naming the provider", async () => {
+    const err = await newEngine()
+      .load("gpu-only")
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ModelNotReady);
+    expect((err as Error).message).toBe(
+      "model 'gpu-only' version 1 failed to load: the CUDA execution provider is not available (optimization.allow_cpu_fallback is false)",
+    );
+    expect(String((err as Error).cause)).toMatch(/cuda/i);
   });
 
   it("unloads after the run in flight: it finishes, later runs are refused, the worker exits", async () => {
@@ -183,7 +195,7 @@ describe("inferenceThread 'worker' lifecycle and errors", () => {
       msg: "model 'square' version 1: the inference worker stopped unexpectedly",
     });
     await expect(model.run([square(1)])).rejects.toBeInstanceOf(ModelNotReady);
-    const res = await engine.infer("square", undefined, [square(3)]);
+    const res = await inferOn(engine, "square", undefined, [square(3)]);
     expect(isScaledIdentity(res.outputs[0], 9)).toBe(true);
     expect(engine.state("square", 1)).toBe("READY");
   });

@@ -1,7 +1,7 @@
 /** DescribeCache: one backend call per model version and TTL, shared by concurrent requests; failures not kept. */
 import { describe, expect, it } from "vitest";
+import type { ModelDescription } from "../../../layers/backend";
 import { DescribeCache } from "../../../layers/http";
-import type { ModelDescription } from "../../../layers/transport";
 
 const description = (version: string) => ({ version }) as unknown as ModelDescription;
 
@@ -15,7 +15,7 @@ describe("DescribeCache", () => {
     expect([a.version, b.version, loads]).toEqual(["1", "1", 1]);
     now = 999;
     expect((await cache.get("m", undefined, load)).version).toBe("1");
-    expect((await cache.get("m", "2", load)).version).toBe("2");
+    expect((await cache.get("m", 2, load)).version).toBe("2");
     now = 1000;
     expect((await cache.get("m", undefined, load)).version).toBe("3");
   });

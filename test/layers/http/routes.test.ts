@@ -1,15 +1,14 @@
 /**
- * The protocol app's hooks for the edge: the JSON check sees exactly the JSON part of a body before
- * it is parsed, phases land in a timer the middleware set, the backend's own queue/infer timing is
- * used when it reports one, and error bodies carry the request id only when asked.
+ * The protocol app's hooks for the edge: the JSON limits count exactly the JSON part of a body,
+ * phases land in a timer the middleware set, the backend's own queue/infer timing is used when it
+ * reports one, and error bodies carry the request id only when asked.
  */
 import type { MiddlewareHandler } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { InvalidInput } from "../../../layers/errors";
+import type { Backend, EngineBackend } from "../../../layers/backend";
 import { createProtocolApp, type ProtocolEnv } from "../../../layers/http";
 import { encodeInferRequest } from "../../../layers/protocol";
 import { PhaseTimer } from "../../../layers/telemetry";
-import type { Backend, EngineBackend } from "../../../layers/transport";
 import { engineBackend } from "../../gateway/helpers";
 import { makeTestRepository } from "../../support/models";
 
@@ -34,28 +33,32 @@ const tensors = {
 };
 
 describe("protocol app hooks", () => {
-  it("hands checkRequestJson the JSON part only, before parsing, and maps what it throws", async () => {
-    const seen: string[] = [];
+  it("counts jsonLimits over the JSON part only and maps a refusal to 400 / 413", async () => {
     const app = createProtocolApp({
       catalog: new Map([["add", engine]]),
-      checkRequestJson: (json) => {
-        const text = new TextDecoder().decode(json);
-        seen.push(text);
-        if (text.includes("refuse-me")) throw new InvalidInput("refused by the JSON check");
-      },
+      jsonLimits: { maxDepth: 4, maxElements: 16 },
     });
+    // The binary part is 32 floats' worth of bytes: counted as JSON, they would be refused.
     const binary = encodeInferRequest(tensors, { binary: true });
-    const res = await app.request("/v2/models/add/infer", {
+    const ok = await app.request("/v2/models/add/infer", {
       method: "POST",
       body: binary.body as Uint8Array<ArrayBuffer>,
       headers: { "Inference-Header-Content-Length": String(binary.headerLength) },
     });
-    expect(res.status).toBe(200);
-    expect(seen).toEqual([new TextDecoder().decode(binary.body.subarray(0, binary.headerLength))]);
-    const refused = await app.request("/v2/models/add/infer", { method: "POST", body: '{"refuse-me": [' });
-    expect(refused.status).toBe(400);
-    // The container's bodies stay exactly the protocol's {"error"}.
-    expect(await refused.json()).toEqual({ error: "refused by the JSON check" });
+    expect(ok.status).toBe(200);
+    const deep = await app.request("/v2/models/add/infer", { method: "POST", body: '{"a": [[[[1]]]]' });
+    expect(deep.status).toBe(400);
+    // The container's bodies stay exactly the protocol's {"error"}; the limit is met before the syntax error.
+    expect(await deep.json()).toEqual({ error: "JSON nesting is deeper than the limit of 4 levels" });
+    const json = encodeInferRequest(
+      { inputs: [{ name: "a", datatype: "FP32", shape: [1, 20], data: new Float32Array(20) }] },
+      { binary: false },
+    );
+    const wide = await app.request("/v2/models/add/infer", {
+      method: "POST",
+      body: json.body as Uint8Array<ArrayBuffer>,
+    });
+    expect(wide.status).toBe(413);
   });
 
   it("adds request_id to every error body when asked, 404s and route-level 503s included", async () => {

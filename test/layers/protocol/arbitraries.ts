@@ -167,3 +167,13 @@ export const f32 = (...v: number[]) => Array.from(new Uint8Array(Float32Array.fr
 export function header(encoded: { body: Uint8Array; headerLength?: number }): Record<string, unknown> {
   return JSON.parse(new TextDecoder().decode(encoded.body.subarray(0, encoded.headerLength)));
 }
+
+/** Nests flat data along `shape` (rank >= 1), as a client may send it. */
+export function nest(flat: unknown[], shape: readonly number[]): unknown[] {
+  if (shape.length <= 1) return flat;
+  const [, ...inner] = shape;
+  const stride = inner.reduce((a, b) => a * b, 1);
+  const out: unknown[] = [];
+  for (let i = 0; i < (shape[0] ?? 0); i++) out.push(nest(flat.slice(i * stride, (i + 1) * stride), inner));
+  return out;
+}

@@ -4,22 +4,12 @@ import { InferenceError } from "../../../layers/errors";
 import { fromHalf, toHalf } from "../../../layers/protocol/datatypes";
 import { tensorFromJSON, tensorToJSONData } from "../../../layers/protocol/json";
 import type { RequestInput, Tensor } from "../../../layers/protocol/types";
-import { expectInvalid, expectSameJSON, RUNS, tensorArb } from "./arbitraries";
+import { expectInvalid, expectSameJSON, nest, RUNS, tensorArb } from "./arbitraries";
 
 function roundTrip(t: Tensor): Tensor {
   // Through the text, as on the wire.
   const data: unknown = JSON.parse(JSON.stringify(tensorToJSONData(t)));
   return tensorFromJSON({ name: t.name, datatype: t.datatype, shape: t.shape, data });
-}
-
-/** Nests flat data along `shape` (rank >= 1), as a client may send it. */
-function nest(flat: unknown[], shape: readonly number[]): unknown[] {
-  if (shape.length <= 1) return flat;
-  const [, ...inner] = shape;
-  const stride = inner.reduce((a, b) => a * b, 1);
-  const out: unknown[] = [];
-  for (let i = 0; i < (shape[0] ?? 0); i++) out.push(nest(flat.slice(i * stride, (i + 1) * stride), inner));
-  return out;
 }
 
 const input = (over: Partial<RequestInput> & { data?: unknown }): RequestInput => ({

@@ -8,7 +8,7 @@ import type { ModelConfig } from "../../../layers/repository/types";
 const DEMO = fileURLToPath(new URL("../../../functions/models/", import.meta.url));
 const PREFIX = "config.json of model 'm': ";
 const TOP =
-  "name, platform, backend, max_batch_size, inputs, outputs, version_policy, cache, dynamic_batching, optimization";
+  "name, platform, backend, max_batch_size, inputs, outputs, version_policy, cache, dynamic_batching, optimization, release";
 const DATATYPE_LIST =
   "BOOL, UINT8, UINT16, UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, FP32, FP64, BYTES";
 
@@ -41,17 +41,23 @@ describe("parseModelConfig defaults", () => {
         max_queue_size: 256,
         default_timeout_microseconds: 0,
       },
-      optimization: { graph_optimization_level: "all", execution_providers: ["cpu"] },
+      optimization: {
+        graph_optimization_level: "all",
+        execution_providers: ["cpu"],
+        allow_cpu_fallback: false,
+      },
+      release: { tolerance: { abs: 1e-4, rel: 1e-3 }, compare_with_live: false },
     };
     expect(parseModelConfig({}, "m")).toEqual(expected);
     expect(parseModelConfig({}, "m")).not.toHaveProperty("inputs");
   });
 
-  test("gpu backend defaults to cuda then cpu", () => {
-    expect(parseModelConfig({ backend: "gpu" }, "m").optimization.execution_providers).toEqual([
-      "cuda",
-      "cpu",
-    ]);
+  test("gpu backend defaults to cuda then cpu, with no fallback to CPU unless allowed", () => {
+    const gpu = parseModelConfig({ backend: "gpu" }, "m").optimization;
+    expect(gpu.execution_providers).toEqual(["cuda", "cpu"]);
+    expect(gpu.allow_cpu_fallback).toBe(false);
+    const allowed = parseModelConfig({ backend: "gpu", optimization: { allow_cpu_fallback: true } }, "m");
+    expect(allowed.optimization.allow_cpu_fallback).toBe(true);
   });
 
   test("partial sections are completed, given values kept", () => {
@@ -84,6 +90,7 @@ describe("parseModelConfig defaults", () => {
       intra_op_threads: 2,
       inter_op_threads: 1,
       execution_providers: ["cpu"],
+      allow_cpu_fallback: false,
     });
   });
 
@@ -349,10 +356,15 @@ const CASES: Array<[string, unknown, string]> = [
     `optimization.execution_providers cannot contain "cuda" when backend is "cpu"`,
   ],
   [
+    "cpu fallback not a boolean",
+    { backend: "gpu", optimization: { allow_cpu_fallback: "yes" } },
+    `optimization.allow_cpu_fallback must be a boolean, received "yes"`,
+  ],
+  [
     "optimization unknown key",
     { optimization: { threads: 2 } },
     "unknown field 'optimization.threads' (allowed: graph_optimization_level, intra_op_threads, " +
-      "inter_op_threads, execution_providers)",
+      "inter_op_threads, execution_providers, allow_cpu_fallback)",
   ],
 ];
 

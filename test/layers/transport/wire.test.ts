@@ -47,7 +47,7 @@ describe("transport events", () => {
       ],
       outputs: [{ name: "y", parameters: { binary_data: true } }],
     };
-    const event = inferEvent("m", "3", request);
+    const event = inferEvent("m", 3, request);
     expect(event).toMatchObject({ action: "infer", model: "m", version: "3", request: expect.any(String) });
     expect(event.headerLength).toBeGreaterThan(0);
     const wire = JSON.parse(JSON.stringify(event));
@@ -76,7 +76,7 @@ describe("transport events", () => {
 
   it("build metadata and ready queries", () => {
     expect(queryEvent("metadata", "m", undefined)).toEqual({ action: "metadata", model: "m" });
-    expect(queryEvent("ready", "m", "2")).toEqual({ action: "ready", model: "m", version: "2" });
+    expect(queryEvent("ready", "m", 2)).toEqual({ action: "ready", model: "m", version: "2" });
   });
 
   it.each([

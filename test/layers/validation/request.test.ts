@@ -2,7 +2,7 @@ import { describe, expect, it } from "vitest";
 import { InvalidInput } from "../../../layers/errors";
 import type { Tensor } from "../../../layers/protocol/types";
 import type { ModelSignature } from "../../../layers/repository/types";
-import { validateRequest } from "../../../layers/validation/validate";
+import { validateRequest } from "../../../layers/validation/request";
 
 const sig: ModelSignature = {
   inputs: [
@@ -22,11 +22,24 @@ const fp32 = (name: string, shape: number[], n = shape.reduce((x, y) => x * y, 1
   data: new Float32Array(n),
 });
 
+/** The request a client sends with these inputs and requested outputs. */
+const check = (
+  inputs: Tensor[],
+  outputs: string[] | undefined,
+  signature: ModelSignature,
+  maxBatch: number,
+) =>
+  validateRequest(
+    { inputs, ...(outputs === undefined ? {} : { outputs: outputs.map((name) => ({ name })) }) },
+    signature,
+    maxBatch,
+  );
+
 const ok = (): Tensor[] => [fp32("a", [2, 4]), fp32("b", [2, 4])];
 
 function failure(inputs: Tensor[], outputs?: string[], maxBatch = 8, signature = sig): InvalidInput {
   try {
-    validateRequest(inputs, outputs, signature, maxBatch);
+    check(inputs, outputs, signature, maxBatch);
   } catch (e) {
     expect(e).toBeInstanceOf(InvalidInput);
     return e as InvalidInput;
@@ -36,9 +49,9 @@ function failure(inputs: Tensor[], outputs?: string[], maxBatch = 8, signature =
 
 describe("validateRequest", () => {
   it("accepts a request that fits, with or without requested outputs", () => {
-    expect(() => validateRequest(ok(), undefined, sig, 8)).not.toThrow();
-    expect(() => validateRequest(ok(), ["diff"], sig, 8)).not.toThrow();
-    expect(() => validateRequest([fp32("a", [8, 4]), fp32("b", [8, 4])], [], sig, 8)).not.toThrow();
+    expect(() => check(ok(), undefined, sig, 8)).not.toThrow();
+    expect(() => check(ok(), ["diff"], sig, 8)).not.toThrow();
+    expect(() => check([fp32("a", [8, 4]), fp32("b", [8, 4])], [], sig, 8)).not.toThrow();
   });
 
   it("rejects an unknown input and lists the expected names", () => {
@@ -89,8 +102,8 @@ describe("validateRequest", () => {
 
   it("does not treat the first dimension as a batch when max_batch_size is 0", () => {
     const free: ModelSignature = { inputs: [{ name: "x", datatype: "FP32", shape: [-1] }], outputs: [] };
-    expect(() => validateRequest([fp32("x", [0])], undefined, free, 0)).not.toThrow();
-    expect(() => validateRequest([fp32("x", [100])], undefined, free, 0)).not.toThrow();
+    expect(() => check([fp32("x", [0])], undefined, free, 0)).not.toThrow();
+    expect(() => check([fp32("x", [100])], undefined, free, 0)).not.toThrow();
   });
 
   it("rejects negative or fractional dimensions", () => {
@@ -123,7 +136,7 @@ describe("validateRequest", () => {
   it("checks a scalar input of a model without batching", () => {
     const scalar: ModelSignature = { inputs: [{ name: "s", datatype: "INT64", shape: [] }], outputs: [] };
     const s: Tensor = { name: "s", datatype: "INT64", shape: [], data: new BigInt64Array(1) };
-    expect(() => validateRequest([s], undefined, scalar, 0)).not.toThrow();
+    expect(() => check([s], undefined, scalar, 0)).not.toThrow();
     expect(failure([{ ...s, shape: [1] }], undefined, 0, scalar).message).toBe(
       "input 's' has shape [1] (rank 1), expected rank 0 []",
     );

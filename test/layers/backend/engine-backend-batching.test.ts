@@ -1,14 +1,16 @@
 /** EngineBackend with `dynamic_batching` enabled in config.json, on generated models and ORT. */
+
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { EngineBackend, type InferResult } from "../../../layers/backend";
 import { ModelEngine } from "../../../layers/engine";
 import { InvalidInput, ModelNotReady } from "../../../layers/errors";
 import type { Tensor } from "../../../layers/protocol/types";
 import { openRepository } from "../../../layers/repository";
-import { EngineBackend, type InferResult } from "../../../layers/transport";
+import { inferOn, unchecked } from "../../support/infer";
 import { addModel, buildModel, modelConfig, writeModelDir } from "../../support/models";
 
 const row = (name: string) => ({ name, datatype: "FP32" as const, shape: [4] });
@@ -93,9 +95,11 @@ describe("EngineBackend with dynamic batching", () => {
     const n = 12;
     const expected = [];
     for (let k = 0; k < n; k++)
-      expected.push(outputsOf(await plain.infer("add", undefined, { inputs: addRequest(k) })));
+      expected.push(outputsOf(await plain.infer("add", undefined, unchecked({ inputs: addRequest(k) }))));
     const results = await Promise.all(
-      Array.from({ length: n }, (_, k) => batched.infer("add", undefined, { inputs: addRequest(k) })),
+      Array.from({ length: n }, (_, k) =>
+        batched.infer("add", undefined, unchecked({ inputs: addRequest(k) })),
+      ),
     );
     expect(results.map(outputsOf)).toEqual(expected);
     expect(results.every((r) => r.version === "1")).toBe(true);
@@ -110,12 +114,12 @@ describe("EngineBackend with dynamic batching", () => {
   });
 
   it("reports queue and run time of batched requests, and run time only of unbatched ones", async () => {
-    const [r] = await Promise.all([batched.infer("add", undefined, { inputs: addRequest(1) })]);
+    const [r] = await Promise.all([batched.infer("add", undefined, unchecked({ inputs: addRequest(1) }))]);
     const queueMs = r?.timing?.queueMs;
     const inferMs = r?.timing?.inferMs;
     expect(typeof queueMs === "number" && Number.isFinite(queueMs) && queueMs >= 0).toBe(true);
     expect(typeof inferMs === "number" && Number.isFinite(inferMs) && inferMs >= 0).toBe(true);
-    const u = await plain.infer("add", undefined, { inputs: addRequest(1) });
+    const u = await plain.infer("add", undefined, unchecked({ inputs: addRequest(1) }));
     expect(u.timing?.queueMs).toBeUndefined();
     expect(typeof u.timing?.inferMs).toBe("number");
     expect(plain.batcherStats("add", 1)).toBeUndefined();
@@ -125,15 +129,16 @@ describe("EngineBackend with dynamic batching", () => {
     // max_batch_size 4, preferred 4: requests 0-3 form the first batch, 4-7 the second.
     const indices = [0, 9, 2, 3, 3, 2, 1, 0];
     const settled = await Promise.allSettled(
-      indices.map((i) => batched.infer("gather", "1", { inputs: [idx(i)] })),
+      indices.map((i) => batched.infer("gather", 1, unchecked({ inputs: [idx(i)] }))),
     );
     for (const s of settled.slice(0, 4)) {
       expect(s.status).toBe("rejected");
       const reason = s.status === "rejected" ? s.reason : undefined;
       expect(reason).toBeInstanceOf(InvalidInput);
       expect((reason as Error).message).toMatch(
-        /^model 'gather' version 1 cannot run on this input: .*out of/,
+        /^model 'gather' version 1 cannot run on input '\w+' \(shape \[[\d,]+\]\): the model rejects these sizes or values$/,
       );
+      expect(String((reason as Error).cause)).toMatch(/out of/);
     }
     const values = settled
       .slice(4)
@@ -144,13 +149,13 @@ describe("EngineBackend with dynamic batching", () => {
     expect(batched.batcherStats("gather", 1)).toMatchObject({ batches: 2, requests: 8 });
   });
 
-  it("validates before queueing: an invalid request never reaches the batcher", async () => {
+  it("is validated once, before queueing: an invalid request never reaches the batcher", async () => {
     const bad: Tensor[] = [
       { name: "a", datatype: "FP32", shape: [1, 3], data: new Float32Array(3) },
       { name: "b", datatype: "FP32", shape: [1, 4], data: new Float32Array(4) },
     ];
     const before = batched.batcherStats("add", 1)?.requests ?? 0;
-    await expect(batched.infer("add", undefined, { inputs: bad })).rejects.toThrow(
+    await expect(inferOn(batched, "add", undefined, bad)).rejects.toThrow(
       new InvalidInput("input 'a' has shape [1,3]: dimension 1 is 3, expected 4 (shape [-1,4])"),
     );
     expect(batched.batcherStats("add", 1)?.requests ?? 0).toBe(before);
@@ -158,7 +163,7 @@ describe("EngineBackend with dynamic batching", () => {
 
   it("takes an aborted request out of the queue with the signal's reason", async () => {
     const controller = new AbortController();
-    const pending = batched.infer("slow", undefined, { inputs: addRequest(1) }, controller.signal);
+    const pending = batched.infer("slow", undefined, unchecked({ inputs: addRequest(1) }), controller.signal);
     await new Promise((r) => setTimeout(r, 20));
     expect(batched.batcherStats("slow", 1)?.queued).toBe(1);
     controller.abort(new Error("client went away"));
@@ -167,7 +172,7 @@ describe("EngineBackend with dynamic batching", () => {
   });
 
   it("refuses queued requests with ModelNotReady when the version is unloaded", async () => {
-    const pending = batched.infer("slow", undefined, { inputs: addRequest(2) });
+    const pending = batched.infer("slow", undefined, unchecked({ inputs: addRequest(2) }));
     await new Promise((r) => setTimeout(r, 20));
     await batched.unload("slow", 1);
     await expect(pending).rejects.toThrow(

@@ -4,22 +4,30 @@
  */
 import { InvalidInput } from "../errors";
 import { elementCount } from "../protocol/datatypes";
-import type { Tensor, TensorMetadata } from "../protocol/types";
+import type { DecodedInferRequest, Tensor, TensorMetadata } from "../protocol/types";
 import type { ModelSignature } from "../repository/types";
+
+declare const validated: unique symbol;
+
+/**
+ * A decoded request checked against the signature of the model version that runs it. Only
+ * `validateRequest` makes one, so a backend that takes it never checks the request again.
+ */
+export type ValidatedRequest = DecodedInferRequest & { readonly [validated]: true };
 
 const fmt = (shape: readonly number[]): string => `[${shape.join(",")}]`;
 const names = (list: readonly { name: string }[]): string => list.map((t) => t.name).join(", ");
 
 /**
- * Throws InvalidInput unless `inputs` and `requestedOutputs` fit `sig`. Signature shapes include
- * the batch dimension (-1, first) when `maxBatchSize` > 0.
+ * Throws InvalidInput unless the request's inputs and requested outputs fit `sig`; returns the same
+ * object, branded. Signature shapes include the batch dimension (-1, first) when `maxBatchSize` > 0.
  */
 export function validateRequest(
-  inputs: Tensor[],
-  requestedOutputs: string[] | undefined,
+  request: DecodedInferRequest,
   sig: ModelSignature,
   maxBatchSize: number,
-): void {
+): ValidatedRequest {
+  const { inputs, outputs } = request;
   const expected = new Map(sig.inputs.map((t) => [t.name, t]));
   const seen = new Set<string>();
   for (const input of inputs) {
@@ -56,7 +64,14 @@ export function validateRequest(
     }
   }
 
-  if (requestedOutputs !== undefined) checkOutputs(requestedOutputs, sig.outputs);
+  if (outputs !== undefined && outputs.length > 0) checkOutputs(outputs, sig.outputs);
+  return request as ValidatedRequest;
+}
+
+/** The output names a validated request asks for; undefined: all of them. */
+export function requestedOutputs(request: ValidatedRequest): string[] | undefined {
+  const { outputs } = request;
+  return outputs === undefined || outputs.length === 0 ? undefined : outputs.map((o) => o.name);
 }
 
 function checkTensor(input: Tensor, meta: TensorMetadata): void {
@@ -89,10 +104,10 @@ function checkTensor(input: Tensor, meta: TensorMetadata): void {
   }
 }
 
-function checkOutputs(requested: string[], outputs: TensorMetadata[]): void {
+function checkOutputs(requested: readonly { name: string }[], outputs: TensorMetadata[]): void {
   const known = new Set(outputs.map((t) => t.name));
   const seen = new Set<string>();
-  for (const name of requested) {
+  for (const { name } of requested) {
     if (!known.has(name)) {
       throw new InvalidInput(`unknown output '${name}' requested: the model's outputs are ${names(outputs)}`);
     }

@@ -13,11 +13,9 @@ import {
 import type { ModelEngine } from "../engine";
 import type { LoadedModel } from "../engine/types";
 import { ModelNotFound } from "../errors";
-import type { DecodedInferRequest } from "../protocol/types";
-import { validateRequest } from "../validation/validate";
-import type { Backend, InferResult, ModelDescription } from "./backend";
-import { quote } from "./quote";
-import { parseVersion } from "./version";
+import { quote } from "../protocol/quote";
+import { requestedOutputs, type ValidatedRequest } from "../validation/request";
+import type { Backend, InferResult, ModelDescription } from "./contract";
 
 /** Options of EngineBackend. */
 export interface EngineBackendOptions {
@@ -64,12 +62,12 @@ export class EngineBackend implements Backend {
   }
 
   /** Loads and warms a version (the live one by default); resolves once it is ready. */
-  load(model: string, version?: string): Promise<LoadedModel> {
+  load(model: string, version?: number): Promise<LoadedModel> {
     return this.engine.load(model, this.resolve(model, version));
   }
 
   /** Metadata and config of the version, loading it if needed. */
-  async describe(model: string, version: string | undefined): Promise<ModelDescription> {
+  async describe(model: string, version: number | undefined): Promise<ModelDescription> {
     const v = this.resolve(model, version);
     const loaded = await this.engine.load(model, v);
     const metadata = await this.engine.metadata(model, loaded.version);
@@ -77,24 +75,23 @@ export class EngineBackend implements Backend {
   }
 
   /** True once the version is loaded and warmed up; never starts a load. */
-  async ready(model: string, version: string | undefined): Promise<boolean> {
+  async ready(model: string, version: number | undefined): Promise<boolean> {
     return this.engine.isReady(model, this.resolve(model, version));
   }
 
   /**
-   * Runs the request on the version (loading a pinned one on demand), validated once here, before
-   * it queues. `signal` takes a request out of the batcher's queue; a run already started finishes.
+   * Runs the request on the version (loading a pinned one on demand); the caller validated it
+   * against this version's description. `signal` takes a request out of the batcher's queue; a run
+   * already started finishes.
    */
   async infer(
     model: string,
-    version: string | undefined,
-    request: DecodedInferRequest,
+    version: number | undefined,
+    request: ValidatedRequest,
     signal?: AbortSignal,
   ): Promise<InferResult> {
     const loaded = await this.engine.load(model, this.resolve(model, version));
-    const requested = request.outputs?.map((o) => o.name);
-    const names = requested !== undefined && requested.length > 0 ? requested : undefined;
-    validateRequest(request.inputs, names, loaded.signature, loaded.config.max_batch_size);
+    const names = requestedOutputs(request);
     const answered = String(loaded.version);
     if (this.batching && batchingEnabled(loaded.config)) {
       const r = await this.batcherOf(loaded).submit(
@@ -157,11 +154,11 @@ export class EngineBackend implements Backend {
     return batcher;
   }
 
-  private resolve(model: string, version: string | undefined): number | undefined {
+  private resolve(model: string, version: number | undefined): number | undefined {
     if (this.models !== undefined && !this.models.has(model)) {
       throw new ModelNotFound(`unknown model ${quote(model)}`);
     }
-    return version === undefined ? this.live.get(model) : parseVersion(version);
+    return version ?? this.live.get(model);
   }
 }
 

@@ -1,9 +1,11 @@
 /**
  * The one interface between the protocol's HTTP routes and whatever runs a model: an engine in
- * this process, a Lambda function, a SageMaker endpoint. Versions are the protocol's strings.
+ * this process, a Lambda function, a SageMaker endpoint. A requested version is a number, parsed once
+ * from the path (or the wire); a version that answered is the protocol's string (`model_version`).
  */
 import type { DecodedInferRequest, ModelMetadataResponse, Parameters, Tensor } from "../protocol/types";
 import type { ModelConfig } from "../repository/types";
+import { type ValidatedRequest, validateRequest } from "../validation/request";
 
 /** What a backend knows of one model version: protocol metadata and the validated config. */
 export interface ModelDescription {
@@ -34,33 +36,23 @@ export interface InferResult {
  */
 export interface Backend {
   /** Metadata and config of a model version (loading it if needed). */
-  describe(model: string, version: string | undefined, signal?: AbortSignal): Promise<ModelDescription>;
+  describe(model: string, version: number | undefined, signal?: AbortSignal): Promise<ModelDescription>;
   /** True when the version is loaded and warmed up; false when not (yet), or after a failed load. */
-  ready(model: string, version: string | undefined, signal?: AbortSignal): Promise<boolean>;
-  /** Runs a request that was already validated against `describe()`'s signature. */
+  ready(model: string, version: number | undefined, signal?: AbortSignal): Promise<boolean>;
+  /** Runs a request already validated (once per process) against `describe()`'s signature. */
   infer(
     model: string,
-    version: string | undefined,
-    request: DecodedInferRequest,
+    version: number | undefined,
+    request: ValidatedRequest,
     signal?: AbortSignal,
   ): Promise<InferResult>;
 }
 
-/** Which backend serves each model; iteration order is the order models are listed in. */
-export type ModelCatalog = ReadonlyMap<string, Backend>;
-
-/** Structured log sink; Powertools' Logger and `console` both fit. */
-export interface Logger {
-  debug(message: string, ...attributes: Record<string, unknown>[]): void;
-  info(message: string, ...attributes: Record<string, unknown>[]): void;
-  warn(message: string, ...attributes: Record<string, unknown>[]): void;
-  error(message: string, ...attributes: Record<string, unknown>[]): void;
+/** Validates `request` against the description of the version that will run it (InvalidInput). */
+export function validateFor(request: DecodedInferRequest, d: ModelDescription): ValidatedRequest {
+  const { inputs, outputs } = d.metadata;
+  return validateRequest(request, { inputs, outputs }, d.config.max_batch_size);
 }
 
-/** A logger that drops everything (tests, embedders that bring none). */
-export const silentLogger: Logger = {
-  debug: () => undefined,
-  info: () => undefined,
-  warn: () => undefined,
-  error: () => undefined,
-};
+/** Which backend serves each model; iteration order is the order models are listed in. */
+export type ModelCatalog = ReadonlyMap<string, Backend>;

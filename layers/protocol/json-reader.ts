@@ -1,0 +1,307 @@
+/**
+ * A cursor over JSON bytes for the one-pass request decoder (json-request.ts): whitespace, strings,
+ * numbers and generic values, counting depth and array elements against the limits as it goes.
+ * It never reports an error itself: on anything it does not accept (bad syntax, a limit crossed,
+ * a construct it does not handle fast) it throws BAIL, and the caller falls back to the
+ * JSON.parse-based decoder, which produces today's exact result or error message.
+ */
+
+/** Thrown to abandon the fast path. A constant: no stack trace is captured. */
+export const BAIL: unique symbol = Symbol("bail");
+
+const utf8Strict = new TextDecoder("utf-8", { fatal: true });
+const ascii = new TextDecoder("latin1");
+
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const MINUS = 0x2d;
+const PLUS = 0x2b;
+const DOT = 0x2e;
+const ZERO = 0x30;
+const NINE = 0x39;
+
+/** Significant digits accumulated into the mantissa; later ones cannot change a float's rounding check. */
+const MAX_DIGITS = 25;
+const TWO_53 = 2 ** 53;
+const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+/**
+ * Relative margin of the FP32 rounding check. The approximation is within ~23 double ulps
+ * (2^-48) of the exact value; when the value ± 2^-44 rounds to one float32, so does the double
+ * JSON.parse would have produced (rounding is monotonic).
+ */
+const LOW = 1 - 2 ** -44;
+const HIGH = 1 + 2 ** -44;
+
+/** The cursor. `end` bounds the JSON part of the body. */
+export class JsonReader {
+  pos = 0;
+  depth = 0;
+  elements = 0;
+  /** Set by scanNumber: the value is exactly the double JSON.parse gives. */
+  exact = false;
+  /** Set by skipString: the string holds a backslash escape. */
+  escaped = false;
+
+  constructor(
+    readonly b: Uint8Array,
+    readonly end: number,
+    readonly maxDepth: number,
+    readonly maxElements: number,
+  ) {}
+
+  /** Skips whitespace; returns the byte at the cursor, or -1 at the end. */
+  ws(): number {
+    const b = this.b;
+    let p = this.pos;
+    while (p < this.end) {
+      const c = b[p] as number;
+      if (c !== 0x20 && c !== 0x0a && c !== 0x0d && c !== 0x09) {
+        this.pos = p;
+        return c;
+      }
+      p++;
+    }
+    this.pos = p;
+    return -1;
+  }
+
+  /** Consumes `ch` after whitespace, or bails. */
+  expect(ch: number): void {
+    if (this.ws() !== ch) throw BAIL;
+    this.pos++;
+  }
+
+  /** Enters an array or object. */
+  open(): void {
+    if (++this.depth > this.maxDepth) throw BAIL;
+  }
+
+  /** Counts `n` array elements. */
+  count(n: number): void {
+    this.elements += n;
+    if (this.elements > this.maxElements) throw BAIL;
+  }
+
+  /** At a `"`: moves past the closing quote; returns the index of the opening one. */
+  skipString(): number {
+    const b = this.b;
+    const start = this.pos;
+    let p = start + 1;
+    let escaped = false;
+    for (;;) {
+      if (p >= this.end) throw BAIL;
+      const c = b[p] as number;
+      if (c === QUOTE) break;
+      if (c < 0x20) throw BAIL;
+      if (c === BACKSLASH) {
+        escaped = true;
+        p++;
+      }
+      p++;
+    }
+    this.pos = p + 1;
+    this.escaped = escaped;
+    return start;
+  }
+
+  /** True when the bytes from `start` to the cursor are exactly `word` (no escapes assumed). */
+  matches(start: number, word: Uint8Array): boolean {
+    if (this.pos - start !== word.length) return false;
+    for (let i = 0; i < word.length; i++) if (this.b[start + i] !== word[i]) return false;
+    return true;
+  }
+
+  /** Skips any value, checking its syntax and counting it against the limits. */
+  skipValue(): void {
+    const c = this.ws();
+    if (c === QUOTE) this.skipString();
+    else if (c === 0x5b) this.skipContainer(0x5d, true);
+    else if (c === 0x7b) this.skipContainer(0x7d, false);
+    else if (c === MINUS || (c >= ZERO && c <= NINE)) this.scanNumber();
+    else this.literal();
+  }
+
+  /** Parses any value as JSON.parse does (it is JSON.parse, on the value's own text). */
+  parseValue(): unknown {
+    const start = this.ws();
+    if (start === -1) throw BAIL;
+    const from = this.pos;
+    this.skipValue();
+    return JSON.parse(this.text(from, this.pos));
+  }
+
+  /** Bails unless bytes `from`..`to` are valid UTF-8. */
+  checkUtf8(from: number, to: number): void {
+    const b = this.b;
+    for (let i = from; i < to; i++) {
+      if ((b[i] as number) >= 0x80) {
+        this.text(from, to);
+        return;
+      }
+    }
+  }
+
+  /** The text of bytes `from`..`to` (a span starting at a token, so never at a BOM). */
+  text(from: number, to: number): string {
+    const b = this.b;
+    for (let i = from; i < to; i++) {
+      if ((b[i] as number) >= 0x80) {
+        try {
+          return utf8Strict.decode(b.subarray(from, to));
+        } catch {
+          throw BAIL;
+        }
+      }
+    }
+    if (to - from < 1024) return String.fromCharCode.apply(null, b.subarray(from, to) as unknown as number[]);
+    return ascii.decode(b.subarray(from, to));
+  }
+
+  /** Consumes `true`, `false` or `null`; returns 1, 0 or -1. */
+  literal(): number {
+    const b = this.b;
+    const p = this.pos;
+    if (b[p] === 0x74 && b[p + 1] === 0x72 && b[p + 2] === 0x75 && b[p + 3] === 0x65 && p + 4 <= this.end) {
+      this.pos = p + 4;
+      return 1;
+    }
+    if (
+      b[p] === 0x66 &&
+      b[p + 1] === 0x61 &&
+      b[p + 2] === 0x6c &&
+      b[p + 3] === 0x73 &&
+      b[p + 4] === 0x65 &&
+      p + 5 <= this.end
+    ) {
+      this.pos = p + 5;
+      return 0;
+    }
+    if (b[p] === 0x6e && b[p + 1] === 0x75 && b[p + 2] === 0x6c && b[p + 3] === 0x6c && p + 4 <= this.end) {
+      this.pos = p + 4;
+      return -1;
+    }
+    throw BAIL;
+  }
+
+  private skipContainer(close: number, isArray: boolean): void {
+    this.pos++;
+    this.open();
+    if (this.ws() === close) {
+      this.pos++;
+      this.depth--;
+      return;
+    }
+    for (;;) {
+      if (isArray) this.count(1);
+      else {
+        if (this.ws() !== QUOTE) throw BAIL;
+        this.skipString();
+        this.expect(0x3a);
+      }
+      this.skipValue();
+      const c = this.ws();
+      this.pos++;
+      if (c === close) break;
+      if (c !== 0x2c) throw BAIL;
+    }
+    this.depth--;
+  }
+
+  /**
+   * At a number: checks its JSON syntax and moves past it; returns its value, exactly the double
+   * of JSON.parse when `exact` is set, else an approximation within 2^-48 (see float32).
+   */
+  scanNumber(): number {
+    const b = this.b;
+    const end = this.end;
+    let p = this.pos;
+    let c = b[p] as number;
+    const negative = c === MINUS;
+    if (negative) c = p + 1 < end ? (b[++p] as number) : -1;
+    let m = 0;
+    let digits = 0;
+    let e = 0;
+    if (c === ZERO) {
+      c = ++p < end ? (b[p] as number) : -1;
+    } else if (c > ZERO && c <= NINE) {
+      do {
+        if (digits < MAX_DIGITS) {
+          m = m * 10 + (c - ZERO);
+          digits++;
+        } else e++;
+        c = ++p < end ? (b[p] as number) : -1;
+      } while (c >= ZERO && c <= NINE);
+    } else throw BAIL;
+    if (c === DOT) {
+      c = ++p < end ? (b[p] as number) : -1;
+      if (!(c >= ZERO && c <= NINE)) throw BAIL;
+      do {
+        if (digits < MAX_DIGITS) {
+          m = m * 10 + (c - ZERO);
+          e--;
+          if (m !== 0) digits++;
+        }
+        c = ++p < end ? (b[p] as number) : -1;
+      } while (c >= ZERO && c <= NINE);
+    }
+    if (c === 0x65 || c === 0x45) {
+      c = ++p < end ? (b[p] as number) : -1;
+      const minus = c === MINUS;
+      if (minus || c === PLUS) c = ++p < end ? (b[p] as number) : -1;
+      if (!(c >= ZERO && c <= NINE)) throw BAIL;
+      let x = 0;
+      do {
+        if (x < 100_000) x = x * 10 + (c - ZERO);
+        c = ++p < end ? (b[p] as number) : -1;
+      } while (c >= ZERO && c <= NINE);
+      e += minus ? -x : x;
+    }
+    const start = this.pos;
+    this.pos = p;
+    let v: number;
+    if (m === 0) {
+      this.exact = true;
+      return negative ? -0 : 0;
+    }
+    const small = m < TWO_53;
+    if (e >= 0) {
+      if (e <= 22) {
+        v = m * (POW10[e] as number);
+        this.exact = small;
+      } else if (e <= 44) {
+        v = m * 1e22 * (POW10[e - 22] as number);
+        this.exact = false;
+      } else return this.slow(start);
+    } else if (e >= -22) {
+      v = m / (POW10[-e] as number);
+      this.exact = small;
+    } else if (e >= -44) {
+      v = m / 1e22 / (POW10[-e - 22] as number);
+      this.exact = false;
+    } else return this.slow(start);
+    return negative ? -v : v;
+  }
+
+  /** The number just scanned from `start`, converted by V8 (exact). */
+  private slow(start: number): number {
+    this.exact = true;
+    return Number(this.text(start, this.pos));
+  }
+
+  /** The number at the cursor as the exact double JSON.parse gives. */
+  double(): number {
+    const start = this.pos;
+    const v = this.scanNumber();
+    return this.exact ? v : this.slow(start);
+  }
+
+  /** The number at the cursor rounded to float32 exactly as `Math.fround(JSON.parse(text))`. */
+  float32(): number {
+    const start = this.pos;
+    const v = this.scanNumber();
+    if (this.exact) return Math.fround(v);
+    const lo = Math.fround(v * LOW);
+    if (lo === Math.fround(v * HIGH)) return lo;
+    return Math.fround(this.slow(start));
+  }
+}
