@@ -29,7 +29,7 @@ export interface AppDeps {
   /** Structural limits on the JSON of an infer body, counted while it is decoded. */
   jsonLimits?: JsonLimits;
   /** Serves `GET /metrics` (behind the same middleware as every route) when given. */
-  metricsEndpoint?: { contentType: string; render: () => string };
+  metricsEndpoint?: { contentType: string; render: () => Promise<string> };
 }
 
 /**
@@ -45,7 +45,9 @@ export function createApp(deps: AppDeps): Hono<ProtocolEnv> {
   });
   const metrics = deps.metricsEndpoint;
   if (metrics !== undefined) {
-    app.get("/metrics", (c) => c.body(metrics.render(), 200, { "Content-Type": metrics.contentType }));
+    app.get("/metrics", async (c) =>
+      c.body(await metrics.render(), 200, { "Content-Type": metrics.contentType }),
+    );
   }
   return app;
 }

@@ -11,14 +11,8 @@ import { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
 import type { MiddlewareHandler } from "hono";
 import type { Backend, ModelCatalog } from "../layers/backend";
 import type { InferMiddleware } from "../layers/http";
-import {
-  createLogger,
-  fromPowertools,
-  type Logger,
-  Metrics,
-  PROMETHEUS_CONTENT_TYPE,
-  silentLogger,
-} from "../layers/telemetry";
+import { createLogger, EmfMetrics, fromPowertools, type Logger, silentLogger } from "../layers/telemetry";
+import type { PrometheusMetrics } from "../layers/telemetry/prometheus";
 import type { AppDeps } from "./app";
 import { DynamoKeyStore, keyStoreClient } from "./auth/dynamo-store";
 import { authMiddleware } from "./auth/middleware";
@@ -27,6 +21,7 @@ import { CachedKeyStore, type KeyStore } from "./auth/store";
 import { LambdaBackend } from "./backends/lambda";
 import { SageMakerBackend } from "./backends/sagemaker";
 import { type CacheDeps, cacheDynamoClientConfig, createResultCache } from "./cache/create";
+import { registerCacheCounters } from "./cache/metrics";
 import { resultCacheMiddleware } from "./cache/middleware";
 import type { ResultCache } from "./cache/result-cache";
 import type { CatalogEntry, GatewayConfig } from "./config";
@@ -36,7 +31,6 @@ import { concurrencyMiddleware } from "./limits/infer-concurrency";
 import { rateLimitMiddleware } from "./limits/rate-limit";
 import { lambdaResponseLimitMiddleware } from "./limits/response-limit";
 import { RateLimiter } from "./limits/token-bucket";
-import { cacheCountersText } from "./metrics-text";
 import { telemetryMiddleware } from "./telemetry";
 
 /** The SDK clients remote backends use; tests hand in clients aimed at local servers. */
@@ -88,13 +82,17 @@ export interface GatewayOptions {
   emit?: (lines: string[]) => void;
   /** Reads request bodies from the server's own request object (the node adapter's); @default web streams */
   readBody?: BodyReader;
+  /**
+   * Served at GET /metrics with the result cache's counters (local mode: runtime.ts makes it, so
+   * prom-client stays out of the Lambda bundle). @default none: on Lambda the metrics leave as EMF
+   */
+  prometheus?: PrometheusMetrics;
 }
 
 /** The assembled gateway: deps for createApp and the parts worth reaching from outside. */
 export interface Gateway {
   deps: AppDeps;
   cache: ResultCache;
-  metrics: Metrics;
   /** The key store in keys mode. */
   keys: KeyStore | undefined;
   /** Lines to print at start (the auth mode, loudly when open). */
@@ -115,7 +113,8 @@ export function gatewayDeps(
   options: GatewayOptions = {},
 ): Gateway {
   const logger = options.logger ?? gatewayLogger(config);
-  const metrics = new Metrics({ emf: config.onLambda, namespace: config.metricsNamespace });
+  // EMF on Lambda; else the /metrics registry if one is given (absent: requests are not counted).
+  const metrics = config.onLambda ? new EmfMetrics(config.metricsNamespace) : options.prometheus;
   const clients: DynamoDBClient[] = [];
   let cacheClient = options.cache?.client;
   if (config.cache.table !== undefined && cacheClient === undefined) {
@@ -150,7 +149,7 @@ export function gatewayDeps(
     // First: a request that did not come through CloudFront learns nothing else about the gateway.
     ...(config.originVerifySecret === undefined ? [] : [originVerifyMiddleware(config.originVerifySecret)]),
     telemetryMiddleware({
-      metrics,
+      ...(metrics === undefined ? {} : { metrics }),
       logger,
       catalog,
       ...(config.onLambda ? { emit: options.emit ?? stdoutEmit } : {}),
@@ -181,17 +180,18 @@ export function gatewayDeps(
     jsonLimits: config.jsonLimits,
   };
   // Local mode only: on Lambda each instance counts for itself, and EMF carries the metrics.
-  if (!config.onLambda) {
+  const prometheus = options.prometheus;
+  if (!config.onLambda && prometheus !== undefined) {
+    registerCacheCounters(prometheus, () => cache.stats());
     deps.metricsEndpoint = {
-      contentType: PROMETHEUS_CONTENT_TYPE,
-      render: () => metrics.renderPrometheus() + cacheCountersText(cache.stats()),
+      contentType: prometheus.contentType,
+      render: () => prometheus.renderPrometheus(),
     };
   }
   const notices = [auth.mode === "open" ? auth.warning : auth.message];
   return {
     deps,
     cache,
-    metrics,
     keys,
     notices,
     async close() {

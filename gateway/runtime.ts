@@ -4,6 +4,7 @@
  * Imports ONNX Runtime: never bundled for Lambda.
  */
 import { openRepository } from "../layers/repository";
+import { PrometheusMetrics } from "../layers/telemetry/prometheus";
 import type { AppDeps } from "./app";
 import { inProcessModels } from "./backends/in-process";
 import type { GatewayConfig } from "./config";
@@ -24,8 +25,10 @@ export interface Runtime {
 /** Builds the runtime for `config`: in-process models unless MODEL_CATALOG names remote ones. */
 export async function createRuntime(config: GatewayConfig, options: GatewayOptions = {}): Promise<Runtime> {
   const logger = options.logger ?? gatewayLogger(config);
+  // Only here (and in the model container) is prom-client imported: /metrics is a local-mode page.
+  const prometheus = options.prometheus ?? new PrometheusMetrics();
   if (config.catalog !== undefined) {
-    const gateway = remoteGateway(config, { ...options, logger });
+    const gateway = remoteGateway(config, { ...options, logger, prometheus });
     return {
       deps: gateway.deps,
       gateway,
@@ -53,7 +56,7 @@ export async function createRuntime(config: GatewayConfig, options: GatewayOptio
     const why = e instanceof Error ? e.message : String(e);
     throw new Error(`MODEL_REPOSITORY ${config.modelRepository}: ${why}${cause}`, { cause: e });
   });
-  const gateway = gatewayDeps(config, local.catalog, { ...options, logger });
+  const gateway = gatewayDeps(config, local.catalog, { ...options, logger, prometheus });
   return {
     deps: gateway.deps,
     gateway,

@@ -8,7 +8,7 @@ import type { ModelCatalog } from "../layers/backend";
 import { InferenceError } from "../layers/errors";
 import type { ProtocolEnv } from "../layers/http";
 import { targetOf } from "../layers/http/target";
-import { type Logger, type Metrics, PhaseTimer } from "../layers/telemetry";
+import { type Logger, PhaseTimer, type RequestMetrics } from "../layers/telemetry";
 import type { AuthEnv } from "./auth/middleware";
 
 /** Label of requests naming a model the catalog does not have: keeps label sets bounded. */
@@ -16,7 +16,8 @@ export const UNKNOWN_MODEL = "_unknown";
 
 /** Options of telemetryMiddleware. */
 export interface TelemetryOptions {
-  metrics: Metrics;
+  /** Absent: requests are logged, not counted. EMF (Lambda): its documents go to `emit` after each request. */
+  metrics?: RequestMetrics;
   /** Receives one `request` line per request. */
   logger: Logger;
   /** Models that get their own metric labels; any other name is counted as `_unknown`. */
@@ -75,7 +76,7 @@ export function telemetryMiddleware(options: TelemetryOptions): MiddlewareHandle
           : undefined;
     const cache = c.get("cache");
     const method = c.req.method;
-    if (model !== undefined && method === "POST" && target?.infer === true) {
+    if (metrics !== undefined && model !== undefined && method === "POST" && target?.infer === true) {
       metrics.recordRequest({
         model,
         ...(version === undefined ? {} : { version }),
@@ -105,7 +106,7 @@ export function telemetryMiddleware(options: TelemetryOptions): MiddlewareHandle
       logger[level]("request", fields);
     }
     if (options.emit !== undefined) {
-      const lines = metrics.toEMF();
+      const lines = metrics?.flush?.() ?? [];
       if (lines.length > 0) options.emit(lines);
     }
   };

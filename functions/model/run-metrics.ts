@@ -35,7 +35,9 @@ export class RunMetrics {
     for (const [version, c] of this.counts) {
       // A zero keeps the failure rate defined (0 %) for versions that only succeeded.
       const counts = { [RUN_METRICS.runs]: c.runs, [RUN_METRICS.failures]: c.failures };
-      this.emit(emfCounts(this.namespace, { model: this.model, version }, counts, timestamp));
+      for (const line of emfCounts(this.namespace, { model: this.model, version }, counts, timestamp)) {
+        this.emit(line);
+      }
     }
     this.counts.clear();
   }

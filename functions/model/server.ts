@@ -1,22 +1,29 @@
 /**
  * The model container's HTTP app (GPU backend on SageMaker, or any container host): SageMaker's
  * contract (`GET /ping`, `POST /invocations` with the transport event as JSON) next to the
- * protocol's own routes, all over the same ModelService the Lambda handler uses.
+ * protocol's own routes, all over the same ModelService the Lambda handler uses, and Prometheus
+ * metrics at `GET /metrics`.
  */
 import type { Hono } from "hono";
 import { createProtocolApp, type ProtocolEnv, RETRY_AFTER_503_SECONDS, STATUS_OF } from "../../layers/http";
+import { PrometheusMetrics } from "../../layers/telemetry/prometheus";
 import { handleTransportEvent, type TransportResult } from "../../layers/transport";
 import { version } from "../../package.json";
+import { inferRouteMetrics, recordInvocation } from "./metrics";
 import type { ModelService } from "./service";
 
-/** The container's Hono app. */
-export function createServerApp(service: ModelService): Hono<ProtocolEnv> {
+/** The container's Hono app; `metrics` is what GET /metrics renders. */
+export function createServerApp(service: ModelService, metrics = new PrometheusMetrics()): Hono<ProtocolEnv> {
   const app = createProtocolApp({
     catalog: service.catalog,
     logger: service.logger,
     backendTimeoutMs: service.config.timeoutMs,
     server: { name: "edge-infer-model", version },
+    middleware: [inferRouteMetrics(metrics)],
   });
+  app.get("/metrics", async (c) =>
+    c.body(await metrics.renderPrometheus(), 200, { "Content-Type": metrics.contentType }),
+  );
   // SageMaker's health check: 200 once the live version is loaded and warmed up; 503 while it is
   // not (loading, or failed: a corrupt file, a GPU model without CUDA), so no traffic shifts to it.
   app.get("/ping", async (c) => {
@@ -39,8 +46,11 @@ export function createServerApp(service: ModelService): Hono<ProtocolEnv> {
       };
       return c.json(bad, 400);
     }
+    const started = performance.now();
     const result = await handleTransportEvent(service.served, event, service.logger, c.get("requestId"));
-    return c.json(result, result.ok ? 200 : STATUS_OF[result.kind]);
+    const status = result.ok ? 200 : STATUS_OF[result.kind];
+    recordInvocation(metrics, service.config.modelName, event, result, status, performance.now() - started);
+    return c.json(result, status);
   });
   return app;
 }

@@ -18,6 +18,7 @@ import {
 import type { IFunction } from "aws-cdk-lib/aws-lambda";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
+import { EMF_DIMENSION, EMF_NAMESPACE } from "../../layers/telemetry/emf";
 import { notify } from "./alarm-topic";
 
 /** Properties of Observability. */
@@ -28,13 +29,8 @@ export interface ObservabilityProps {
   readonly topic: ITopic;
   /** The gateway function (its Function URL metrics drive the alarms). */
   readonly gatewayFunction: IFunction;
-  /** EMF namespace of the gateway's metrics. @default "EdgeInfer" */
+  /** EMF namespace of the gateway's metrics (its only dimension is `model`: layers/telemetry/emf.ts). @default "EdgeInfer" */
   readonly namespace?: string;
-  /**
-   * Dimensions the gateway adds to every metric besides `model` (Powertools Metrics adds
-   * `service` = POWERTOOLS_SERVICE_NAME unless told otherwise). @default {}
-   */
-  readonly extraDimensions?: Readonly<Record<string, string>>;
   /** Gateway 5xx responses, in percent of requests, that trip the alarm. @default 5 */
   readonly errorRatePercent?: number;
   /** Gateway p99 latency in ms that trips the alarm. @default 3000 */
@@ -48,7 +44,7 @@ export class Observability extends Construct {
 
   constructor(scope: Construct, id: string, props: ObservabilityProps) {
     super(scope, id);
-    const namespace = props.namespace ?? "EdgeInfer";
+    const namespace = props.namespace ?? EMF_NAMESPACE;
     const period = Duration.minutes(1);
     const fn = props.gatewayFunction;
 
@@ -85,14 +81,14 @@ export class Observability extends Construct {
           new Metric({
             namespace,
             metricName,
-            dimensionsMap: { ...props.extraDimensions, model },
+            dimensionsMap: { [EMF_DIMENSION]: model },
             statistic,
             period,
             label: model,
           }),
       );
     const hitRatio = props.models.map((model, i) => {
-      const dims = { ...props.extraDimensions, model };
+      const dims = { [EMF_DIMENSION]: model };
       return new MathExpression({
         expression: `IF(h${i} + m${i} > 0, 100 * h${i} / (h${i} + m${i}), 0)`,
         usingMetrics: {

@@ -1,5 +1,9 @@
-/** Telemetry: structured logs, metrics (Prometheus, CloudWatch EMF) and phase timing. */
-export { EMF_NAMESPACE, EmfBuffer, emfCounts } from "./emf";
+/**
+ * Telemetry: structured logs, metrics (CloudWatch EMF) and phase timing. The Prometheus metrics
+ * (./prometheus) are left out on purpose: import them only where /metrics is served, so prom-client
+ * stays out of the gateway's Lambda bundle.
+ */
+export { EMF_DIMENSION, EMF_NAMESPACE, EmfMetrics, emfCounts } from "./emf";
 export {
   createLogger,
   type LogFields,
@@ -13,13 +17,10 @@ export {
 export {
   DEFAULT_BUCKETS_MS,
   isServerError,
-  Metrics,
-  type MetricsOptions,
   PHASES,
   type Phase,
-  PROMETHEUS_CONTENT_TYPE,
+  type RequestMetrics,
   type RequestOutcome,
 } from "./metrics";
 export { fromPowertools, type PowertoolsLoggerLike } from "./powertools";
-export { Counter, Histogram, type Labels, Registry } from "./registry";
 export { PhaseTimer, serverTiming } from "./timing";

@@ -1,18 +1,17 @@
 /**
  * Smoke test of the bench's machinery with tiny counts: raw ORT, the hand-written server and the
- * gateway child measured over HTTP, the table with its ratios and targets, the SVG and PNG charts.
+ * gateway child measured over HTTP, the table with its ratios and targets, the SVG chart and its PNG.
  * Nothing here asserts a timing: only that the figures exist and are put together right.
  */
-import { inflateSync } from "node:zlib";
 import { afterAll, describe, expect, it } from "vitest";
-import { panels, svgChart } from "./chart";
+import { chartHeight, LAYOUT, panels, svgChart } from "./chart";
 import { benchRepository, modelPath, type ServerChild, startGateway, startHandwritten } from "./children";
 import { parseResponse } from "./client";
 import { decodeTable, decodeTargets, measureDecode } from "./decode-rows";
 import { measureHttp } from "./http-rows";
 import { measure } from "./measure";
 import { type BenchModel, binaryRequest, inputTensor, jsonRequest, MODELS } from "./payloads";
-import { crc32, pngChart } from "./png";
+import { renderChart } from "./png";
 import { measureRaw } from "./raw";
 import { markdown, type Row, rowOf, targets, withRatios } from "./report";
 import { readSettings } from "./settings";
@@ -177,25 +176,26 @@ describe("bench output", () => {
     expect(svg).toContain("t &lt;1&gt;");
   });
 
-  it("writes a valid PNG: signature, IHDR size, chunk CRCs, inflatable scanlines", () => {
-    const png = pngChart(ps, "bench");
+  it("renders the SVG to a PNG of its size: bars in their colours, text in ink", () => {
+    const svg = svgChart(ps, "bench");
+    const image = renderChart(svg);
+    const png = image.asPng();
     expect([...png.subarray(0, 8)]).toEqual([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]);
-    const width = png.readUInt32BE(16);
-    const height = png.readUInt32BE(20);
-    let at = 8;
-    const idat: Buffer[] = [];
-    const types: string[] = [];
-    while (at < png.length) {
-      const len = png.readUInt32BE(at);
-      const type = png.toString("latin1", at + 4, at + 8);
-      types.push(type);
-      expect(png.readUInt32BE(at + 8 + len)).toBe(crc32(png.subarray(at + 4, at + 8 + len)));
-      if (type === "IDAT") idat.push(png.subarray(at + 8, at + 8 + len));
-      at += 12 + len;
-    }
-    expect(types).toEqual(["IHDR", "IDAT", "IEND"]);
-    expect(inflateSync(Buffer.concat(idat)).length).toBe((width * 3 + 1) * height);
-    expect(crc32(Buffer.from("IEND"))).toBe(0xae426082);
+    expect([png.readUInt32BE(16), png.readUInt32BE(20)]).toEqual([LAYOUT.width, chartHeight(ps)]);
+    const rgb = (x: number, y: number) => {
+      const at = (y * image.width + x) * 4;
+      return [...image.pixels.subarray(at, at + 3)].map((v) => v.toString(16).padStart(2, "0")).join("");
+    };
+    const barY = LAYOUT.top + LAYOUT.panelTitle + LAYOUT.barHeight / 2;
+    expect(rgb(LAYOUT.labelWidth + 10, barY)).toBe("4c78a8"); // raw ORT, the first bar
+    // edge-infer, half of raw ORT: 230 px long, then white up to its text.
+    const secondY = barY + LAYOUT.barHeight + LAYOUT.gap;
+    expect(rgb(LAYOUT.labelWidth + 228, secondY)).toBe("54a24b");
+    expect(rgb(LAYOUT.labelWidth + 232, secondY)).toBe("ffffff");
+    // The title is drawn (a font was found): dark pixels where "bench" stands.
+    let ink = 0;
+    for (let y = 8; y < 28; y++) for (let x = 10; x < 70; x++) if (rgb(x, y) < "404040") ink++;
+    expect(ink).toBeGreaterThan(40);
   });
 
   it("parses Content-Length and chunked responses, and waits for incomplete ones", () => {

@@ -1,6 +1,6 @@
 /**
  * The bench's chart: one panel per model, one horizontal bar per row (items/s), labelled with
- * p50/p99. Laid out once, drawn as SVG (by hand: no chart library) and as PNG (png.ts).
+ * p50/p99, drawn as SVG (a few rects and texts: no chart library needed); png.ts renders it to PNG.
  */
 import type { Row } from "./report";
 
@@ -51,7 +51,7 @@ export function panels(rows: readonly Row[]): Panel[] {
   return out;
 }
 
-/** Geometry shared by both renderers (px). */
+/** Geometry of the chart (px). */
 export const LAYOUT = {
   width: 1200,
   labelWidth: 360,

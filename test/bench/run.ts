@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { panels, svgChart } from "./chart";
 import { ROOT } from "./children";
 import { type DecodeRow, decodeTable, decodeTargets } from "./decode-rows";
-import { pngChart } from "./png";
+import { renderChart } from "./png";
 import { markdown, type Row, type Target, targets, withRatios } from "./report";
 import { type BenchSettings, readSettings } from "./settings";
 import { runSuite, type SuiteResult } from "./suite";
@@ -64,8 +64,9 @@ export async function runBench(
     files.json,
     `${JSON.stringify({ settings: { ...s, out }, ortVersion, rows, targets: goals, decode: result.decode, rawBatchSweep: result.sweep }, null, 2)}\n`,
   );
-  await writeFile(files.svg, svgChart(ps, title));
-  await writeFile(files.png, pngChart(ps, title));
+  const svg = svgChart(ps, title);
+  await writeFile(files.svg, svg);
+  await writeFile(files.png, renderChart(svg).asPng());
   log("");
   log(md);
   log(

@@ -13,6 +13,7 @@ import { readGatewayConfig } from "../../gateway/config";
 import { type Gateway, gatewayDeps } from "../../gateway/deps";
 import type { EngineBackend } from "../../layers/backend";
 import { createLogger } from "../../layers/telemetry";
+import { PrometheusMetrics } from "../../layers/telemetry/prometheus";
 import { addModel, modelConfig, writeModelDir } from "../support/models";
 import { engineBackend } from "./helpers";
 
@@ -45,7 +46,10 @@ beforeAll(async () => {
     level: "info",
     sink: (line) => lines.push(JSON.parse(line) as Record<string, unknown>),
   });
-  gateway = gatewayDeps(readGatewayConfig({}), new Map([["add", engine]]), { logger });
+  gateway = gatewayDeps(readGatewayConfig({}), new Map([["add", engine]]), {
+    logger,
+    prometheus: new PrometheusMetrics(),
+  });
   app = createApp(gateway.deps);
 });
 
@@ -164,7 +168,10 @@ describe("telemetry at LOG_LEVEL=ERROR", () => {
       level: "error",
       sink: (l) => quiet.push(l),
     });
-    const g = gatewayDeps(readGatewayConfig({}), new Map([["add", engine]]), { logger });
+    const g = gatewayDeps(readGatewayConfig({}), new Map([["add", engine]]), {
+      logger,
+      prometheus: new PrometheusMetrics(),
+    });
     try {
       const a = createApp(g.deps);
       const res = await a.request("/v2/models/add/infer", { method: "POST", body: body(7) });

@@ -37,6 +37,14 @@ describe("bundle()", () => {
     expect(server).toMatch(/from\s*"onnxruntime-node"/);
   });
 
+  it("bundles prom-client only where /metrics is served: the container, not the gateway on Lambda", async () => {
+    const [gateway, , server] = await Promise.all(bundles.built.map((b) => readFile(b.file, "utf8")));
+    const promClient = "le is a reserved label keyword"; // one of prom-client's own messages
+    expect(server).toContain(promClient);
+    expect(gateway).not.toContain(promClient);
+    expect(gateway).not.toContain("nv_inference_request_success");
+  });
+
   it("writes the inference worker beside the container server's bundle (INFERENCE_THREAD=worker)", async () => {
     const server = bundles.built.find((b) => b.name === "model-server");
     const worker = await readFile(String(server?.file).replace(/index\.mjs$/, WORKER_BUNDLE_FILE), "utf8");

@@ -11,7 +11,9 @@ describe("RunMetrics", () => {
     metrics.ran("1", false);
     metrics.ran("1", true);
     metrics.ran("2", false);
-    metrics.flush(1_700_000_000_000);
+    // A recent timestamp: Powertools warns of one CloudWatch would drop (older than 14 days).
+    const at = Date.now() - 1000;
+    metrics.flush(at);
     const docs = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(docs).toEqual([
       {
@@ -20,7 +22,7 @@ describe("RunMetrics", () => {
         model_runs: 2,
         model_run_failures: 1,
         _aws: {
-          Timestamp: 1_700_000_000_000,
+          Timestamp: at,
           CloudWatchMetrics: [
             {
               Namespace: "EdgeInfer",
@@ -38,5 +40,20 @@ describe("RunMetrics", () => {
     lines.length = 0;
     metrics.flush();
     expect(lines).toEqual([]);
+  });
+
+  it("emits nothing while Powertools Metrics is disabled (POWERTOOLS_METRICS_DISABLED)", () => {
+    const saved = process.env.POWERTOOLS_METRICS_DISABLED;
+    process.env.POWERTOOLS_METRICS_DISABLED = "true";
+    try {
+      const lines: string[] = [];
+      const metrics = new RunMetrics("EdgeInfer", "ocr-det", (l) => lines.push(l));
+      metrics.ran("1", true);
+      metrics.flush();
+      expect(lines).toEqual([]);
+    } finally {
+      if (saved === undefined) delete process.env.POWERTOOLS_METRICS_DISABLED;
+      else process.env.POWERTOOLS_METRICS_DISABLED = saved;
+    }
   });
 });

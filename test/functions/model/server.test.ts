@@ -126,6 +126,25 @@ describe("model container app", () => {
     expect(other.status).toBe(404);
     expect(await other.json()).toEqual({ error: 'unknown model "pinned"' });
   });
+
+  it("counts the infer requests above at GET /metrics, with Triton's names", async () => {
+    const res = await fetch(`${server.url}/metrics`);
+    expect(res.status).toBe(200);
+    expect(res.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
+    const text = await res.text();
+    const value = (series: string) => {
+      const line = text.split("\n").find((l) => l.startsWith(`${series} `));
+      return line === undefined ? undefined : Number(line.slice(series.length + 1));
+    };
+    // /invocations: one infer on the live version 2 and one invalid; the ready event is not an inference.
+    expect(value('nv_inference_request_success{model="add",version="2"}')).toBe(1);
+    expect(value('nv_inference_request_failure{model="add",version="",reason="invalid_input"}')).toBe(1);
+    expect(value('edgeinfer_http_responses{model="add",code="404"}')).toBeUndefined();
+    // The protocol route, pinned to version 1, with its phases.
+    expect(value('nv_inference_request_success{model="add",version="1"}')).toBe(1);
+    expect(value('nv_inference_compute_infer_duration_us{model="add",version="1"}')).toBeGreaterThan(0);
+    expect(value('nv_inference_request_duration_ms_count{model="add"}')).toBe(3);
+  });
 });
 
 describe("model container bundle", () => {

@@ -10,6 +10,7 @@ import { createKeyTable, DynamoKeyStore } from "../../../gateway/auth/dynamo-sto
 import { readGatewayConfig } from "../../../gateway/config";
 import { type Gateway, gatewayDeps } from "../../../gateway/deps";
 import type { EngineBackend } from "../../../layers/backend";
+import { PrometheusMetrics } from "../../../layers/telemetry/prometheus";
 import { type DynaliteHandle, startDynalite } from "../../support/dynalite";
 import { makeTestRepository } from "../../support/models";
 import { engineBackend } from "../helpers";
@@ -60,6 +61,7 @@ beforeAll(async () => {
       ["add", engine],
       ["int64-ops", engine],
     ]),
+    { prometheus: new PrometheusMetrics() },
   );
   app = createApp(gateway.deps);
 });

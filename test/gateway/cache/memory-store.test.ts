@@ -55,6 +55,27 @@ describe("MemoryCacheStore", () => {
     expect(await s.get("k")).toEqual(bytes(100, 2));
   });
 
+  it("keeps an entry of exactly maxEntryBytes; one byte more is refused and drops the key's old value", async () => {
+    const s = new MemoryCacheStore({ maxBytes: 4_000 }); // entries up to 1_000 bytes, key and overhead included
+    const overhead = 1 + 96; // key "k" + the per-entry estimate
+    await s.set("k", bytes(1_000 - overhead), 60);
+    expect(s.bytes).toBe(1_000);
+    await s.set("k", bytes(1_001 - overhead), 60);
+    expect(await s.get("k")).toBeUndefined();
+    expect(s.bytes).toBe(0);
+  });
+
+  it("serves an entry copied with its expiry (setUntil) until that instant, not after", async () => {
+    const c = clock();
+    const s = new MemoryCacheStore({ maxBytes: 10_000, now: c.now });
+    s.setUntil("k", bytes(10), c.t + 500);
+    expect(await s.getEntry("k")).toEqual({ value: bytes(10), expiresAt: c.t + 500 });
+    c.t += 499;
+    expect(s.getEntrySync("k")?.expiresAt).toBe(c.t + 1);
+    c.t += 1;
+    expect(s.getEntrySync("k")).toBeUndefined();
+  });
+
   it("ignores a non-positive TTL and rejects a negative budget", async () => {
     const s = new MemoryCacheStore({ maxBytes: 10_000 });
     await s.set("k", bytes(1), 0);

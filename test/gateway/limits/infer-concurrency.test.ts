@@ -8,6 +8,7 @@ import { createApp } from "../../../gateway/app";
 import { readGatewayConfig } from "../../../gateway/config";
 import { gatewayDeps } from "../../../gateway/deps";
 import type { Backend, EngineBackend, InferResult } from "../../../layers/backend";
+import { PrometheusMetrics } from "../../../layers/telemetry/prometheus";
 import type { ValidatedRequest } from "../../../layers/validation/request";
 import { makeTestRepository } from "../../support/models";
 import { engineBackend } from "../helpers";
@@ -74,20 +75,22 @@ async function until(check: () => boolean): Promise<void> {
 
 function appWith(env: Record<string, string>, backend: Backend) {
   const config = readGatewayConfig({ LOG_LEVEL: "SILENT", ...env });
+  const prometheus = new PrometheusMetrics();
   const gateway = gatewayDeps(
     config,
     new Map([
       ["add", backend],
       ["int64-ops", engine],
     ]),
+    { prometheus },
   );
-  return { app: createApp(gateway.deps), gateway };
+  return { app: createApp(gateway.deps), prometheus };
 }
 
 describe("per-model concurrency limit", () => {
   it("sheds the request past the slots and the queue with 503 + Retry-After, and serves the rest", async () => {
     const { backend, state } = gated(engine);
-    const { app, gateway } = appWith({ MODEL_MAX_CONCURRENCY: "1", MODEL_MAX_QUEUE: "1" }, backend);
+    const { app, prometheus } = appWith({ MODEL_MAX_CONCURRENCY: "1", MODEL_MAX_QUEUE: "1" }, backend);
     const infer = (model: string, body: string) =>
       app.request(`/v2/models/${model}/infer`, { method: "POST", body });
     const running = infer("add", addBody);
@@ -110,7 +113,7 @@ describe("per-model concurrency limit", () => {
       outputs: [{ name: "sum", data: [3, 4, 5, 6] }, { name: "diff" }],
     });
     expect(state.entered).toBe(2);
-    const metrics = gateway.metrics.renderPrometheus();
+    const metrics = await prometheus.renderPrometheus();
     expect(metrics).toContain('nv_inference_request_failure{model="add",version="",reason="overloaded"} 1');
   });
 

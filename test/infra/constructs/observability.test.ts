@@ -1,6 +1,7 @@
 import { Match, Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { defineCatalog } from "../../../infra/model-spec";
+import { EmfMetrics } from "../../../layers/telemetry/emf";
 import { acknowledgements, fixtureApp, joinedText, nagErrors } from "../helpers";
 
 const catalog = defineCatalog({
@@ -127,6 +128,68 @@ describe("Observability", () => {
       ]),
     );
   });
+
+  it.each([
+    ["the default namespace", {}],
+    ["a namespace of its own", { metricsNamespace: "Inference" }],
+  ])(
+    "graphs exactly the namespace, metric names and dimension sets the gateway's EMF carries (%s)",
+    (_, props) => {
+      const app = fixtureApp(catalog, props);
+      const fn = Object.values(
+        Template.fromStack(app.stacks.gateway).findResources("AWS::Lambda::Function"),
+      ).find((f) => f.Properties.Environment?.Variables?.POWERTOOLS_METRICS_NAMESPACE !== undefined);
+      const env = fn?.Properties.Environment.Variables as Record<string, string>;
+      const [dashboard] = Object.values(
+        Template.fromStack(app.stacks.observability).findResources("AWS::CloudWatch::Dashboard"),
+      );
+      const graphed = (
+        JSON.parse(joinedText(dashboard?.Properties.DashboardBody)) as { widgets: Widget[] }
+      ).widgets
+        .flatMap((w) => w.properties.metrics ?? [])
+        // Lambda's own Function URL metrics (AWS/Lambda) are not the gateway's EMF.
+        .filter((m): m is string[] => typeof m[0] === "string" && !m[0].startsWith("AWS/"))
+        .map((m) => m.filter((x) => typeof x === "string"));
+      expect(graphed.length).toBe(12); // requests, errors, p50, p99, hits, misses: per model
+
+      // The gateway's EMF as it would print it on Lambda, with the function's environment.
+      const saved = process.env.POWERTOOLS_SERVICE_NAME;
+      process.env.POWERTOOLS_SERVICE_NAME = env.POWERTOOLS_SERVICE_NAME;
+      const emf = new EmfMetrics(env.POWERTOOLS_METRICS_NAMESPACE);
+      if (saved === undefined) delete process.env.POWERTOOLS_SERVICE_NAME;
+      else process.env.POWERTOOLS_SERVICE_NAME = saved;
+      for (const model of ["det", "cls"]) {
+        emf.recordRequest({ model, status: 200, durationMs: 3 });
+        emf.cacheHit(model);
+        emf.cacheMiss(model);
+      }
+      type Doc = Record<string, unknown> & {
+        _aws: {
+          CloudWatchMetrics: Array<{
+            Namespace: string;
+            Dimensions: string[][];
+            Metrics: Array<{ Name: string }>;
+          }>;
+        };
+      };
+      const docs = emf.flush().map((l) => JSON.parse(l) as Doc);
+      for (const [namespace, name, ...dims] of graphed) {
+        const keys = dims.filter((_, i) => i % 2 === 0);
+        const found = docs.some(
+          (d) =>
+            keys.every((k, i) => d[k] === dims[2 * i + 1]) &&
+            d._aws.CloudWatchMetrics.some(
+              (c) =>
+                c.Namespace === namespace &&
+                c.Metrics.some((m) => m.Name === name) &&
+                c.Dimensions.some((set) => [...set].sort().join() === [...keys].sort().join()),
+            ),
+        );
+        expect(found, `${namespace} ${name} ${dims.join(" ")}`).toBe(true);
+      }
+      expect(graphed[0]?.[0]).toBe(env.POWERTOOLS_METRICS_NAMESPACE);
+    },
+  );
 
   it("passes cdk-nag without any acknowledgement", () => {
     expect(nagErrors(b.app)).toEqual([]);

@@ -1,25 +1,30 @@
 import { describe, expect, it } from "vitest";
-import { isServerError, Metrics } from "../../../layers/telemetry/metrics";
-import { Registry } from "../../../layers/telemetry/registry";
+import { EmfMetrics } from "../../../layers/telemetry/emf";
+import { isServerError } from "../../../layers/telemetry/metrics";
+import { PrometheusMetrics } from "../../../layers/telemetry/prometheus";
 
-/** Parses the Prometheus text format strictly enough to catch malformed lines. */
+/**
+ * Parses the Prometheus text format strictly enough to catch malformed lines. Keys list `le` last,
+ * as Triton writes it (prom-client writes it first; label order carries no meaning).
+ */
 function parseProm(text: string): Map<string, number> {
   expect(text.endsWith("\n")).toBe(true);
   const samples = new Map<string, number>();
   const sample =
     /^([a-zA-Z_:][a-zA-Z0-9_:]*)(\{(?:[a-zA-Z_][a-zA-Z0-9_]*="(?:[^"\\\n]|\\["\\n])*",?)*\})? (-?[0-9.e+-]+|\+Inf|-Inf|NaN)$/;
   for (const line of text.trimEnd().split("\n")) {
-    if (line.startsWith("# HELP ") || line.startsWith("# TYPE ")) continue;
+    if (line === "" || line.startsWith("# HELP ") || line.startsWith("# TYPE ")) continue;
     const m = sample.exec(line);
     expect(m, line).not.toBeNull();
-    samples.set(`${m?.[1]}${m?.[2] ?? ""}`, Number(m?.[3]));
+    const labels = (m?.[2] ?? "").replace(/^\{(le="[^"]*"),(.+)\}$/, "{$2,$1}");
+    samples.set(`${m?.[1]}${labels}`, Number(m?.[3]));
   }
   return samples;
 }
 
 describe("Metrics (Prometheus)", () => {
-  it("renders Triton-style series that parse and increase", () => {
-    const m = new Metrics();
+  it("renders Triton-style series that parse and increase", async () => {
+    const m = new PrometheusMetrics();
     m.recordRequest({
       model: "ocr-det",
       version: "1",
@@ -29,7 +34,7 @@ describe("Metrics (Prometheus)", () => {
       phases: { queue: 0.25, decode: 1, infer: 10, encode: 1.25 },
     });
     m.cacheMiss("ocr-det");
-    const first = parseProm(m.renderPrometheus());
+    const first = parseProm(await m.renderPrometheus());
     const mv = '{model="ocr-det",version="1"}';
     expect(first.get(`nv_inference_request_success${mv}`)).toBe(1);
     expect(first.get(`nv_inference_count${mv}`)).toBe(4);
@@ -61,7 +66,7 @@ describe("Metrics (Prometheus)", () => {
     });
     m.recordRequest({ model: "ocr-det", status: 413, durationMs: 0.1 });
     m.cacheHit("ocr-det");
-    const second = parseProm(m.renderPrometheus());
+    const second = parseProm(await m.renderPrometheus());
     expect(second.get(`nv_inference_request_success${mv}`)).toBe(2);
     expect(second.get(`nv_inference_count${mv}`)).toBe(5);
     expect(
@@ -75,64 +80,63 @@ describe("Metrics (Prometheus)", () => {
     expect(second.get('nv_cache_num_hits_per_model{model="ocr-det"}')).toBe(1);
     expect(second.get('nv_inference_request_duration_ms_count{model="ocr-det"}')).toBe(5);
     expect(second.get('nv_inference_request_duration_ms_bucket{model="ocr-det",le="1"}')).toBe(2);
-    const text = m.renderPrometheus();
+    const text = await m.renderPrometheus();
     expect(text).toContain("# TYPE nv_inference_request_success counter");
     expect(text).toContain("# TYPE nv_inference_request_duration_ms histogram");
   });
 
-  it("escapes hostile label values and caps the series a client can create", () => {
-    const m = new Metrics({ maxSeries: 5 });
+  it("escapes hostile label values and caps the series a client can create", async () => {
+    const m = new PrometheusMetrics({ maxSeries: 5 });
     m.cacheHit('we"ird\\model\nname');
     for (let i = 0; i < 50; i++) m.cacheHit(`bogus-${i}`);
-    const samples = parseProm(m.renderPrometheus());
+    const samples = parseProm(await m.renderPrometheus());
     expect(samples.get('nv_cache_num_hits_per_model{model="we\\"ird\\\\model\\nname"}')).toBe(1);
     const hitSeries = [...samples.keys()].filter((k) => k.startsWith("nv_cache_num_hits_per_model"));
     expect(hitSeries).toHaveLength(6); // 5 kept + the _other overflow
     expect(samples.get('nv_cache_num_hits_per_model{model="_other"}')).toBe(46);
   });
 
-  it("drops negative and NaN counter increments", () => {
-    const r = new Registry();
-    const c = r.counter("c", "help", ["a"]);
-    c.inc({ a: "x" }, 2);
-    c.inc({ a: "x" }, -5);
-    c.inc({ a: "x" }, Number.NaN);
-    expect(c.get({ a: "x" })).toBe(2);
-    expect(c.get({ a: "never" })).toBe(0);
+  it("drops negative and NaN counter increments and non-finite observations", async () => {
+    const m = new PrometheusMetrics();
+    m.recordRequest({ model: "x", version: "1", status: 200, batchSize: 2, durationMs: 1 });
+    m.recordRequest({ model: "x", version: "1", status: 200, batchSize: -5, durationMs: Number.NaN });
+    m.recordRequest({ model: "x", version: "1", status: 200, batchSize: Number.NaN, durationMs: Infinity });
+    const samples = parseProm(await m.renderPrometheus());
+    expect(samples.get('nv_inference_request_success{model="x",version="1"}')).toBe(3);
+    expect(samples.get('nv_inference_count{model="x",version="1"}')).toBe(2);
+    expect(samples.get('nv_inference_request_duration_us{model="x",version="1"}')).toBe(1_000);
+    expect(samples.get('nv_inference_request_duration_ms_count{model="x"}')).toBe(1);
   });
 
-  it("bound counters and histograms create their series at the first valid record, like inc/observe", () => {
-    const r = new Registry(2);
-    const c = r.counter("c", "help", ["a"]);
-    const h = r.histogram("h", "help", ["a"], [1, 10]);
-    const incX = c.bind({ a: "x" });
-    const observeX = h.bind({ a: "x" });
-    expect(r.render()).not.toContain('c{a="x"}'); // binding alone creates nothing
-    incX(Number.NaN);
-    incX(-1);
-    observeX(Number.NaN);
-    expect(r.render()).not.toContain('a="x"');
-    incX();
-    incX(2);
-    observeX(5);
-    expect(c.get({ a: "x" })).toBe(3);
-    expect(r.render()).toContain('h_bucket{a="x",le="10"} 1');
-    c.inc({ a: "y" });
-    const incZ = c.bind({ a: "z" }); // past maxSeries: folds into _other, as inc does
-    incZ(4);
-    c.inc({ a: "w" });
-    expect(c.get({ a: "_other" })).toBe(5);
+  it("bound series are created (and take a place under the cap) at their first valid record", async () => {
+    const m = new PrometheusMetrics({ maxSeries: 2 });
+    // Success is counted; the NaN batch size and duration create no count, duration or histogram series.
+    m.recordRequest({ model: "w", version: "9", status: 200, batchSize: Number.NaN, durationMs: Number.NaN });
+    const first = await m.renderPrometheus();
+    expect(first).toContain('nv_inference_request_success{model="w",version="9"} 1');
+    expect(first).not.toMatch(/^nv_inference_count\{/m);
+    expect(first).not.toMatch(/^nv_inference_request_duration_ms_bucket/m);
+    m.recordRequest({ model: "x", version: "1", status: 200, batchSize: 3, durationMs: 5 });
+    m.recordRequest({ model: "y", version: "2", status: 200, durationMs: 5 });
+    const samples = parseProm(await m.renderPrometheus());
+    // w took no place under nv_inference_count's cap: x and y fit in its two.
+    expect(samples.get('nv_inference_count{model="x",version="1"}')).toBe(3);
+    expect(samples.get('nv_inference_count{model="y",version="2"}')).toBe(1);
+    expect(samples.has('nv_inference_count{model="_other",version="_other"}')).toBe(false);
+    // Success had w and x: y folds into _other.
+    expect(samples.get('nv_inference_request_success{model="_other",version="_other"}')).toBe(1);
+    expect(samples.get('nv_inference_request_duration_ms_bucket{model="x",le="5"}')).toBe(1);
   });
 
-  it("records many requests of one model and version into the same series", () => {
-    const m = new Metrics();
+  it("records many requests of one model and version into the same series", async () => {
+    const m = new PrometheusMetrics();
     for (let i = 0; i < 3; i++) {
       m.recordRequest({ model: "a", version: "1", status: 200, durationMs: 2, phases: { infer: 1 } });
     }
     m.recordRequest({ model: "a", version: "1", status: 400, reason: "invalid_input", durationMs: 1 });
     m.recordRequest({ model: "a", version: "1", status: 504, reason: "backend_timeout", durationMs: 1 });
     m.recordRequest({ model: "a", status: 404, durationMs: 1 });
-    const samples = parseProm(m.renderPrometheus());
+    const samples = parseProm(await m.renderPrometheus());
     expect(samples.get('nv_inference_request_success{model="a",version="1"}')).toBe(3);
     expect(samples.get('nv_inference_count{model="a",version="1"}')).toBe(3);
     expect(samples.get('nv_inference_compute_infer_duration_us{model="a",version="1"}')).toBe(3000);
@@ -149,7 +153,7 @@ describe("Metrics (Prometheus)", () => {
     expect(samples.has('nv_inference_request_success{model="a",version=""}')).toBe(false);
   });
 
-  it("tells server errors from client errors", () => {
+  it("tells server errors from client errors", async () => {
     expect(isServerError(503, "overloaded")).toBe(true);
     expect(isServerError(429, "rate_limited")).toBe(false);
     expect(isServerError(0, "backend_failure")).toBe(true);
@@ -157,19 +161,20 @@ describe("Metrics (Prometheus)", () => {
 });
 
 describe("Metrics (CloudWatch EMF)", () => {
-  it("emits one EMF document per model with the dashboard's metric names, then starts over", () => {
-    const m = new Metrics({ emf: true });
+  it("emits one EMF document per model with the dashboard's metric names, then starts over", async () => {
+    const m = new EmfMetrics();
     m.recordRequest({ model: "a", version: "2", status: 200, durationMs: 5, phases: { queue: 1, infer: 3 } });
     m.recordRequest({ model: "a", version: "2", status: 502, reason: "backend_failure", durationMs: 7 });
     m.recordRequest({ model: "a", status: 400, reason: "invalid_input", durationMs: 1 });
     m.cacheHit("a");
     m.cacheMiss("b");
-    const lines = m.toEMF(1_700_000_000_000);
+    const before = Date.now();
+    const lines = m.flush();
     expect(lines).toHaveLength(2);
     const docs = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
     const a = docs.find((d) => d.model === "a");
     expect(a?._aws).toEqual({
-      Timestamp: 1_700_000_000_000,
+      Timestamp: expect.any(Number),
       CloudWatchMetrics: [
         {
           Namespace: "EdgeInfer",
@@ -198,21 +203,33 @@ describe("Metrics (CloudWatch EMF)", () => {
     const defs = aws?.CloudWatchMetrics[0];
     for (const d of defs?.Metrics ?? []) expect(a, d.Name).toHaveProperty(d.Name);
     expect(docs.find((d) => d.model === "b")).toMatchObject({ cache_misses: 1 });
-    expect(m.toEMF()).toEqual([]);
+    expect((a?._aws as { Timestamp: number } | undefined)?.Timestamp).toBeGreaterThanOrEqual(before);
+    expect(m.flush()).toEqual([]);
   });
 
-  it("splits more than 100 observations over several documents", () => {
-    const m = new Metrics({ emf: true });
+  it("splits more than 100 observations over several documents", async () => {
+    const m = new EmfMetrics();
     for (let i = 0; i < 250; i++) m.recordRequest({ model: "a", status: 200, durationMs: i });
-    const docs = m.toEMF().map((l) => JSON.parse(l) as { requests?: number; latency_ms: number[] });
+    const docs = m.flush().map((l) => JSON.parse(l) as { requests?: number; latency_ms: number[] });
     expect(docs.map((d) => d.latency_ms.length)).toEqual([100, 100, 50]);
     expect(docs.map((d) => d.requests)).toEqual([250, undefined, undefined]);
     expect(docs.flatMap((d) => d.latency_ms)).toEqual(Array.from({ length: 250 }, (_, i) => i));
   });
 
-  it("buffers nothing without emf", () => {
-    const m = new Metrics();
-    m.recordRequest({ model: "a", status: 200, durationMs: 1 });
-    expect(m.toEMF()).toEqual([]);
+  it("adds no service dimension, whatever POWERTOOLS_SERVICE_NAME says", () => {
+    const saved = process.env.POWERTOOLS_SERVICE_NAME;
+    process.env.POWERTOOLS_SERVICE_NAME = "edge-infer-gateway";
+    try {
+      const m = new EmfMetrics("Other");
+      m.cacheHit("a");
+      const [doc] = m.flush().map((l) => JSON.parse(l) as Record<string, unknown>);
+      expect(doc).not.toHaveProperty("service");
+      expect(doc?._aws).toMatchObject({
+        CloudWatchMetrics: [{ Namespace: "Other", Dimensions: [["model"]] }],
+      });
+    } finally {
+      if (saved === undefined) delete process.env.POWERTOOLS_SERVICE_NAME;
+      else process.env.POWERTOOLS_SERVICE_NAME = saved;
+    }
   });
 });
