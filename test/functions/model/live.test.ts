@@ -10,7 +10,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { LambdaClient } from "@aws-sdk/client-lambda";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../../gateway/app";
 import { remoteCatalog } from "../../../gateway/deps";
 import type { Tensor } from "../../../layers/protocol/types";
@@ -191,17 +191,22 @@ describe("the live version's failures are function errors", () => {
       inferEvent("release", undefined, { inputs: [x([1, 2, 3, 4])] }),
     );
     expect(error.errorType).toBe("internal");
-    expect(fn("malformed").output()).toContain(
-      "model 'release' version 4 returned a malformed output: output 'y' has shape [4] (4 elements), its signature says [1]",
+    // The child's log lines reach us through a pipe, possibly after its answer: wait for them.
+    await vi.waitFor(() =>
+      expect(fn("malformed").output()).toContain(
+        "model 'release' version 4 returned a malformed output: output 'y' has shape [4] (4 elements), its signature says [1]",
+      ),
     );
     expect(await answer("malformed", inferEvent("release", undefined, { inputs: [x([6])] }))).toMatchObject({
       ok: true,
     });
-    expect(emfLines("malformed", "release").at(-2)).toMatchObject({
-      version: "4",
-      model_runs: 1,
-      model_run_failures: 1,
-    });
+    await vi.waitFor(() =>
+      expect(emfLines("malformed", "release").at(-2)).toMatchObject({
+        version: "4",
+        model_runs: 1,
+        model_run_failures: 1,
+      }),
+    );
   });
 
   it("the gateway answers 503 'not ready' and 502, never the function's text", async () => {
@@ -259,6 +264,9 @@ describe("answered, never thrown", () => {
       error:
         "model 'broadcast' version 1 cannot run on inputs 'a' (shape [3]), 'b' (shape [2]): the model rejects these sizes or values",
     });
+    // Its log and metric lines come through the child's stdout pipe, possibly after the answer.
+    await vi.waitFor(() => expect(emfLines("broadcast", "broadcast").length).toBeGreaterThan(0));
+    await vi.waitFor(() => expect(fn("broadcast").output()).toContain('"transport event refused"'));
     const log = fn("broadcast")
       .output()
       .split("\n")
