@@ -21,7 +21,7 @@ import {
 } from "../layers/telemetry";
 import type { AppDeps } from "./app";
 import { DynamoKeyStore, keyStoreClient } from "./auth/dynamo-store";
-import { authMiddleware } from "./auth/middleware";
+import { authMiddleware, isPublicPath } from "./auth/middleware";
 import { originVerifyMiddleware } from "./auth/origin";
 import { CachedKeyStore, type KeyStore } from "./auth/store";
 import { LambdaBackend } from "./backends/lambda";
@@ -30,6 +30,8 @@ import { type CacheDeps, cacheDynamoClientConfig, createResultCache } from "./ca
 import { resultCacheMiddleware } from "./cache/middleware";
 import type { ResultCache } from "./cache/result-cache";
 import type { CatalogEntry, GatewayConfig } from "./config";
+import { CONSOLE_PUBLIC_PATHS, type ConsoleAssets } from "./console/assets";
+import { LiveStats, liveMiddleware } from "./console/live";
 import { type BodyReader, bodyLimitMiddleware } from "./limits/body-limit";
 import { ConcurrencyLimiter } from "./limits/concurrency";
 import { concurrencyMiddleware } from "./limits/infer-concurrency";
@@ -88,6 +90,8 @@ export interface GatewayOptions {
   emit?: (lines: string[]) => void;
   /** Reads request bodies from the server's own request object (the node adapter's); @default web streams */
   readBody?: BodyReader;
+  /** The console's page and files; without them only its data routes are served. */
+  consoleAssets?: ConsoleAssets;
 }
 
 /** The assembled gateway: deps for createApp and the parts worth reaching from outside. */
@@ -116,6 +120,7 @@ export function gatewayDeps(
 ): Gateway {
   const logger = options.logger ?? gatewayLogger(config);
   const metrics = new Metrics({ emf: config.onLambda, namespace: config.metricsNamespace });
+  const live = new LiveStats(catalog);
   const clients: DynamoDBClient[] = [];
   let cacheClient = options.cache?.client;
   if (config.cache.table !== undefined && cacheClient === undefined) {
@@ -155,13 +160,19 @@ export function gatewayDeps(
       catalog,
       ...(config.onLambda ? { emit: options.emit ?? stdoutEmit } : {}),
     }) as MiddlewareHandler,
+    liveMiddleware(live) as MiddlewareHandler,
     // Inside telemetry, so an answer too large for Lambda is logged and counted as the 413 it becomes.
     ...(config.onLambda ? [lambdaResponseLimitMiddleware()] : []),
     // The rate limit counts per API key, so it has nothing to count without keys.
     ...(keys === undefined
       ? []
       : [
-          authMiddleware({ open: false, store: keys }) as MiddlewareHandler,
+          authMiddleware({
+            open: false,
+            store: keys,
+            // The console's page and files are public; its data calls carry the key like any client.
+            isPublic: (path) => isPublicPath(path) || CONSOLE_PUBLIC_PATHS.has(path),
+          }) as MiddlewareHandler,
           rateLimitMiddleware({ limiter: new RateLimiter() }),
         ]),
     // After auth: an anonymous client cannot make the gateway buffer a body.
@@ -179,6 +190,14 @@ export function gatewayDeps(
     middleware,
     inferMiddleware,
     jsonLimits: config.jsonLimits,
+    console: {
+      catalog,
+      live,
+      ...(options.consoleAssets === undefined ? {} : { assets: options.consoleAssets }),
+      // On Lambda each instance counts alone: the page says so and links the fleet's dashboard.
+      scope: config.onLambda ? "instance" : "process",
+      ...(config.onLambda ? { dashboardUrl: dashboardUrl(config.region) } : {}),
+    },
   };
   // Local mode only: on Lambda each instance counts for itself, and EMF carries the metrics.
   if (!config.onLambda) {
@@ -199,6 +218,12 @@ export function gatewayDeps(
       for (const c of clients) c.destroy();
     },
   };
+}
+
+/** The CloudWatch dashboards of the region (the stack's dashboard is listed there). */
+function dashboardUrl(region: string | undefined): string {
+  const r = encodeURIComponent(region ?? "us-east-1");
+  return `https://${r}.console.aws.amazon.com/cloudwatch/home?region=${r}#dashboards:`;
 }
 
 /** The gateway on AWS: MODEL_CATALOG names the backends. */

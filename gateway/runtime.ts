@@ -7,6 +7,7 @@ import { openRepository } from "../layers/repository";
 import type { AppDeps } from "./app";
 import { inProcessModels } from "./backends/in-process";
 import type { GatewayConfig } from "./config";
+import { buildConsoleAssets } from "./console/build";
 import { type Gateway, type GatewayOptions, gatewayDeps, gatewayLogger, remoteGateway } from "./deps";
 
 /** Deps plus what the node adapter needs to start and stop them. */
@@ -24,6 +25,7 @@ export interface Runtime {
 /** Builds the runtime for `config`: in-process models unless MODEL_CATALOG names remote ones. */
 export async function createRuntime(config: GatewayConfig, options: GatewayOptions = {}): Promise<Runtime> {
   const logger = options.logger ?? gatewayLogger(config);
+  options = { consoleAssets: buildConsoleAssets(), ...options };
   if (config.catalog !== undefined) {
     const gateway = remoteGateway(config, { ...options, logger });
     return {
