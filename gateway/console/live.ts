@@ -86,11 +86,14 @@ export class LiveStats {
     return w;
   }
 
-  /** Every catalog model's series over the kept windows, oldest first; empty windows are zeros. */
-  snapshot(): { windowSeconds: number; models: Record<string, LivePoint[]> } {
+  /** The series of `names` (default: the catalog) over the kept windows, oldest first; empty windows are zeros. */
+  snapshot(names: Iterable<string> = this.catalog.keys()): {
+    windowSeconds: number;
+    models: Record<string, LivePoint[]>;
+  } {
     const end = Math.floor(this.#now() / this.windowMs) * this.windowMs;
     const models: Record<string, LivePoint[]> = {};
-    for (const model of this.catalog.keys()) {
+    for (const model of names) {
       const byStart = new Map((this.#rings.get(model) ?? []).map((w) => [w.start, w]));
       const points: LivePoint[] = [];
       for (let k = this.#keep - 1; k >= 0; k--) {

@@ -3,9 +3,11 @@
  * routes it adds to the protocol's own (behind the same middleware, so a key is needed in keys mode):
  * the model list with each model's backend, and the live windows.
  */
-import type { Hono } from "hono";
+import type { Context, Hono } from "hono";
 import type { ModelCatalog } from "../../layers/backend";
 import type { ProtocolEnv } from "../../layers/http";
+import { allowsModel } from "../auth/keys";
+import type { AuthEnv } from "../auth/middleware";
 import { LambdaBackend } from "../backends/lambda";
 import { SageMakerBackend } from "../backends/sagemaker";
 import type { ConsoleAssets } from "./assets";
@@ -43,6 +45,12 @@ export function backendKind(catalog: ModelCatalog, model: string): string {
   return "in-process";
 }
 
+/** The catalog models the request's key may use (all of them without keys): the console shows no other. */
+function visible(c: Context, catalog: ModelCatalog): string[] {
+  const key = (c as Context<AuthEnv>).get("apiKey");
+  return [...catalog.keys()].filter((m) => key === undefined || allowsModel(key, m));
+}
+
 /** Adds the console's routes to `app`. */
 export function mountConsole(app: Hono<ProtocolEnv>, deps: ConsoleDeps): void {
   const { assets, catalog, live } = deps;
@@ -55,13 +63,13 @@ export function mountConsole(app: Hono<ProtocolEnv>, deps: ConsoleDeps): void {
   }
   app.get("/console/api/models", (c) =>
     c.json({
-      models: [...catalog.keys()].map((name) => ({ name, backend: backendKind(catalog, name) })),
+      models: visible(c, catalog).map((name) => ({ name, backend: backendKind(catalog, name) })),
     }),
   );
   // Asked here rather than by the page: a model without a shadow answers 404, which a browser logs as an error.
   app.get("/console/api/releases", async (c) => {
     const releases: Record<string, unknown> = {};
-    for (const name of catalog.keys()) {
+    for (const name of visible(c, catalog)) {
       // The same request with the caller's headers (key, origin secret): it sees what they may see.
       const res = await app.request(`/v2/models/${encodeURIComponent(name)}/shadow`, {
         headers: c.req.raw.headers,
@@ -74,7 +82,7 @@ export function mountConsole(app: Hono<ProtocolEnv>, deps: ConsoleDeps): void {
     c.json({
       scope: deps.scope,
       ...(deps.dashboardUrl === undefined ? {} : { dashboardUrl: deps.dashboardUrl }),
-      ...live.snapshot(),
+      ...live.snapshot(visible(c, catalog)),
     }),
   );
 }

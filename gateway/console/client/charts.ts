@@ -38,7 +38,7 @@ function options(title: string): uPlot.Options {
     ],
     series: [
       {},
-      { label: "req/s", scale: "n", stroke: "#1565c0" },
+      { label: "req/s", scale: "n", stroke: "#1565c0", width: 2 },
       { label: "p50 ms", scale: "ms", stroke: "#2e7d32" },
       { label: "p99 ms", scale: "ms", stroke: "#ef6c00" },
       { label: "errors", scale: "n", stroke: "#c62828" },
@@ -62,13 +62,17 @@ export async function refreshLive(): Promise<void> {
       points.map((p) => p.errors),
       points.map((p) => (p.hitRatio === null ? null : p.hitRatio * 100)),
     ];
+    // How many windows had traffic: lets a test (or a person in devtools) see what the chart holds.
+    const busy = String(points.filter((p) => p.rps > 0).length);
     const chart = charts.get(model);
     if (chart !== undefined) {
       chart.setData(data);
+      (chart.root.parentElement as HTMLElement).dataset.busyWindows = busy;
       continue;
     }
     const box = el("div", [], "chart");
     box.dataset.model = model;
+    box.dataset.busyWindows = busy;
     root.append(box);
     charts.set(model, new uPlot(options(model), data, box));
   }

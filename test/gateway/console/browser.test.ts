@@ -47,6 +47,39 @@ async function open(url: string): Promise<{ page: Page; errors: string[] }> {
   return { page, errors };
 }
 
+/** The few browser globals the page functions use: this file is type-checked without the DOM library. */
+interface BrowserGlobals {
+  document: {
+    querySelector(s: string): {
+      value: string;
+      width: number;
+      height: number;
+      getContext(kind: "2d"): {
+        getImageData(x: number, y: number, w: number, h: number): { data: Uint8ClampedArray };
+      };
+    } | null;
+  };
+  sessionStorage: { getItem(key: string): string | null };
+}
+
+/** Pixels of the canvas at `selector` in red (the OCR boxes) or the chart's req/s blue. */
+function countPixels(page: Page, selector: string, colour: "red" | "blue"): Promise<number> {
+  return page.evaluate(
+    ([sel, kind]) => {
+      const c = (globalThis as unknown as BrowserGlobals).document.querySelector(sel as string);
+      if (c === null) return 0;
+      const d = c.getContext("2d").getImageData(0, 0, c.width, c.height).data;
+      let n = 0;
+      for (let i = 0; i < d.length; i += 4) {
+        const [r, g, b] = [d[i] ?? 0, d[i + 1] ?? 0, d[i + 2] ?? 0];
+        if (kind === "red" ? r > 200 && g < 60 : b > 150 && r < 120 && b - g > 40) n++;
+      }
+      return n;
+    },
+    [selector, colour],
+  );
+}
+
 describe("console against the demo models", () => {
   let gw: TestGateway;
   let page: Page;
@@ -98,30 +131,29 @@ describe("console against the demo models", () => {
     await page.selectOption("#try-model", "ocr");
     await page.setInputFiles("#try-file", join(FIXTURES, "lines.jpg"));
     await page.waitForFunction(() =>
-      (document.getElementById("try-body") as HTMLTextAreaElement).value.includes("content_type"),
+      (globalThis as unknown as BrowserGlobals).document
+        .querySelector("#try-body")
+        ?.value.includes("content_type"),
     );
     await page.click("#try-send");
     await page.waitForSelector("#try-text li");
     expect(await page.locator("#try-text li").allInnerTexts()).toEqual(expected["lines.jpg"]);
     // The boxes are stroked in pure-ish red, a colour the fixture (black on white) does not have.
-    const red = await page.evaluate(() => {
-      const c = document.getElementById("try-canvas") as HTMLCanvasElement;
-      const d = c.getContext("2d")?.getImageData(0, 0, c.width, c.height).data ?? new Uint8ClampedArray();
-      let n = 0;
-      for (let i = 0; i < d.length; i += 4) if ((d[i] ?? 0) > 200 && (d[i + 1] ?? 0) < 60) n++;
-      return n;
-    });
-    expect(red).toBeGreaterThan(100);
+    expect(await countPixels(page, "#try-canvas", "red")).toBeGreaterThan(100);
     await page.screenshot({ path: join(SHOTS, "ocr.png"), fullPage: true });
   });
 
   it("charts the traffic live, with no console error on the way", async () => {
     for (let i = 0; i < 5; i++) await page.click("#try-send");
-    await page.waitForSelector('#live .chart[data-model="ocr"] canvas', { timeout: 10_000 });
     // The next refresh (every 5 s) carries the requests just sent.
-    await page.waitForFunction(() =>
-      document.querySelector('#live .chart[data-model="ocr"] .u-legend')?.textContent?.includes("req/s"),
+    await page.waitForSelector(
+      '#live .chart[data-model="ocr"][data-busy-windows]:not([data-busy-windows="0"])',
+      {
+        timeout: 12_000,
+      },
     );
+    // The req/s line (#1565c0) is drawn on the ocr chart.
+    expect(await countPixels(page, '#live .chart[data-model="ocr"] canvas', "blue")).toBeGreaterThan(20);
     const live = (await (await fetch(`${gw.url}/console/api/live`)).json()) as {
       models: Record<string, Array<{ rps: number; p50: number | null }>>;
     };
@@ -142,16 +174,20 @@ describe("console in keys mode", () => {
   beforeAll(async () => {
     [repo, dynalite] = await Promise.all([makeTestRepository(), startDynalite()]);
     const out: string[] = [];
-    const cli = (argv: string[]) =>
-      runKeysCli(argv, {
+    const cli = async (argv: string[]) => {
+      const err: string[] = [];
+      const code = await runKeysCli(argv, {
         store: new DynamoKeyStore(dynalite.client, TABLE),
         init: () => createKeyTable(dynalite.client, TABLE),
         out: (l) => out.push(l),
-        err: () => {},
+        err: (l) => err.push(l),
       });
+      if (code !== 0) throw new Error(`keys ${argv.join(" ")}: ${err.join("\n")}`);
+    };
     await cli(["init"]);
     out.length = 0;
-    await cli(["add", "console"]);
+    // A key for one model: the console must show that one only.
+    await cli(["add", "console", "--models", "add"]);
     key = out[0] ?? "";
     gw = await startGatewayServer({
       MODEL_REPOSITORY: repo.dir,
@@ -174,7 +210,13 @@ describe("console in keys mode", () => {
     await page.fill("#key", key);
     await page.click("#key-form button");
     await page.waitForSelector('#models tr[data-model="add"]');
-    expect(await page.evaluate(() => sessionStorage.getItem("edge-infer-key"))).toBe(key);
+    expect(await page.locator("#models tbody tr").count()).toBe(1);
+    expect(await page.locator("#live .chart").count()).toBeLessThanOrEqual(1);
+    expect(
+      await page.evaluate(() =>
+        (globalThis as unknown as BrowserGlobals).sessionStorage.getItem("edge-infer-key"),
+      ),
+    ).toBe(key);
     await page.selectOption("#try-model", "add");
     await page.click("#try-send");
     await page.waitForSelector("#try-status:has-text('HTTP 200')");
