@@ -39,8 +39,9 @@ function options(title: string): uPlot.Options {
     series: [
       {},
       { label: "req/s", scale: "n", stroke: "#1565c0", width: 2 },
-      { label: "p50 ms", scale: "ms", stroke: "#2e7d32" },
-      { label: "p99 ms", scale: "ms", stroke: "#ef6c00" },
+      // Points as well as lines: a single busy window between empty ones has no line to draw.
+      { label: "p50 ms", scale: "ms", stroke: "#2e7d32", points: { show: true, size: 5 } },
+      { label: "p99 ms", scale: "ms", stroke: "#ef6c00", points: { show: true, size: 5 } },
       { label: "errors", scale: "n", stroke: "#c62828" },
       { label: "hit %", scale: "n", stroke: "#6a1b9a", dash: [4, 4] },
     ],
