@@ -9,6 +9,7 @@ import type { ModelCatalog } from "../layers/backend";
 import { createProtocolApp, type InferMiddleware, type ProtocolEnv } from "../layers/http";
 import type { Logger } from "../layers/telemetry";
 import { version } from "../package.json";
+import { type ConsoleDeps, mountConsole } from "./console/routes";
 import type { JsonLimits } from "./limits/json-limits";
 
 /** What the gateway is built from; only `catalog` is required. */
@@ -30,6 +31,8 @@ export interface AppDeps {
   jsonLimits?: JsonLimits;
   /** Serves `GET /metrics` (behind the same middleware as every route) when given. */
   metricsEndpoint?: { contentType: string; render: () => Promise<string> };
+  /** Serves the web console at `GET /` and its data routes (README, "Console") when given. */
+  console?: ConsoleDeps;
 }
 
 /**
@@ -49,5 +52,6 @@ export function createApp(deps: AppDeps): Hono<ProtocolEnv> {
       c.body(await metrics.render(), 200, { "Content-Type": metrics.contentType }),
     );
   }
+  if (deps.console !== undefined) mountConsole(app, deps.console);
   return app;
 }

@@ -15,7 +15,7 @@ import { createLogger, EmfMetrics, fromPowertools, type Logger, silentLogger } f
 import type { PrometheusMetrics } from "../layers/telemetry/prometheus";
 import type { AppDeps } from "./app";
 import { DynamoKeyStore, keyStoreClient } from "./auth/dynamo-store";
-import { authMiddleware } from "./auth/middleware";
+import { authMiddleware, isPublicPath } from "./auth/middleware";
 import { originVerifyMiddleware } from "./auth/origin";
 import { CachedKeyStore, type KeyStore } from "./auth/store";
 import { LambdaBackend } from "./backends/lambda";
@@ -25,6 +25,8 @@ import { registerCacheCounters } from "./cache/metrics";
 import { resultCacheMiddleware } from "./cache/middleware";
 import type { ResultCache } from "./cache/result-cache";
 import type { CatalogEntry, GatewayConfig } from "./config";
+import { CONSOLE_PUBLIC_PATHS, type ConsoleAssets } from "./console/assets";
+import { LiveStats, liveMiddleware } from "./console/live";
 import { type BodyReader, bodyLimitMiddleware } from "./limits/body-limit";
 import { ConcurrencyLimiter } from "./limits/concurrency";
 import { concurrencyMiddleware } from "./limits/infer-concurrency";
@@ -87,6 +89,8 @@ export interface GatewayOptions {
    * prom-client stays out of the Lambda bundle). @default none: on Lambda the metrics leave as EMF
    */
   prometheus?: PrometheusMetrics;
+  /** The console's page and files; without them only its data routes are served. */
+  consoleAssets?: ConsoleAssets;
 }
 
 /** The assembled gateway: deps for createApp and the parts worth reaching from outside. */
@@ -115,6 +119,7 @@ export function gatewayDeps(
   const logger = options.logger ?? gatewayLogger(config);
   // EMF on Lambda; else the /metrics registry if one is given (absent: requests are not counted).
   const metrics = config.onLambda ? new EmfMetrics(config.metricsNamespace) : options.prometheus;
+  const live = new LiveStats(catalog);
   const clients: DynamoDBClient[] = [];
   let cacheClient = options.cache?.client;
   if (config.cache.table !== undefined && cacheClient === undefined) {
@@ -154,13 +159,19 @@ export function gatewayDeps(
       catalog,
       ...(config.onLambda ? { emit: options.emit ?? stdoutEmit } : {}),
     }) as MiddlewareHandler,
+    liveMiddleware(live) as MiddlewareHandler,
     // Inside telemetry, so an answer too large for Lambda is logged and counted as the 413 it becomes.
     ...(config.onLambda ? [lambdaResponseLimitMiddleware()] : []),
     // The rate limit counts per API key, so it has nothing to count without keys.
     ...(keys === undefined
       ? []
       : [
-          authMiddleware({ open: false, store: keys }) as MiddlewareHandler,
+          authMiddleware({
+            open: false,
+            store: keys,
+            // The console's page and files are public; its data calls carry the key like any client.
+            isPublic: (path) => isPublicPath(path) || CONSOLE_PUBLIC_PATHS.has(path),
+          }) as MiddlewareHandler,
           rateLimitMiddleware({ limiter: new RateLimiter() }),
         ]),
     // After auth: an anonymous client cannot make the gateway buffer a body.
@@ -178,6 +189,14 @@ export function gatewayDeps(
     middleware,
     inferMiddleware,
     jsonLimits: config.jsonLimits,
+    console: {
+      catalog,
+      live,
+      ...(options.consoleAssets === undefined ? {} : { assets: options.consoleAssets }),
+      // On Lambda each instance counts alone: the page says so and links the fleet's dashboard.
+      scope: config.onLambda ? "instance" : "process",
+      ...(config.onLambda ? { dashboardUrl: dashboardUrl(config.region) } : {}),
+    },
   };
   // Local mode only: on Lambda each instance counts for itself, and EMF carries the metrics.
   const prometheus = options.prometheus;
@@ -199,6 +218,12 @@ export function gatewayDeps(
       for (const c of clients) c.destroy();
     },
   };
+}
+
+/** The CloudWatch dashboards of the region (the stack's dashboard is listed there). */
+function dashboardUrl(region: string | undefined): string {
+  const r = encodeURIComponent(region ?? "us-east-1");
+  return `https://${r}.console.aws.amazon.com/cloudwatch/home?region=${r}#dashboards:`;
 }
 
 /** The gateway on AWS: MODEL_CATALOG names the backends. */

@@ -8,6 +8,7 @@ import { PrometheusMetrics } from "../layers/telemetry/prometheus";
 import type { AppDeps } from "./app";
 import { inProcessModels } from "./backends/in-process";
 import type { GatewayConfig } from "./config";
+import { buildConsoleAssets } from "./console/build";
 import { type Gateway, type GatewayOptions, gatewayDeps, gatewayLogger, remoteGateway } from "./deps";
 
 /** Deps plus what the node adapter needs to start and stop them. */
@@ -25,6 +26,7 @@ export interface Runtime {
 /** Builds the runtime for `config`: in-process models unless MODEL_CATALOG names remote ones. */
 export async function createRuntime(config: GatewayConfig, options: GatewayOptions = {}): Promise<Runtime> {
   const logger = options.logger ?? gatewayLogger(config);
+  options = { consoleAssets: buildConsoleAssets(), ...options };
   // Only here (and in the model container) is prom-client imported: /metrics is a local-mode page.
   const prometheus = options.prometheus ?? new PrometheusMetrics();
   if (config.catalog !== undefined) {

@@ -9,6 +9,8 @@ import { mkdir, stat, writeFile } from "node:fs/promises";
 import { dirname, join, relative } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type BuildOptions, build, buildSync, type OutputFile } from "esbuild";
+import { ASSETS_GLOBAL } from "../gateway/console/assets";
+import { buildConsoleAssets } from "../gateway/console/build";
 import { WORKER_BUNDLE_FILE } from "../layers/engine/worker-thread";
 import { REPO_ROOT } from "./paths";
 
@@ -136,6 +138,8 @@ function esbuildOptions(
     sourcesContent: false,
     legalComments: "none",
     logLevel: "warning",
+    // The gateway carries its web console inlined: no CDN, no second server (gateway/console).
+    ...(name === "gateway" ? { define: { [ASSETS_GLOBAL]: JSON.stringify(buildConsoleAssets()) } } : {}),
   };
 }
 

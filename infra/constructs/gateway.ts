@@ -6,6 +6,7 @@
  * with. The gateway may invoke the catalog's backends only, use the cache table, read API keys and
  * the repository.
  */
+
 import { join } from "node:path";
 import { Duration, RemovalPolicy, SecretValue, Stack } from "aws-cdk-lib";
 import type { ICertificate } from "aws-cdk-lib/aws-certificatemanager";
@@ -33,6 +34,8 @@ import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import { BlockPublicAccess, Bucket, BucketEncryption, ObjectOwnership } from "aws-cdk-lib/aws-s3";
 import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
+import { ASSETS_GLOBAL } from "../../gateway/console/assets";
+import { buildConsoleAssets } from "../../gateway/console/build";
 import { REPO_ROOT } from "../paths";
 import { gatewayTimeouts } from "../timeouts";
 import type { CatalogTarget, IModelBackend } from "./backend";
@@ -147,6 +150,8 @@ export class Gateway extends Construct {
         // The AWS SDK v3 clients are bundled too: tree-shaken and minified they load faster than the
         // runtime's full copies, and the version is the one the tests ran.
         externalModules: [],
+        // The web console's page, script and styles, inlined (gateway/console/assets.ts).
+        define: { [ASSETS_GLOBAL]: JSON.stringify(buildConsoleAssets()) },
         // Some CommonJS dependencies use require(), __filename or __dirname, which ESM lacks (the same
         // banner as infra/bundles.ts).
         banner:

@@ -299,6 +299,27 @@ describe("gateway bundle on Lambda", () => {
     expect(model.invocations).toBe(invocations);
   });
 
+  it("serves the console inlined in the bundle: page public behind the origin check, data with a key", async () => {
+    const page = await call(urlEvent("GET", "/", undefined, { "x-api-key": "" }));
+    expect(page.statusCode).toBe(200);
+    expect(page.headers["content-security-policy"]).toContain("script-src 'self'");
+    expect(page.body).toContain('<script src="/console/app.js"');
+    expect((await call(urlEvent("GET", "/console/app.js", undefined, { "x-api-key": "" }))).statusCode).toBe(
+      200,
+    );
+    expect((await call(urlEvent("GET", "/", undefined, { "x-origin-verify": "guess" }))).statusCode).toBe(
+      403,
+    );
+    expect(
+      (await call(urlEvent("GET", "/console/api/live", undefined, { "x-api-key": "" }))).statusCode,
+    ).toBe(401);
+    const live = JSON.parse((await call(urlEvent("GET", "/console/api/live"))).body);
+    expect(live.scope).toBe("instance");
+    expect(live.dashboardUrl).toMatch(/^https:\/\/[a-z0-9-]+\.console\.aws\.amazon\.com\/cloudwatch\//);
+    const models = JSON.parse((await call(urlEvent("GET", "/console/api/models"))).body);
+    expect(models.models).toContainEqual({ name: "add", backend: "Lambda" });
+  });
+
   it("serves no /metrics on Lambda: the metrics leave as EMF", async () => {
     expect((await call(urlEvent("GET", "/metrics"))).statusCode).toBe(404);
   });
