@@ -88,6 +88,8 @@ export interface GatewayOptions {
   emit?: (lines: string[]) => void;
   /** Reads request bodies from the server's own request object (the node adapter's); @default web streams */
   readBody?: BodyReader;
+  /** The client's connection signal (the node adapter's): a client that leaves aborts its backend work. */
+  clientSignal?: AppDeps["clientSignal"];
 }
 
 /** The assembled gateway: deps for createApp and the parts worth reaching from outside. */
@@ -179,6 +181,7 @@ export function gatewayDeps(
     middleware,
     inferMiddleware,
     jsonLimits: config.jsonLimits,
+    ...(options.clientSignal === undefined ? {} : { clientSignal: options.clientSignal }),
   };
   // Local mode only: on Lambda each instance counts for itself, and EMF carries the metrics.
   if (!config.onLambda) {

@@ -10,6 +10,7 @@ import { createApp } from "./app";
 import type { GatewayConfig } from "./config";
 import type { GatewayOptions } from "./deps";
 import { readNodeBody } from "./node-body";
+import { nodeClientSignal } from "./node-client";
 import { createRuntime, type Runtime } from "./runtime";
 
 /** A gateway listening on HTTP. */
@@ -35,7 +36,11 @@ export async function startGateway(
 ): Promise<RunningGateway> {
   const print = options.print ?? ((line: string) => console.log(line));
   // The node adapter reads bodies from Node's request itself: no web Request, no web stream.
-  const runtime = await createRuntime(config, { readBody: readNodeBody, ...options });
+  const runtime = await createRuntime(config, {
+    readBody: readNodeBody,
+    clientSignal: nodeClientSignal,
+    ...options,
+  });
   for (const notice of runtime.gateway.notices) print(notice);
   const failed = await runtime.warm();
   for (const f of failed) print(`model '${f.model}' failed to load: ${f.error}`);
