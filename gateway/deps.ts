@@ -121,7 +121,7 @@ export function gatewayDeps(
   const clients: DynamoDBClient[] = [];
   let cacheClient = options.cache?.client;
   if (config.cache.table !== undefined && cacheClient === undefined) {
-    cacheClient = new DynamoDBClient(cacheDynamoClientConfig(config.cache.endpoint));
+    cacheClient = new DynamoDBClient(cacheDynamoClientConfig(config.cache.endpoint, config.region));
     clients.push(cacheClient);
   }
   const cache = createResultCache(config.cache, {
@@ -133,12 +133,7 @@ export function gatewayDeps(
   let keys: KeyStore | undefined;
   const { auth } = config;
   if (auth.mode === "keys") {
-    // Credentials are the SDK's business (its default chain); only a local endpoint gets fixed ones.
-    const client = keyStoreClient({
-      DYNAMODB_ENDPOINT: auth.endpoint,
-      AWS_REGION: config.region,
-      AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID,
-    });
+    const client = keyStoreClient(auth.endpoint, config.region);
     clients.push(client);
     keys = new CachedKeyStore(new DynamoKeyStore(client, auth.table), {
       ttlMs: config.keyCacheTtlMs,
