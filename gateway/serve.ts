@@ -6,6 +6,7 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { applyServerLimits } from "../layers/config/server-limits";
+import { drainServer } from "../layers/http/shutdown";
 import { createApp } from "./app";
 import type { GatewayConfig } from "./config";
 import type { GatewayOptions } from "./deps";
@@ -61,15 +62,7 @@ export async function startGateway(
     server,
     runtime,
     close() {
-      closing ??= new Promise<void>((resolve, reject) => {
-        // close() only drops connections idle right now; keep-alive ones go idle as their requests end.
-        const idle = setInterval(() => server.closeIdleConnections(), 100);
-        server.close(() => {
-          clearInterval(idle);
-          runtime.close().then(resolve, reject);
-        });
-        server.closeIdleConnections();
-      });
+      closing ??= drainServer(server).then(() => runtime.close());
       return closing;
     },
   };
