@@ -10,10 +10,9 @@ import { type Gateway, gatewayDeps } from "../../gateway/deps";
 import { nodeClientSignal } from "../../gateway/node-client";
 import type { Backend, EngineBackend, InferResult } from "../../layers/backend";
 import { createLogger } from "../../layers/telemetry";
-import type { ValidatedRequest } from "../../layers/validation/request";
-import { addModel, makeTestRepository, modelConfig, writeModelDir } from "../support/models";
+import { makeTestRepository } from "../support/models";
 import { type Listening, listen } from "../support/server";
-import { CountingBackend, engineBackend } from "./helpers";
+import { CountingBackend, engineBackend, writeCachedAdd } from "./helpers";
 
 /** The real engine behind a gate: each infer call waits for `open()`, and its signal is kept. */
 class GatedBackend extends CountingBackend {
@@ -29,12 +28,7 @@ class GatedBackend extends CountingBackend {
   open(): void {
     this.#open();
   }
-  override async infer(
-    model: string,
-    version: number | undefined,
-    req: ValidatedRequest,
-    signal?: AbortSignal,
-  ): Promise<InferResult> {
+  override async infer(...[model, version, req, signal]: Parameters<Backend["infer"]>): Promise<InferResult> {
     this.calls.infer++;
     this.signals.push(signal);
     // As a remote call does: the wait ends when the signal aborts.
@@ -56,20 +50,7 @@ const lines: Array<Record<string, unknown>> = [];
 
 beforeAll(async () => {
   repo = await makeTestRepository();
-  const vec = (name: string) => ({ name, datatype: "FP32" as const, shape: [4] });
-  await writeModelDir(
-    repo.dir,
-    "cached-add",
-    {
-      ...modelConfig("cached-add", {
-        max_batch_size: 8,
-        inputs: [vec("a"), vec("b")],
-        outputs: [vec("sum"), vec("diff")],
-      }),
-      cache: { enabled: true, ttl_seconds: 60 },
-    },
-    { 1: addModel(0) },
-  );
+  await writeCachedAdd(repo.dir);
   engine = engineBackend(repo.dir, ["cached-add"]);
   backend = new GatedBackend(engine);
   backend.reset();
