@@ -6,7 +6,12 @@
  */
 import type { Hono, MiddlewareHandler } from "hono";
 import type { ModelCatalog } from "../layers/backend";
-import { createProtocolApp, type InferMiddleware, type ProtocolEnv } from "../layers/http";
+import {
+  createProtocolApp,
+  type InferMiddleware,
+  type ProtocolAppOptions,
+  type ProtocolEnv,
+} from "../layers/http";
 import type { Logger } from "../layers/telemetry";
 import { version } from "../package.json";
 import { type ConsoleDeps, mountConsole } from "./console/routes";
@@ -29,6 +34,8 @@ export interface AppDeps {
   inferMiddleware?: InferMiddleware[];
   /** Structural limits on the JSON of an infer body, counted while it is decoded. */
   jsonLimits?: JsonLimits;
+  /** The client's connection signal: a client that leaves aborts its infer call (499 in the logs). */
+  clientSignal?: ProtocolAppOptions["clientSignal"];
   /** Serves `GET /metrics` (behind the same middleware as every route) when given. */
   metricsEndpoint?: { contentType: string; render: () => Promise<string> };
   /** Serves the web console at `GET /` and its data routes (README, "Console") when given. */

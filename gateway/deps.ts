@@ -91,6 +91,8 @@ export interface GatewayOptions {
   prometheus?: PrometheusMetrics;
   /** The console's page and files; without them only its data routes are served. */
   consoleAssets?: ConsoleAssets;
+  /** The client's connection signal (the node adapter's): a client that leaves aborts its backend work. */
+  clientSignal?: AppDeps["clientSignal"];
 }
 
 /** The assembled gateway: deps for createApp and the parts worth reaching from outside. */
@@ -123,7 +125,7 @@ export function gatewayDeps(
   const clients: DynamoDBClient[] = [];
   let cacheClient = options.cache?.client;
   if (config.cache.table !== undefined && cacheClient === undefined) {
-    cacheClient = new DynamoDBClient(cacheDynamoClientConfig(config.cache.endpoint));
+    cacheClient = new DynamoDBClient(cacheDynamoClientConfig(config.cache.endpoint, config.region));
     clients.push(cacheClient);
   }
   const cache = createResultCache(config.cache, {
@@ -135,12 +137,7 @@ export function gatewayDeps(
   let keys: KeyStore | undefined;
   const { auth } = config;
   if (auth.mode === "keys") {
-    // Credentials are the SDK's business (its default chain); only a local endpoint gets fixed ones.
-    const client = keyStoreClient({
-      DYNAMODB_ENDPOINT: auth.endpoint,
-      AWS_REGION: config.region,
-      AWS_ACCESS_KEY_ID: process.env.AWS_ACCESS_KEY_ID,
-    });
+    const client = keyStoreClient(auth.endpoint, config.region);
     clients.push(client);
     keys = new CachedKeyStore(new DynamoKeyStore(client, auth.table), {
       ttlMs: config.keyCacheTtlMs,
@@ -197,6 +194,7 @@ export function gatewayDeps(
       scope: config.onLambda ? "instance" : "process",
       ...(config.onLambda ? { dashboardUrl: dashboardUrl(config.region) } : {}),
     },
+    ...(options.clientSignal === undefined ? {} : { clientSignal: options.clientSignal }),
   };
   // Local mode only: on Lambda each instance counts for itself, and EMF carries the metrics.
   const prometheus = options.prometheus;

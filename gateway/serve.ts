@@ -6,10 +6,12 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { applyServerLimits } from "../layers/config/server-limits";
+import { drainServer } from "../layers/http/shutdown";
 import { createApp } from "./app";
 import type { GatewayConfig } from "./config";
 import type { GatewayOptions } from "./deps";
 import { readNodeBody } from "./node-body";
+import { nodeClientSignal } from "./node-client";
 import { createRuntime, type Runtime } from "./runtime";
 
 /** A gateway listening on HTTP. */
@@ -35,7 +37,11 @@ export async function startGateway(
 ): Promise<RunningGateway> {
   const print = options.print ?? ((line: string) => console.log(line));
   // The node adapter reads bodies from Node's request itself: no web Request, no web stream.
-  const runtime = await createRuntime(config, { readBody: readNodeBody, ...options });
+  const runtime = await createRuntime(config, {
+    readBody: readNodeBody,
+    clientSignal: nodeClientSignal,
+    ...options,
+  });
   for (const notice of runtime.gateway.notices) print(notice);
   const failed = await runtime.warm();
   for (const f of failed) print(`model '${f.model}' failed to load: ${f.error}`);
@@ -56,15 +62,7 @@ export async function startGateway(
     server,
     runtime,
     close() {
-      closing ??= new Promise<void>((resolve, reject) => {
-        // close() only drops connections idle right now; keep-alive ones go idle as their requests end.
-        const idle = setInterval(() => server.closeIdleConnections(), 100);
-        server.close(() => {
-          clearInterval(idle);
-          runtime.close().then(resolve, reject);
-        });
-        server.closeIdleConnections();
-      });
+      closing ??= drainServer(server).then(() => runtime.close());
       return closing;
     },
   };

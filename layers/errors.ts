@@ -15,7 +15,8 @@ export type ErrorKind =
   | "backend_failure"
   | "model_not_ready"
   | "overloaded"
-  | "backend_timeout";
+  | "backend_timeout"
+  | "client_closed";
 
 /** Base class of every error edge-infer raises on purpose. */
 export class InferenceError extends Error {
@@ -84,6 +85,16 @@ export class ServiceUnavailable extends InferenceError {
 export class Overloaded extends InferenceError {
   constructor(message: string, retryAfter = 1) {
     super("overloaded", message, { retryAfter });
+  }
+}
+
+/**
+ * The client went away before its answer (status 499, nginx's "client closed request"): only logged
+ * and counted, since nobody is left to read the response.
+ */
+export class ClientClosed extends InferenceError {
+  constructor(message = "the client closed the connection") {
+    super("client_closed", message);
   }
 }
 
@@ -170,4 +181,6 @@ export const ERROR_TABLE: Readonly<Record<ErrorKind, ErrorKindInfo>> = {
       m ? `the backend of model ${m} did not answer in time` : "a backend did not answer in time",
     rebuild: (m) => new BackendTimeout(m),
   },
+  // Logs and metrics only: no client reads it.
+  client_closed: { status: 499, retryable: false, rebuild: (m) => new ClientClosed(m) },
 };

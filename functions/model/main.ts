@@ -6,6 +6,7 @@
 import type { Server } from "node:http";
 import { serve } from "@hono/node-server";
 import { applyServerLimits } from "../../layers/config/server-limits";
+import { drainServer, exitOnStopSignals } from "../../layers/http/shutdown";
 import { createServerApp } from "./server";
 import { modelService } from "./service";
 
@@ -34,25 +35,15 @@ function main(): void {
   ) as Server;
   applyServerLimits(server, config.server);
 
-  let stopping = false;
-  const stop = (signal: string) => {
-    if (stopping) process.exit(1);
-    stopping = true;
-    logger.info(`${signal}: finishing requests in flight, then exiting`);
-    // close() only drops connections idle right now; keep-alive ones go idle as their requests end.
-    const idle = setInterval(() => server.closeIdleConnections(), 100);
-    server.close(() => {
-      clearInterval(idle);
+  exitOnStopSignals(
+    async () => {
+      await drainServer(server);
       clearInterval(metricsTimer);
       service.metrics.flush();
-      service.close().then(
-        () => process.exit(0),
-        () => process.exit(1),
-      );
-    });
-  };
-  process.on("SIGTERM", () => stop("SIGTERM"));
-  process.on("SIGINT", () => stop("SIGINT"));
+      await service.close();
+    },
+    (line) => logger.info(line),
+  );
 }
 
 try {

@@ -7,7 +7,8 @@
 
 import type { ModelDescription } from "../../layers/backend/contract";
 import type { InferRequest } from "../../layers/protocol/types";
-import { parseSample, type ReleaseTolerance, SampleError } from "../../layers/repository/release";
+import type { ReleaseTolerance } from "../../layers/repository/release";
+import { parseSample, SampleError } from "../../layers/repository/samples";
 import type { TransportEvent, TransportResult } from "../../layers/transport/event";
 
 type Answer = Exclude<TransportResult, { ok: false }>;

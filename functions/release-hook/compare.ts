@@ -4,7 +4,7 @@
  */
 import { tensorToJSONData } from "../../layers/protocol/json";
 import type { InferRequest, RequestInput, Tensor, TensorMetadata } from "../../layers/protocol/types";
-import { type ExpectedOutput, type ReleaseTolerance, toleranceFor } from "../../layers/repository/release";
+import { type ExpectedOutput, indexText } from "../../layers/repository/samples";
 
 type Signature = { inputs: TensorMetadata[]; outputs: TensorMetadata[] };
 
@@ -108,72 +108,4 @@ export function outputProblems(outputs: readonly Tensor[], signature: readonly T
   return problems;
 }
 
-/** Row-major flat index → `[i, j, ...]`. */
-function indexText(shape: readonly number[], flat: number): string {
-  const idx: number[] = [];
-  let rest = flat;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    const n = shape[d] ?? 1;
-    idx.unshift(n > 0 ? rest % n : 0);
-    rest = n > 0 ? Math.floor(rest / n) : 0;
-  }
-  return shapeText(idx);
-}
-
-const asNumber = (v: number | string | boolean): number =>
-  typeof v === "boolean" ? Number(v) : typeof v === "number" ? v : Number(v);
-
-/**
- * How `got` differs from `expected` beyond `tolerance`: per output, its worst element (the one
- * furthest past its allowance), expected vs got. Empty when every output agrees.
- */
-export function disagreements(
-  expected: readonly ExpectedOutput[],
-  got: readonly Tensor[],
-  tolerance: ReleaseTolerance,
-): string[] {
-  const byName = new Map(got.map((t) => [t.name, t]));
-  const found: string[] = [];
-  for (const want of expected) {
-    const t = byName.get(want.name);
-    if (t === undefined) {
-      found.push(`output '${want.name}' is missing`);
-      continue;
-    }
-    if (t.datatype !== want.datatype || t.shape.join() !== want.shape.join()) {
-      found.push(
-        `output '${want.name}': expected ${want.datatype} ${shapeText(want.shape)}, got ${t.datatype} ${shapeText(t.shape)}`,
-      );
-      continue;
-    }
-    const data = tensorToJSONData(t);
-    const { abs, rel } = toleranceFor(tolerance, want.name);
-    let worst = -1;
-    let worstExcess = 0;
-    let differing = 0;
-    for (let i = 0; i < want.data.length; i++) {
-      const e = want.data[i] as number | string | boolean;
-      const g = data[i] as number | string | boolean;
-      let excess: number;
-      if (typeof e === "string" && Number.isNaN(Number(e))) excess = e === g ? 0 : Number.POSITIVE_INFINITY;
-      else {
-        const [en, gn] = [asNumber(e), asNumber(g)];
-        if (Number.isNaN(en) && Number.isNaN(gn)) excess = 0;
-        else if (en === gn) excess = 0;
-        else excess = Math.abs(gn - en) - (abs + rel * Math.abs(en));
-        if (Number.isNaN(excess)) excess = Number.POSITIVE_INFINITY;
-      }
-      if (excess > 0) {
-        differing++;
-        if (worst < 0 || excess > worstExcess) [worst, worstExcess] = [i, excess];
-      }
-    }
-    if (worst >= 0) {
-      found.push(
-        `output '${want.name}': ${differing} of ${want.data.length} elements beyond abs ${abs} + rel ${rel}; ` +
-          `worst element ${indexText(want.shape, worst)}: expected ${String(want.data[worst])}, got ${String(data[worst])}`,
-      );
-    }
-  }
-  return found;
-}
+export { disagreements } from "../../layers/repository/samples";

@@ -2,6 +2,7 @@
  * KeyStore on DynamoDB. One item per key, partition key `key_hash` (S): a request costs one
  * GetItem (and far fewer behind CachedKeyStore). list/revoke scan: they are admin operations.
  */
+
 import {
   type AttributeValue,
   ConditionalCheckFailedException,
@@ -14,6 +15,7 @@ import {
   ScanCommand,
   UpdateItemCommand,
 } from "@aws-sdk/client-dynamodb";
+import { localEndpointCredentials } from "../../layers/config/local-credentials";
 import type { KeyRecord } from "./keys";
 import { type KeyStore, matchesKey } from "./store";
 
@@ -151,16 +153,15 @@ export async function createKeyTable(
   }
 }
 
-/** A DynamoDB client for the key table: `DYNAMODB_ENDPOINT` points it at a local DynamoDB. */
-export function keyStoreClient(env: Record<string, string | undefined>): DynamoDBClient {
-  const endpoint = env.DYNAMODB_ENDPOINT;
+/**
+ * A DynamoDB client for the key table: `endpoint` (DYNAMODB_ENDPOINT) points it at a local DynamoDB,
+ * which gets placeholder credentials unless the environment names its own.
+ */
+export function keyStoreClient(endpoint: string | undefined, region: string | undefined): DynamoDBClient {
   if (endpoint === undefined || endpoint === "") return new DynamoDBClient({});
   return new DynamoDBClient({
     endpoint,
-    region: env.AWS_REGION ?? "us-east-1",
-    // A local DynamoDB accepts any signature; real credentials from the environment still win.
-    ...(env.AWS_ACCESS_KEY_ID === undefined
-      ? { credentials: { accessKeyId: "local", secretAccessKey: "local" } }
-      : {}),
+    region: region ?? "us-east-1",
+    ...localEndpointCredentials(endpoint),
   });
 }

@@ -26,5 +26,11 @@ export function keyStoreFromEnv(
 ): { mode: ReturnType<typeof authMode>; store: KeyStore | undefined } {
   const mode = authMode(env);
   if (mode.mode === "open") return { mode, store: undefined };
-  return { mode, store: new CachedKeyStore(new DynamoKeyStore(keyStoreClient(env), mode.table), cache) };
+  return {
+    mode,
+    store: new CachedKeyStore(
+      new DynamoKeyStore(keyStoreClient(env.DYNAMODB_ENDPOINT, env.AWS_REGION), mode.table),
+      cache,
+    ),
+  };
 }

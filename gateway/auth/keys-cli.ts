@@ -10,7 +10,7 @@ if (table === undefined || table === "") {
   process.stderr.write(`API_KEYS_TABLE is not set: name the DynamoDB table of API keys\n${USAGE}\n`);
   process.exit(2);
 }
-const client = keyStoreClient(process.env);
+const client = keyStoreClient(process.env.DYNAMODB_ENDPOINT, process.env.AWS_REGION);
 try {
   process.exitCode = await runKeysCli(process.argv.slice(2), {
     store: new DynamoKeyStore(client, table),

@@ -1,9 +1,10 @@
 /**
- * Configuration from the environment (read once, validated, failing with the variable's name) and
- * the factory that assembles a ResultCache: memory only by default, DynamoDB behind it when
- * `CACHE_TABLE` is set.
+ * The factory that assembles a ResultCache from the gateway's cache settings (gateway/config.ts
+ * reads them): memory only by default, DynamoDB behind it when `CACHE_TABLE` is set.
  */
 import { DynamoDBClient, type DynamoDBClientConfig } from "@aws-sdk/client-dynamodb";
+import type { Env } from "../../layers/config/env";
+import { localEndpointCredentials } from "../../layers/config/local-credentials";
 import type { CircuitBreakerOptions } from "./breaker";
 import { DynamoCacheStore } from "./dynamo-store";
 import { MemoryCacheStore } from "./memory-store";
@@ -23,56 +24,19 @@ export interface CacheConfig {
   timeoutMs: number;
 }
 
-function integer(
-  env: Record<string, string | undefined>,
-  name: string,
-  fallback: number,
-  min: number,
-): number {
-  const raw = env[name];
-  if (raw === undefined || raw.trim() === "") return fallback;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < min) {
-    throw new Error(`${name} must be an integer >= ${min}, got "${raw}"`);
-  }
-  return n;
-}
-
-function url(env: Record<string, string | undefined>, name: string): string | undefined {
-  const raw = env[name]?.trim();
-  if (raw === undefined || raw === "") return undefined;
-  if (!URL.canParse(raw) || !/^https?:$/.test(new URL(raw).protocol)) {
-    throw new Error(`${name} must be an http(s) URL, got "${raw}"`);
-  }
-  return raw;
-}
-
-/** Reads CACHE_TABLE, DYNAMODB_ENDPOINT, CACHE_L1_BYTES and CACHE_TIMEOUT_MS; throws naming a bad one. */
-export function cacheConfigFromEnv(env: Record<string, string | undefined> = process.env): CacheConfig {
-  const table = env.CACHE_TABLE?.trim();
-  return {
-    table: table === undefined || table === "" ? undefined : table,
-    endpoint: url(env, "DYNAMODB_ENDPOINT"),
-    l1Bytes: integer(env, "CACHE_L1_BYTES", 64 * 1024 * 1024, 0),
-    timeoutMs: integer(env, "CACHE_TIMEOUT_MS", 50, 1),
-  };
-}
-
 /** Client settings for the cache table: one attempt, since a retry rarely fits in the timeout. */
 export function cacheDynamoClientConfig(
   endpoint: string | undefined,
-  env: Record<string, string | undefined> = process.env,
+  region: string | undefined,
+  env?: Env,
 ): DynamoDBClientConfig {
   if (endpoint === undefined) return { maxAttempts: 1 };
-  const local = ["localhost", "127.0.0.1", "[::1]"].includes(new URL(endpoint).hostname);
+  // A local emulator accepts any credentials; a real endpoint uses the default chain.
   return {
     endpoint,
     maxAttempts: 1,
-    region: env.AWS_REGION ?? "us-east-1",
-    // A local emulator accepts any credentials; a real endpoint uses the default chain.
-    ...(local && env.AWS_ACCESS_KEY_ID === undefined
-      ? { credentials: { accessKeyId: "local", secretAccessKey: "local" } }
-      : {}),
+    region: region ?? "us-east-1",
+    ...localEndpointCredentials(endpoint, env),
   };
 }
 
@@ -92,7 +56,7 @@ export function createResultCache(config: CacheConfig, deps: CacheDeps = {}): Re
     config.table === undefined
       ? undefined
       : new DynamoCacheStore({
-          client: deps.client ?? new DynamoDBClient(cacheDynamoClientConfig(config.endpoint)),
+          client: deps.client ?? new DynamoDBClient(cacheDynamoClientConfig(config.endpoint, undefined)),
           table: config.table,
           ...(deps.now ? { now: deps.now } : {}),
         });

@@ -4,7 +4,6 @@ export { decodeResult, encodeResult } from "./codec";
 export {
   type CacheConfig,
   type CacheDeps,
-  cacheConfigFromEnv,
   cacheDynamoClientConfig,
   createResultCache,
 } from "./create";

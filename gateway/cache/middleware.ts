@@ -30,11 +30,19 @@ export function resultCacheMiddleware(
     if (plan === undefined) return bypass(ctx, next);
     const started = performance.now();
     let computing: number | undefined;
-    const outcome = await cache.run(plan, ctx.description.config.cache.ttl_seconds, directives, () => {
-      computing = performance.now();
-      ctx.timer.add("cache", computing - started); // the lookup that missed
-      return next();
-    });
+    const outcome = await cache.run(
+      plan,
+      ctx.description.config.cache.ttl_seconds,
+      directives,
+      (shared) => {
+        computing = performance.now();
+        ctx.timer.add("cache", computing - started); // the lookup that missed
+        // Inner steps (queue, backend call) abort only when every request sharing them has gone.
+        ctx.signal = shared;
+        return next();
+      },
+      ctx.signal,
+    );
     // A hit's lookup; a request that joined another's flight waited for it here too.
     if (computing === undefined) ctx.timer.add("cache", performance.now() - started);
     // The header for clients; the context for the telemetry middleware's hit/miss metrics.

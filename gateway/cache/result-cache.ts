@@ -94,30 +94,36 @@ export class ResultCache {
 
   /**
    * The result for `key`: from the cache, or from `compute` (once for identical concurrent requests)
-   * and then stored for `ttlSeconds`. Rejects only with `compute`'s error.
+   * and then stored for `ttlSeconds`. Rejects only with `compute`'s error, or `signal`'s reason once
+   * this caller's client went away; `compute`'s signal aborts when every caller sharing it has gone.
    */
   run(
     key: string | CachePlan,
     ttlSeconds: number,
     cc: CacheDirectives,
-    compute: () => Promise<CachedResult>,
+    compute: (signal: AbortSignal | undefined) => Promise<CachedResult>,
+    signal?: AbortSignal,
   ): Promise<CacheOutcome> {
     const plan = typeof key === "string" ? planForKey(key) : key;
     const store = !cc.noStore && ttlSeconds > 0;
     if (cc.noCache && !store) {
       // Nothing cached either way; not even a flight, since a model may disable caching because its
       // answers must not be shared (sampling).
-      return compute().then((result) => ({ result, status: "BYPASS" }));
+      return compute(signal).then((result) => ({ result, status: "BYPASS" }));
     }
     // Requests with different directives behave differently, so they do not share a flight.
     const flightKey = `${plan.flightKey}|${cc.noCache ? "nc" : ""}|${store ? "" : "ns"}`;
-    return this.flights.do(flightKey, async (): Promise<CacheOutcome> => {
-      const hit = await this.lookup(plan, cc);
-      if (hit !== undefined) return { result: hit, status: "HIT" };
-      const result = await compute();
-      if (store) this.store(plan, result, ttlSeconds);
-      return { result, status: cc.noCache || !store ? "BYPASS" : "MISS" };
-    });
+    return this.flights.do(
+      flightKey,
+      async (shared): Promise<CacheOutcome> => {
+        const hit = await this.lookup(plan, cc);
+        if (hit !== undefined) return { result: hit, status: "HIT" };
+        const result = await compute(shared);
+        if (store) this.store(plan, result, ttlSeconds);
+        return { result, status: cc.noCache || !store ? "BYPASS" : "MISS" };
+      },
+      signal,
+    );
   }
 
   private store(plan: CachePlan, result: CachedResult, ttlSeconds: number): void {

@@ -9,8 +9,9 @@ import type { ConcurrencyLimiter } from "./concurrency";
 export function concurrencyMiddleware(limiter: ConcurrencyLimiter): InferMiddleware {
   return async (ctx, next) => {
     // Overloaded (503 + Retry-After) when the lane and its queue are full or the wait times out.
-    // Not tied to the client's signal: under the result cache's single flight this wait is shared.
-    const permit = await limiter.acquire(ctx.model);
+    // A client that leaves gives up its place; under the result cache's single flight, ctx.signal is
+    // the flight's, which aborts only when every request sharing this wait has gone.
+    const permit = await limiter.acquire(ctx.model, ctx.signal);
     ctx.timer.add("queue", permit.waitedMs);
     try {
       return await next();

@@ -95,7 +95,7 @@ export class EngineBackend implements Backend {
     const answered = String(loaded.version);
     if (this.batching && batchingEnabled(loaded.config)) {
       const r = await this.batcherOf(loaded).submit(
-        request.inputs,
+        request,
         names,
         signal === undefined ? undefined : { signal },
       );

@@ -4,9 +4,10 @@
  */
 import { InvalidInput, Overloaded } from "../errors";
 import type { Tensor } from "../protocol/types";
+import type { ValidatedRequest } from "../validation/request";
 import { checkOptions } from "./options";
 import { abortReason, type Pending, release, shuttingDown, timedOut } from "./pending";
-import { checkOutput, prepareRequest, splitOutputs, stackInputs } from "./tensors";
+import { checkOutput, prepareRequest, prepareValidated, splitOutputs, stackInputs } from "./tensors";
 import type {
   BatcherStats,
   BatchInfo,
@@ -51,15 +52,24 @@ export class DynamicBatcher {
   }
 
   /**
-   * Queues one request (dim 0 of every input = its batch size) and resolves with its own rows of
+   * Queues one request (dim 0 of every input = its batch size): a ValidatedRequest as it is, bare
+   * tensors after the checks batching needs and resolves with its own rows of
    * its batch's outputs. Rejects with `InvalidInput`, `Overloaded` (queue full), `BackendTimeout`
    * (deadline passed while queued), `ModelNotReady` (closed), the signal's reason, or the batch's error.
    */
-  submit(inputs: Tensor[], outputs?: string[], options?: SubmitOptions): Promise<SubmitResult> {
+  submit(
+    request: Tensor[] | ValidatedRequest,
+    outputs?: string[],
+    options?: SubmitOptions,
+  ): Promise<SubmitResult> {
     if (this.closed) return Promise.reject(shuttingDown());
+    const inputs = Array.isArray(request) ? request : request.inputs;
     let prepared: ReturnType<typeof prepareRequest>;
     try {
-      prepared = prepareRequest(inputs, outputs, this.maxBatchSize);
+      // A validated request (the brand) was checked against this model's signature already.
+      prepared = Array.isArray(request)
+        ? prepareRequest(request, outputs, this.maxBatchSize)
+        : prepareValidated(request, outputs);
     } catch (e) {
       return Promise.reject(e);
     }

@@ -5,6 +5,7 @@
 import { BackendFailure, InvalidInput } from "../errors";
 import { elementCount, TYPED_ARRAY } from "../protocol/datatypes";
 import type { Datatype, Tensor, TensorData } from "../protocol/types";
+import type { ValidatedRequest } from "../validation/request";
 
 /**
  * The one view of a typed array the batcher needs. TypeScript cannot call `set` or construct through
@@ -31,16 +32,15 @@ export interface BatchableRequest {
   key: string;
 }
 
-/** Checks a request's inputs for batching and computes its key; throws `InvalidInput`. */
+/** Checks unvalidated inputs for batching and computes their key; throws `InvalidInput`. */
 export function prepareRequest(
   inputs: readonly Tensor[],
   outputs: readonly string[] | undefined,
   maxBatchSize: number,
 ): BatchableRequest {
   if (inputs.length === 0) throw new InvalidInput("request has no inputs: expected at least one tensor");
-  const sorted = [...inputs].sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+  const sorted = [...inputs].sort(byName);
   let rows = -1;
-  let key = "";
   let previous: string | undefined;
   for (const t of sorted) {
     if (t.name === previous) throw new InvalidInput(`input "${t.name}" appears more than once`);
@@ -59,16 +59,35 @@ export function prepareRequest(
       );
     }
     checkData(t);
-    key += `${t.name}\u0000${t.datatype}\u0000${t.shape.slice(1).join(",")}\u0001`;
   }
   if (rows > maxBatchSize) {
     throw new InvalidInput(
       `request batch size ${rows} is more than the model's max_batch_size ${maxBatchSize}`,
     );
   }
+  return { rows, sorted, key: batchKey(sorted, outputs) };
+}
+
+/**
+ * A request validateRequest branded, against the description of the model this batcher runs: its
+ * inputs are unique, share a dim 0 within max_batch_size, and hold data of their datatype and shape,
+ * so only the sort and the key are left to do.
+ */
+export function prepareValidated(
+  request: ValidatedRequest,
+  outputs: readonly string[] | undefined,
+): BatchableRequest {
+  const sorted = [...request.inputs].sort(byName);
+  return { rows: sorted[0]?.shape[0] ?? 1, sorted, key: batchKey(sorted, outputs) };
+}
+
+const byName = (a: Tensor, b: Tensor) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0);
+
+function batchKey(sorted: readonly Tensor[], outputs: readonly string[] | undefined): string {
+  let key = "";
+  for (const t of sorted) key += `${t.name}\u0000${t.datatype}\u0000${t.shape.slice(1).join(",")}\u0001`;
   // Outputs keep their order: every request of a batch receives the outputs in the order run returns.
-  key += outputs === undefined ? "*" : `[${outputs.join("\u0000")}]`;
-  return { rows, sorted, key };
+  return key + (outputs === undefined ? "*" : `[${outputs.join("\u0000")}]`);
 }
 
 /** Data of the right array type and length, or `InvalidInput`; stacking trusts both. */

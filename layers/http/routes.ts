@@ -6,7 +6,7 @@
 import type { Context } from "hono";
 import { Hono } from "hono";
 import { type Backend, type InferResult, validateFor } from "../backend/contract";
-import { InvalidInput, ModelNotFound } from "../errors";
+import { ClientClosed, InvalidInput, ModelNotFound } from "../errors";
 import { binaryOutputsOf, decodeInferRequest, decodeInferRequestYielding, HEADER_LENGTH } from "../protocol";
 import { quote } from "../protocol/quote";
 import { PhaseTimer } from "../telemetry/timing";
@@ -111,6 +111,8 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
       description.config.limits,
     );
     stop();
+    // Only now, for a request about to reach a backend: the node adapter's signal costs a listener.
+    const client = options.clientSignal?.(c);
     const ctx: InferContext = {
       model,
       version,
@@ -120,11 +122,11 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
       requestId: c.get("requestId"),
       http: c,
       timer,
+      signal: client,
     };
-    // Deadline only, not the client's signal: a result cache may share this call with identical
-    // requests (single flight), which must not fail because the first client went away.
+    // ctx.signal, not `client`: a middleware sharing this call (single flight) swaps in its own.
     const result = await runChain(inferChain, ctx, () =>
-      withDeadline(timeoutMs, `model ${quote(model)}`, undefined, async (signal) => {
+      withDeadline(timeoutMs, `model ${quote(model)}`, ctx.signal, async (signal) => {
         const started = performance.now();
         const result = await backend.infer(model, version, validated, signal);
         // A backend that batches says how long the request queued and how long the run took;
@@ -134,7 +136,11 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
         for (const [step, ms] of Object.entries(result.timing?.steps ?? {})) timer.add(step, ms);
         return result;
       }),
-    );
+    ).catch((e: unknown) => {
+      // Whatever the aborted call threw (a remote client's abort error), it is a 499 in logs and metrics.
+      throw client?.aborted === true ? new ClientClosed() : e;
+    });
+    if (client?.aborted === true) throw new ClientClosed();
     c.set("servedVersion", result.version);
     stop = timer.start("encode");
     const encoded = encodeBackendResult(model, request, result, binary);

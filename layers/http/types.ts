@@ -47,6 +47,12 @@ export interface InferContext {
   http: Context<ProtocolEnv>;
   /** Where a middleware adds the phases it spends (cache lookup, queue wait). */
   timer: PhaseTimer;
+  /**
+   * Aborts when the client goes away; the backend call and the waits before it honour it. A
+   * middleware that shares the call between requests replaces it with one that aborts only when
+   * every sharer has gone. Undefined: the server cannot tell (Lambda), nothing aborts early.
+   */
+  signal: AbortSignal | undefined;
 }
 
 /**
@@ -68,6 +74,11 @@ export interface ProtocolAppOptions {
   logger?: LogSink;
   /** Hono middleware run on every request after the request id is set: auth, limits, metrics. */
   middleware?: MiddlewareHandler[];
+  /**
+   * The signal of the client's connection (the node adapter's); an infer request whose client goes
+   * away aborts its queued or running backend work and is logged as 499. @default none
+   */
+  clientSignal?: (c: Context<ProtocolEnv>) => AbortSignal | undefined;
   /** Middleware around every infer backend call, outermost first: result cache, batching. */
   inferMiddleware?: InferMiddleware[];
   /**

@@ -9,8 +9,11 @@
 import { type Backend, type InferResult, type ModelDescription, validateFor } from "../backend/contract";
 import { defaultVersion, servableVersions } from "../engine/versions";
 import { ModelNotFound, ModelNotReady } from "../errors";
+import { tensorFromJSON } from "../protocol/json";
 import { quote } from "../protocol/quote";
 import type { Tensor } from "../protocol/types";
+import { DEFAULT_RELEASE } from "../repository/release";
+import { disagreements, parseSample, type Sample, SampleError } from "../repository/samples";
 import type { ModelConfig, StepModel } from "../repository/types";
 import type { LogSink as Logger } from "../telemetry/logger";
 import type { ValidatedRequest } from "../validation/request";
@@ -18,7 +21,6 @@ import type { PipelineFiles } from "./files";
 import { type Pipeline, preparePipeline } from "./pipeline";
 import type { ProcessorRegistry } from "./processor";
 import { BUILTIN_PROCESSORS } from "./processors";
-import { disagreement, parseSample } from "./samples";
 
 /** What a PipelineBackend is built from. */
 export interface PipelineBackendOptions {
@@ -175,9 +177,13 @@ export class PipelineBackend implements Backend {
       throw new ModelNotReady(`${where}: a pipeline needs a sample (samples/<name>.json) to warm up with`);
     }
     const text = new TextDecoder().decode(await files.read(model, loaded.version, `samples/${first}`));
-    const sample = parseSample(text, `${model}/${loaded.version}/samples/${first}`);
-    const { outputs } = await loaded.pipeline.run(sample.inputs, (m, inputs) => this.call(m, inputs));
-    const why = disagreement(sample, [...outputs.values()]);
+    const inputs = sampleInputs(text, `${model}/${loaded.version}/samples/${first}`);
+    const { outputs } = await loaded.pipeline.run(inputs.tensors, (m, i) => this.call(m, i));
+    const [why] = disagreements(
+      inputs.sample.expected,
+      [...outputs.values()],
+      inputs.sample.tolerance ?? DEFAULT_RELEASE.tolerance,
+    );
     if (why !== undefined) throw new ModelNotReady(`${where} disagrees with sample '${first}': ${why}`);
     this.options.logger?.info(`pipeline ${where} is ready`, {
       model,
@@ -205,5 +211,16 @@ export class PipelineBackend implements Backend {
     if (v === undefined) throw new ModelNotReady(`model ${quote(model)} has no version directory`);
     if (!servable.includes(v)) throw new ModelNotFound(`model ${quote(model)} has no version ${v}`);
     return { config, servable, v };
+  }
+}
+
+/** The sample file's request as tensors; ModelNotReady naming the file when it cannot be used. */
+function sampleInputs(text: string, name: string): { sample: Sample; tensors: Tensor[] } {
+  try {
+    const sample = parseSample(text, name, DEFAULT_RELEASE.tolerance);
+    return { sample, tensors: sample.request.inputs.map((t) => tensorFromJSON(t, "input")) };
+  } catch (e) {
+    const why = e instanceof SampleError ? e.message : `sample '${name}': ${(e as Error).message}`;
+    throw new ModelNotReady(why, { cause: e });
   }
 }

@@ -94,7 +94,7 @@ function makeClient(options: OpenRepositoryOptions): S3Client {
     endpoint: options.s3Endpoint,
     forcePathStyle: true,
     // A local S3 look-alike needs some region to sign with; AWS itself always has one set.
-    region: options.region ?? process.env.AWS_REGION ?? "us-east-1",
+    region: options.region ?? "us-east-1",
     // ...and some key: the same placeholder the local DynamoDB gets, unless the environment has one.
     ...localEndpointCredentials(options.s3Endpoint),
   });

@@ -1,9 +1,7 @@
 /**
  * What a release is held to: config.json's `release` section (when two answers agree, and whether a
- * new version must agree with the live one) and the repository's `<model>/<version>/samples/*.json`,
- * an infer request plus the outputs it must give. Read by the pre-traffic hook (functions/release-hook).
+ * new version must agree with the live one). The samples it is checked on: samples.ts.
  */
-import { DATATYPES, type Datatype, type InferRequest } from "../protocol/types";
 import type { FieldReader } from "./config-fields";
 
 /** Two numbers agree when |got - expected| <= abs + rel * |expected|. */
@@ -38,7 +36,7 @@ export function toleranceFor(t: ReleaseTolerance, output: string): Tolerance {
 }
 
 /** Field reader of a tolerance (config.json or a sample); throws through `fail`. */
-function readTolerance(
+export function readTolerance(
   value: unknown,
   path: string,
   base: ReleaseTolerance,
@@ -71,7 +69,8 @@ function readTolerance(
   return result;
 }
 
-function plainObject(
+/** Reads `value` as a plain object with only `allowed` keys; throws through `fail`. */
+export function plainObject(
   value: unknown,
   path: string,
   allowed: readonly string[] | undefined,
@@ -98,80 +97,5 @@ export function parseReleaseConfig(r: FieldReader, value: unknown): ReleaseConfi
         ? { ...DEFAULT_RELEASE.tolerance }
         : readTolerance(doc.tolerance, "release.tolerance", DEFAULT_RELEASE.tolerance, fail),
     compare_with_live: r.boolean(doc.compare_with_live, "release.compare_with_live", false),
-  };
-}
-
-/** One expected output of a sample: `data` flat (row-major) or nested as in the protocol's JSON. */
-export interface ExpectedOutput {
-  name: string;
-  datatype: Datatype;
-  shape: number[];
-  /** Flattened; numbers, booleans, or strings (BYTES, and "NaN"/"Infinity" as the protocol writes them). */
-  data: Array<number | string | boolean>;
-}
-
-/** `<model>/<version>/samples/<name>.json`. */
-export interface ReleaseSample {
-  /** The file name without `.json`. */
-  name: string;
-  /** A protocol infer request, JSON tensors. */
-  request: InferRequest;
-  expected: ExpectedOutput[];
-  /** Overrides config.json's `release.tolerance` for this sample. */
-  tolerance?: ReleaseTolerance;
-}
-
-/** A sample file that cannot be used; the message names the sample and the field. */
-export class SampleError extends Error {
-  override name = "SampleError";
-}
-
-/** Parses a sample file's text; `base` is the model's tolerance a sample's own refines. */
-export function parseSample(text: string, name: string, base: ReleaseTolerance): ReleaseSample {
-  const fail = (path: string, t: string) => new SampleError(`sample '${name}': ${path} ${t}`);
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    throw new SampleError(`sample '${name}': not valid JSON`);
-  }
-  const doc = plainObject(json, "the document", ["request", "expected", "tolerance"], fail);
-  const request = plainObject(doc.request, "request", undefined, fail);
-  if (!Array.isArray(request.inputs) || request.inputs.length === 0)
-    throw fail("request.inputs", "must be a non-empty array");
-  const expected = plainObject(doc.expected, "expected", ["outputs"], fail);
-  if (!Array.isArray(expected.outputs) || expected.outputs.length === 0)
-    throw fail("expected.outputs", "must be a non-empty array");
-  const outputs = expected.outputs.map((o, i) => expectedOutput(o, `expected.outputs[${i}]`, fail));
-  const sample: ReleaseSample = { name, request: request as unknown as InferRequest, expected: outputs };
-  if (doc.tolerance !== undefined) sample.tolerance = readTolerance(doc.tolerance, "tolerance", base, fail);
-  return sample;
-}
-
-function expectedOutput(
-  value: unknown,
-  path: string,
-  fail: (path: string, text: string) => Error,
-): ExpectedOutput {
-  const o = plainObject(value, path, ["name", "datatype", "shape", "data"], fail);
-  if (typeof o.name !== "string" || o.name === "") throw fail(`${path}.name`, "must be a non-empty string");
-  if (typeof o.datatype !== "string" || !(DATATYPES as readonly string[]).includes(o.datatype))
-    throw fail(`${path}.datatype`, `must be a protocol datatype, received ${JSON.stringify(o.datatype)}`);
-  if (!Array.isArray(o.shape) || !o.shape.every((d) => Number.isSafeInteger(d) && d >= 0))
-    throw fail(`${path}.shape`, "must be an array of non-negative integers");
-  const data = Array.isArray(o.data) ? (o.data.flat(Number.POSITIVE_INFINITY) as unknown[]) : undefined;
-  if (data === undefined || !data.every((v) => ["number", "string", "boolean"].includes(typeof v)))
-    throw fail(`${path}.data`, "must be an array of numbers, strings or booleans");
-  const count = (o.shape as number[]).reduce((a, b) => a * b, 1);
-  if (data.length !== count)
-    throw fail(
-      `${path}.data`,
-      `holds ${data.length} elements, shape ${JSON.stringify(o.shape)} needs ${count}`,
-    );
-  return {
-    name: o.name,
-    datatype: o.datatype as Datatype,
-    shape: o.shape as number[],
-    data: data as ExpectedOutput["data"],
   };
 }

@@ -17,10 +17,10 @@ import { type Backend, EngineBackend } from "../../layers/backend";
 import { ModelEngine } from "../../layers/engine";
 import { openRepository } from "../../layers/repository";
 import { type AwsApi, startLambdaApi } from "../support/aws-apis";
-import { addModel, makeTestRepository, modelConfig, writeModelDir } from "../support/models";
+import { makeTestRepository } from "../support/models";
 import { s3rverClientConfig } from "../support/s3rver";
 import { type Listening, listen } from "../support/server";
-import { engineBackend } from "./helpers";
+import { engineBackend, writeCachedAdd } from "./helpers";
 
 let repo: Awaited<ReturnType<typeof makeTestRepository>>;
 let local: EngineBackend;
@@ -42,20 +42,7 @@ async function freePort(): Promise<number> {
 
 beforeAll(async () => {
   repo = await makeTestRepository();
-  const vec = (name: string) => ({ name, datatype: "FP32" as const, shape: [4] });
-  await writeModelDir(
-    repo.dir,
-    "cached-add",
-    {
-      ...modelConfig("cached-add", {
-        max_batch_size: 8,
-        inputs: [vec("a"), vec("b")],
-        outputs: [vec("sum"), vec("diff")],
-      }),
-      cache: { enabled: true, ttl_seconds: 60 },
-    },
-    { 1: addModel(0) },
-  );
+  await writeCachedAdd(repo.dir);
   closedPort = await freePort();
   local = engineBackend(repo.dir, ["add", "broken", "cached-add"]);
   await local.load("add");

@@ -37,7 +37,7 @@ describe("encodeResult / decodeResult", () => {
     expect(back.outputs[5]?.parameters).toEqual({ lang: "fr" });
   });
 
-  it("is compact: header plus raw bytes, no JSON numbers", () => {
+  it("is the protocol's binary response: header plus raw bytes, no JSON numbers", () => {
     const big: CachedResult = {
       version: "1",
       outputs: [
@@ -46,7 +46,7 @@ describe("encodeResult / decodeResult", () => {
     };
     const bytes = encodeResult(big);
     expect(bytes.byteLength).toBeGreaterThan(40_000);
-    expect(bytes.byteLength).toBeLessThan(40_000 + 100);
+    expect(bytes.byteLength).toBeLessThan(40_000 + 200);
   });
 
   it("returns tensors that do not alias the cached bytes", () => {
@@ -62,10 +62,10 @@ describe("encodeResult / decodeResult", () => {
     expect(() => decodeResult(utf8.encode("{}"))).toThrow("corrupt cache entry: bad magic");
     expect(() => decodeResult(bytes.subarray(0, 12))).toThrow("corrupt cache entry: truncated header");
     expect(() => decodeResult(bytes.subarray(0, bytes.byteLength - 1))).toThrow(
-      'corrupt cache entry: truncated data of output "text"',
+      /corrupt cache entry: .*output 'text'.*truncated body/,
     );
     const padded = new Uint8Array(bytes.byteLength + 1);
     padded.set(bytes);
-    expect(() => decodeResult(padded)).toThrow("corrupt cache entry: trailing bytes");
+    expect(() => decodeResult(padded)).toThrow(/corrupt cache entry: .*left over/);
   });
 });

@@ -59,4 +59,49 @@ describe("SingleFlight", () => {
     ).rejects.toThrow("sync");
     expect(sf.size).toBe(0);
   });
+
+  it("lets a waiter leave without failing the others, and aborts the call once all have left", async () => {
+    const sf = new SingleFlight();
+    const g = gate<string>();
+    let seen: AbortSignal | undefined;
+    const fn = (signal: AbortSignal) => {
+      seen = signal;
+      return g.promise;
+    };
+    const [a, b] = [new AbortController(), new AbortController()];
+    const first = sf.do("k", fn, a.signal);
+    const second = sf.do("k", fn, b.signal);
+    await Promise.resolve();
+    a.abort(new Error("a left"));
+    await expect(first).rejects.toThrow("a left");
+    expect(seen?.aborted).toBe(false);
+    b.abort(new Error("b left"));
+    await expect(second).rejects.toThrow("b left");
+    expect(seen?.aborted).toBe(true);
+    // A newcomer does not join the aborted call: it starts its own.
+    expect(sf.size).toBe(0);
+    expect(await sf.do("k", async () => "fresh")).toBe("fresh");
+    g.open("late");
+  });
+
+  it("never aborts a call that a waiter without a signal shares", async () => {
+    const sf = new SingleFlight();
+    const g = gate<string>();
+    let seen: AbortSignal | undefined;
+    const leaving = new AbortController();
+    const first = sf.do(
+      "k",
+      (signal) => {
+        seen = signal;
+        return g.promise;
+      },
+      leaving.signal,
+    );
+    const staying = sf.do("k", async () => "unused");
+    leaving.abort(new Error("left"));
+    await expect(first).rejects.toThrow("left");
+    g.open("done");
+    expect(await staying).toBe("done");
+    expect(seen?.aborted).toBe(false);
+  });
 });

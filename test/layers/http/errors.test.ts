@@ -25,6 +25,7 @@ describe("describeError", () => {
       model_not_ready: 503,
       overloaded: 503,
       backend_timeout: 504,
+      client_closed: 499,
     };
     expect(STATUS_OF).toEqual(expected);
     for (const [kind, status] of Object.entries(expected)) {

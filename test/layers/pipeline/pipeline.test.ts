@@ -89,7 +89,7 @@ const cases: Array<[string, (c: typeof OCR) => void, string]> = [
 const names = cases.map(([, edit], i) => pipeline(`p${i}`, edit));
 const noSample = pipeline("no-sample", () => {}, null);
 const wrong = structuredClone(SAMPLE);
-wrong.outputs[0].data = ["Goodbye"];
+wrong.expected.outputs[0].data = ["Goodbye"];
 const disagrees = pipeline("disagrees", () => {}, wrong);
 const malformed = pipeline("malformed", () => {}, { inputs: [] });
 
@@ -117,11 +117,11 @@ describe("a pipeline that cannot run is never ready", () => {
 
   it("is not ready when its answer disagrees with the sample, or the sample is malformed", async () => {
     await expect(backend.describe(disagrees, undefined)).rejects.toThrow(
-      `model 'disagrees' version 1 disagrees with sample 'a.json': output 'text'[0] is "Hello World 2026", expected "Goodbye"`,
+      `model 'disagrees' version 1 disagrees with sample 'a.json': output 'text': 1 of 1 elements beyond abs 0.0001 + rel 0.001; worst element [0]: expected Goodbye, got Hello World 2026`,
     );
     expect(await backend.ready(disagrees, undefined)).toBe(false);
     await expect(backend.describe(malformed, undefined)).rejects.toThrow(
-      "sample 'malformed/1/samples/a.json': needs arrays inputs and outputs",
+      "sample 'malformed/1/samples/a.json': the document has unknown field 'inputs' (allowed: request, expected, tolerance)",
     );
   });
 

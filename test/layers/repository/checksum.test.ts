@@ -14,7 +14,8 @@ import { ModelEngine } from "../../../layers/engine";
 import { ModelNotReady } from "../../../layers/errors";
 import { FileRepository, openRepository, S3Repository } from "../../../layers/repository";
 import { type S3rverHandle, startS3rver } from "../../support/s3rver";
-import { rejection, upload } from "./s3-fixture";
+import { rejection } from "./contract";
+import { upload } from "./s3-fixture";
 
 const DEMO = fileURLToPath(new URL("../../../functions/models/", import.meta.url));
 const SUM = /[0-9a-f]{64}/g;

@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, test } from "vitest";
 import { BackendFailure, ModelNotFound, ModelNotReady } from "../../../layers/errors";
 import { FileRepository } from "../../../layers/repository/file";
 import { openRepository } from "../../../layers/repository/index";
+import { illegalNamesAreNotFound, rejection } from "./contract";
 
 const DEMO = fileURLToPath(new URL("../../../functions/models", import.meta.url));
 
@@ -16,16 +17,6 @@ let repo: FileRepository;
 async function put(path: string, content: string): Promise<void> {
   await mkdir(dirname(join(root, path)), { recursive: true });
   await writeFile(join(root, path), content);
-}
-
-/** Runs `fn` and returns what it rejected with. */
-async function rejection(fn: () => Promise<unknown>): Promise<Error> {
-  try {
-    await fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error("expected a rejection");
 }
 
 beforeAll(async () => {
@@ -82,19 +73,9 @@ describe("FileRepository on a temp dir", () => {
     expect(await rejection(() => repo.readConfig("file.txt"))).toBeInstanceOf(ModelNotFound);
   });
 
-  test.each(["../secret", "..", ".", "", "a/../b", "a/1", "we ird", "%2e%2e", "a\0"])(
-    "illegal name %j is ModelNotFound, never read",
-    async (name) => {
-      for (const call of [
-        () => repo.readConfig(name),
-        () => repo.listVersions(name),
-        () => repo.fetchModel(name, 1),
-      ]) {
-        const e = await rejection(call);
-        expect(e).toBeInstanceOf(ModelNotFound);
-        expect(e.message).toBe(`model '${name}' not found in repository`);
-      }
-    },
+  illegalNamesAreNotFound(
+    ["../secret", "..", ".", "", "a/../b", "a/1", "we ird", "%2e%2e", "a\0"],
+    () => repo,
   );
 
   test("unparsable config.json is ModelNotReady naming the file", async () => {

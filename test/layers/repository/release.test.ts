@@ -1,7 +1,8 @@
 /** config.json `release` and the repository's sample files (layers/repository/release.ts). */
 import { describe, expect, it } from "vitest";
 import { parseModelConfig } from "../../../layers/repository/config";
-import { DEFAULT_RELEASE, parseSample, SampleError, toleranceFor } from "../../../layers/repository/release";
+import { DEFAULT_RELEASE, toleranceFor } from "../../../layers/repository/release";
+import { parseSample, SampleError } from "../../../layers/repository/samples";
 
 const release = (value: unknown) => parseModelConfig({ release: value }, "m").release;
 

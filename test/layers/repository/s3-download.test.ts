@@ -9,7 +9,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, test } from "vitest"
 import { ModelNotFound, ModelNotReady } from "../../../layers/errors";
 import { S3Repository } from "../../../layers/repository/s3";
 import { type S3rverHandle, s3rverClientConfig, startS3rver } from "../../support/s3rver";
-import { countCommands, rejection, upload } from "./s3-fixture";
+import { rejection } from "./contract";
+import { countCommands, upload } from "./s3-fixture";
 
 let s3: S3rverHandle;
 let base: string;

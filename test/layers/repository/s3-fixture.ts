@@ -40,13 +40,3 @@ export function onePerPage(client: S3Client): void {
     { step: "initialize", name: "onePerPage" },
   );
 }
-
-/** Runs `fn` and returns what it rejected with. */
-export async function rejection(fn: () => Promise<unknown>): Promise<Error> {
-  try {
-    await fn();
-  } catch (e) {
-    return e as Error;
-  }
-  throw new Error("expected a rejection");
-}

@@ -9,7 +9,8 @@ import { BackendFailure, ModelNotFound, ModelNotReady } from "../../../layers/er
 import { openRepository } from "../../../layers/repository/index";
 import { S3Repository } from "../../../layers/repository/s3";
 import { type S3rverHandle, s3rverClientConfig, startS3rver } from "../../support/s3rver";
-import { countCommands, onePerPage, rejection, upload } from "./s3-fixture";
+import { illegalNamesAreNotFound, rejection } from "./contract";
+import { countCommands, onePerPage, upload } from "./s3-fixture";
 
 const DEMO = fileURLToPath(new URL("../../../functions/models/", import.meta.url));
 
@@ -116,18 +117,7 @@ describe("S3Repository listing and configs", () => {
     );
   });
 
-  test.each(["../secret", "..", "", "a/1", "we ird"])("illegal name %j is ModelNotFound", async (name) => {
-    const repo = repository("repo");
-    for (const call of [
-      () => repo.readConfig(name),
-      () => repo.listVersions(name),
-      () => repo.fetchModel(name, 1),
-    ]) {
-      const e = await rejection(call);
-      expect(e).toBeInstanceOf(ModelNotFound);
-      expect(e.message).toBe(`model '${name}' not found in repository`);
-    }
-  });
+  illegalNamesAreNotFound(["../secret", "..", "", "a/1", "we ird"], () => repository("repo"));
 
   test("listVersions: canonical numeric prefixes holding model.onnx, numeric order", async () => {
     expect(await repository("repo").listVersions("a")).toEqual([1, 2, 10]);

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import {
   BackendFailure,
   BackendTimeout,
+  ClientClosed,
   type ErrorKind,
   Forbidden,
   type InferenceError,
@@ -142,6 +143,7 @@ describe("transport results", () => {
       forbidden: Forbidden,
       payload_too_large: PayloadTooLarge,
       rate_limited: RateLimited,
+      client_closed: ClientClosed,
     };
     for (const kind of ERROR_KINDS) {
       const e = errorOfFailure({ ok: false, kind, error: `because ${kind}` });
