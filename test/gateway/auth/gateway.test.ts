@@ -111,6 +111,15 @@ describe("API keys through the gateway", () => {
     await expectRefused(await infer("add", { "x-api-key": unknown }), 401, "invalid API key");
     await expectRefused(await app.request("/v2/models/add"), 401, /^missing API key/);
     await expectRefused(await app.request("/metrics"), 401, /^missing API key/);
+    // Another scheme was sent: it is refused by name, not reported as missing.
+    const basic = await infer("add", { authorization: `Basic ${btoa("user:pass")}` });
+    expect(basic.headers.get("www-authenticate")).toBe('Bearer realm="edge-infer"');
+    await expectRefused(
+      basic,
+      401,
+      "Authorization scheme \"Basic\" is not accepted: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'",
+    );
+    await expectRefused(await infer("add", { authorization: "Bearer" }), 401, /^missing API key/);
   });
 
   it("serves the models a key allows, under either header, and 403 for the others", async () => {
