@@ -42,6 +42,7 @@ export function createApp(deps: AppDeps): Hono<ProtocolEnv> {
     ...deps,
     server: deps.server ?? { name: "edge-infer", version },
     requestIdInErrors: true,
+    routes: deps.metricsEndpoint === undefined ? [] : [[/^\/metrics$/, ["GET"]]],
   });
   const metrics = deps.metricsEndpoint;
   if (metrics !== undefined) {

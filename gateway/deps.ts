@@ -11,6 +11,7 @@ import { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
 import type { MiddlewareHandler } from "hono";
 import type { Backend, ModelCatalog } from "../layers/backend";
 import type { InferMiddleware } from "../layers/http";
+import { responseCompressionMiddleware } from "../layers/http/compression";
 import {
   createLogger,
   fromPowertools,
@@ -157,6 +158,8 @@ export function gatewayDeps(
     }) as MiddlewareHandler,
     // Inside telemetry, so an answer too large for Lambda is logged and counted as the 413 it becomes.
     ...(config.onLambda ? [lambdaResponseLimitMiddleware()] : []),
+    // Inside the response limit, which then bounds what is sent: the compressed body.
+    responseCompressionMiddleware(),
     // The rate limit counts per API key, so it has nothing to count without keys.
     ...(keys === undefined
       ? []

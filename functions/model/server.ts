@@ -16,6 +16,10 @@ export function createServerApp(service: ModelService): Hono<ProtocolEnv> {
     logger: service.logger,
     backendTimeoutMs: service.config.timeoutMs,
     server: { name: "edge-infer-model", version },
+    routes: [
+      [/^\/ping$/, ["GET"]],
+      [/^\/invocations$/, ["POST"]],
+    ],
   });
   // SageMaker's health check: 200 once the live version is loaded and warmed up; 503 while it is
   // not (loading, or failed: a corrupt file, a GPU model without CUDA), so no traffic shifts to it.

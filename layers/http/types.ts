@@ -5,6 +5,7 @@ import type { JsonLimits } from "../protocol/json-limits";
 import type { LogSink } from "../telemetry/logger";
 import type { PhaseTimer } from "../telemetry/timing";
 import type { ValidatedRequest } from "../validation/request";
+import type { RouteMethods } from "./allowed";
 import type { RequestTarget } from "./target";
 
 /** Hono variables set by the protocol app. */
@@ -80,4 +81,6 @@ export interface ProtocolAppOptions {
    * Stock clients read only `error`. @default false (the body is exactly `{"error"}`)
    */
   requestIdInErrors?: boolean;
+  /** Routes the caller adds beside the protocol's (`/metrics`, `/ping`): a wrong method gets 405 on them too. */
+  routes?: readonly RouteMethods[];
 }
