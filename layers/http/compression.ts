@@ -19,9 +19,6 @@ const deflate = promisify(zlib.deflate);
 export const REQUEST_ENCODINGS = ["gzip", "deflate"] as const;
 type Encoding = (typeof REQUEST_ENCODINGS)[number];
 
-/** Responses smaller than this go out as they are: compressing them saves nothing. */
-const MIN_COMPRESS_BYTES = 1024;
-
 /**
  * The body as sent, inflated per `contentEncoding` (undefined or identity: unchanged), at most
  * `maxBytes` once inflated: PayloadTooLarge past that, InvalidInput for data that do not inflate.
@@ -74,16 +71,12 @@ export function responseCompressionMiddleware(): MiddlewareHandler {
     const res = c.res;
     if (encoding === undefined || res.status !== 200 || res.body === null) return;
     if (res.headers.has("content-encoding")) return;
-    const length = Number(res.headers.get("content-length") ?? Number.NaN);
-    if (length < MIN_COMPRESS_BYTES) return;
+    // Compressed whenever asked, as Triton does: tritonclient inflates whatever says it is encoded.
     const plain = new Uint8Array(await res.arrayBuffer());
+    const body = await (encoding === "gzip" ? gzip : deflate)(plain);
     const headers = new Headers(res.headers);
     headers.append("Vary", "Accept-Encoding");
-    let body: Uint8Array = plain;
-    if (plain.byteLength >= MIN_COMPRESS_BYTES) {
-      body = await (encoding === "gzip" ? gzip : deflate)(plain);
-      headers.set("Content-Encoding", encoding);
-    }
+    headers.set("Content-Encoding", encoding);
     headers.set("Content-Length", String(body.byteLength));
     // Cleared first: Hono's setter would copy the old headers (the plain Content-Length) over these.
     c.res = undefined;
