@@ -7,6 +7,7 @@
 import type { Hono, MiddlewareHandler } from "hono";
 import type { ModelCatalog } from "../layers/backend";
 import { createProtocolApp, type InferMiddleware, type ProtocolEnv } from "../layers/http";
+import type { StatisticsOptions } from "../layers/http/stats-routes";
 import type { Logger } from "../layers/telemetry";
 import { version } from "../package.json";
 import type { JsonLimits } from "./limits/json-limits";
@@ -28,6 +29,8 @@ export interface AppDeps {
   inferMiddleware?: InferMiddleware[];
   /** Structural limits on the JSON of an infer body, counted while it is decoded. */
   jsonLimits?: JsonLimits;
+  /** Serves Triton's statistics extension from these counters. */
+  statistics?: StatisticsOptions;
   /** Serves `GET /metrics` (behind the same middleware as every route) when given. */
   metricsEndpoint?: { contentType: string; render: () => string };
 }

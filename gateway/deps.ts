@@ -8,7 +8,7 @@ import { Logger as PowertoolsLogger } from "@aws-lambda-powertools/logger";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { Backend, ModelCatalog } from "../layers/backend";
 import type { InferMiddleware } from "../layers/http";
 import { responseCompressionMiddleware } from "../layers/http/compression";
@@ -22,7 +22,8 @@ import {
 } from "../layers/telemetry";
 import type { AppDeps } from "./app";
 import { DynamoKeyStore, keyStoreClient } from "./auth/dynamo-store";
-import { authMiddleware } from "./auth/middleware";
+import { allowsModel } from "./auth/keys";
+import { type AuthEnv, authMiddleware } from "./auth/middleware";
 import { originVerifyMiddleware } from "./auth/origin";
 import { CachedKeyStore, type KeyStore } from "./auth/store";
 import { LambdaBackend } from "./backends/lambda";
@@ -69,6 +70,10 @@ export function remoteCatalog(
 }
 
 /** The gateway's logger: JSON lines at LOG_LEVEL; Powertools' Logger on Lambda. */
+/** The `counters` field of statistics answered on Lambda. */
+export const LAMBDA_STATS_SCOPE =
+  "this gateway instance only, since it started; the fleet's totals are on the CloudWatch dashboard";
+
 export function gatewayLogger(config: Pick<GatewayConfig, "logLevel" | "onLambda" | "serviceName">): Logger {
   if (config.logLevel === "SILENT") return silentLogger;
   if (config.onLambda) {
@@ -182,6 +187,16 @@ export function gatewayDeps(
     middleware,
     inferMiddleware,
     jsonLimits: config.jsonLimits,
+    statistics: {
+      stats: metrics.stats,
+      // Keys mode: a key sees the statistics of the models it may use, no others.
+      visible: (c, model) => {
+        const key = (c as Context<AuthEnv>).get("apiKey");
+        return key === undefined || allowsModel(key, model);
+      },
+      // Each Lambda instance counts alone: say so, and where the fleet's numbers are.
+      ...(config.onLambda ? { scope: LAMBDA_STATS_SCOPE } : {}),
+    },
   };
   // Local mode only: on Lambda each instance counts for itself, and EMF carries the metrics.
   if (!config.onLambda) {

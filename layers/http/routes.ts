@@ -16,12 +16,13 @@ import { withDeadline } from "./deadline";
 import { decodeInferBody } from "./decode-body";
 import { DescribeCache } from "./describe-cache";
 import { errorResponse, RETRY_AFTER_503_SECONDS } from "./errors";
+import { addStatisticsRoutes } from "./stats-routes";
 import { targetOf } from "./target";
 import type { InferContext, ProtocolAppOptions, ProtocolEnv } from "./types";
 
 type C = Context<ProtocolEnv>;
 
-/** Protocol extensions served (Triton's names). */
+/** Protocol extensions always served (Triton's names); `statistics` too when given its counters. */
 export const EXTENSIONS = ["binary_tensor_data", "model_configuration"];
 
 const HEADER_LENGTH_VALUE = /^[0-9]{1,15}$/;
@@ -97,6 +98,7 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
     const requested = listed !== undefined && listed.length > 0 ? listed : undefined;
     const binary = binaryOutputsOf(request);
     const batch = description.config.max_batch_size > 0 ? (request.inputs[0]?.shape[0] ?? 1) : 1;
+    c.set("batchSize", batch);
     checkExpectedResponse(
       { inputs: description.metadata.inputs, outputs: description.metadata.outputs },
       batch,
@@ -144,8 +146,8 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
   };
 
   const app = new Hono<ProtocolEnv>();
-  const serverMetadata = (c: C) =>
-    c.json({ name: server.name, version: server.version, extensions: EXTENSIONS });
+  const extensions = options.statistics === undefined ? EXTENSIONS : [...EXTENSIONS, "statistics"];
+  const serverMetadata = (c: C) => c.json({ name: server.name, version: server.version, extensions });
   // The spec writes the path `/v2/`; clients use either.
   app.get("/v2", serverMetadata);
   app.get("/v2/", serverMetadata);
@@ -166,6 +168,7 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
     c.header("Retry-After", String(RETRY_AFTER_503_SECONDS));
     return errorResponse(c, 503, message, errorBody);
   });
+  if (options.statistics !== undefined) addStatisticsRoutes(app, catalog, options.statistics);
   for (const base of ["/v2/models/:model", "/v2/models/:model/versions/:version"]) {
     app.get(base, metadata);
     app.get(`${base}/config`, config);

@@ -11,6 +11,7 @@ import {
   modelNotFound,
   parseVersionDir,
   versionNotFound,
+  withoutReserved,
 } from "./names";
 import type { ModelConfig, ModelRepository, RepositoryLogger } from "./types";
 
@@ -35,7 +36,7 @@ export class FileRepository implements ModelRepository {
       this.log("model repository cannot be listed", { uri: this.uri, error: String(cause) });
       throw new BackendFailure("model repository cannot be listed", { cause });
     }
-    const names = entries.filter(isValidModelName);
+    const names = withoutReserved(entries.filter(isValidModelName), this.log);
     const present = await Promise.all(names.map((name) => this.hasConfig(name)));
     return names.filter((_, i) => present[i]).sort();
   }

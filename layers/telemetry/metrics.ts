@@ -4,6 +4,7 @@
  */
 import { ERROR_TABLE } from "../errors";
 import { EMF_NAMESPACE, EmfBuffer } from "./emf";
+import { ModelStats } from "./model-stats";
 import { type Counter, type Histogram, Registry } from "./registry";
 
 /** Phases of a request, in order. */
@@ -36,6 +37,8 @@ export interface RequestOutcome {
   phases?: Partial<Record<Phase, number>>;
   /** Served from the result cache. */
   cached?: boolean;
+  /** The result cache was asked and had no answer. */
+  cacheMiss?: boolean;
 }
 
 /** Options of Metrics. */
@@ -104,6 +107,8 @@ export function isServerError(status: number, reason: string | undefined): boole
 /** The per-model inference metrics of one process. */
 export class Metrics {
   readonly registry: Registry;
+  /** The same requests in Triton's statistics shape (`GET /v2/models/stats`). */
+  readonly stats = new ModelStats();
   readonly #emf: EmfBuffer | undefined;
   readonly #success: Counter;
   readonly #failure: Counter;
@@ -151,6 +156,7 @@ export class Metrics {
 
   /** Records a finished request (success or failure) with its timings. */
   recordRequest(o: RequestOutcome): void {
+    this.stats.record(o);
     const b = this.#seriesOf(o.model, o.version ?? "");
     const ok = o.status < 400;
     if (ok) {

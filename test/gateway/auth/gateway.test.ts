@@ -136,6 +136,12 @@ describe("API keys through the gateway", () => {
       403,
       'API key "alice" may not use model "int64-ops"',
     );
+    // Statistics: the key sees its models only, and is refused another's by name.
+    const stats = await app.request("/v2/models/stats", { headers: { "x-api-key": key } });
+    const listed = ((await stats.json()) as { model_stats: Array<{ name: string }> }).model_stats;
+    expect(new Set(listed.map((s) => s.name))).toEqual(new Set(["add"]));
+    const other = await app.request("/v2/models/int64-ops/stats", { headers: { "x-api-key": key } });
+    expect(other.status).toBe(403);
     const metrics = await app.request("/metrics", { headers: { "x-api-key": key } });
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toMatch(/^nv_inference_request_success\{model="add",version="2"\} 2$/m);
