@@ -15,8 +15,6 @@ export const PROTOCOL_ROUTES: readonly RouteMethods[] = [
   [new RegExp(`^${MODEL}(?:/config|/ready|/stats)?$`), ["GET"]],
   [/^\/v2\/models\/stats$/, ["GET"]],
   [new RegExp(`^${MODEL}/infer$`), ["POST"]],
-  [/^\/v2\/repository\/index$/, ["POST"]],
-  [/^\/v2\/repository\/models\/[^/]+\/(?:load|unload)$/, ["POST"]],
 ];
 
 /** The `Allow` value for `path` (e.g. "GET, HEAD"), or undefined when no route has that path. */

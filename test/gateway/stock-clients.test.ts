@@ -6,8 +6,11 @@
  * points they rely on (`/v2/`, 405, boolean flags). Raw node:http / node:net, so nothing is
  * decompressed or retried behind the test's back.
  */
+import { mkdtemp, rm } from "node:fs/promises";
 import { request } from "node:http";
 import { connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { deflateSync, gunzipSync, gzipSync, inflateSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -69,6 +72,19 @@ const addRequest = (binary: boolean) =>
     },
     { binary },
   );
+
+describe("start-up", () => {
+  it("fails with a message saying so when the repository holds no models", async () => {
+    const empty = await mkdtemp(join(tmpdir(), "edge-infer-empty-"));
+    try {
+      await expect(startGatewayServer({ MODEL_REPOSITORY: pathToFileURL(empty).href })).rejects.toThrow(
+        /^MODEL_REPOSITORY file:\/\/.*: no models found \(each model is a folder/,
+      );
+    } finally {
+      await rm(empty, { recursive: true, force: true });
+    }
+  });
+});
 
 describe("small protocol points", () => {
   it("answers GET /v2/ as GET /v2", async () => {
@@ -245,12 +261,10 @@ describe("an over-limit body, sent whole before the answer is read (tritonclient
       const step = 64 * 1024;
       const pump = (i: number) => {
         if (socket.destroyed) return;
-        if (i >= size) {
-          sent = true;
-          return;
-        }
-        written = i;
         socket.write(body.subarray(i, i + step));
+        written = Math.min(size, i + step);
+        sent = written === size;
+        if (sent) return;
         setTimeout(() => pump(i + step), 15);
       };
       pump(0);
