@@ -15,6 +15,9 @@ import {
 } from "./names";
 import type { ModelConfig, ModelRepository, RepositoryLogger } from "./types";
 
+/** Why a folder of the repository root is not served. */
+const NO_CONFIG = "no config.json (a model folder holds config.json and <version>/model.onnx)";
+
 /** `<root>/<model>/config.json`, `<root>/<model>/<n>/model.onnx` on disk. */
 export class FileRepository implements ModelRepository {
   /**
@@ -38,6 +41,11 @@ export class FileRepository implements ModelRepository {
     }
     const names = withoutReserved(entries.filter(isValidModelName), this.log);
     const present = await Promise.all(names.map((name) => this.hasConfig(name)));
+    // A folder that is not a model is named, with why, rather than skipped in silence.
+    const folders = await Promise.all(names.map((name, i) => (present[i] ? false : this.isFolder(name))));
+    for (const [i, name] of names.entries()) {
+      if (folders[i]) this.log("model folder skipped", { model: name, reason: NO_CONFIG });
+    }
     return names.filter((_, i) => present[i]).sort();
   }
 
@@ -99,6 +107,13 @@ export class FileRepository implements ModelRepository {
     }
     await verifyModelFile(path, sum, { model, version }, { allow: true }, this.log);
     return path;
+  }
+
+  private isFolder(name: string): Promise<boolean> {
+    return stat(join(this.root, name)).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
   }
 
   private hasConfig(model: string): Promise<boolean> {

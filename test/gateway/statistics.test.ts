@@ -3,6 +3,8 @@
  * get_inference_statistics() call it: counts after a known sequence of requests, in Triton's shape.
  * And the one reserved model name, `stats`, which the repository refuses with its reason.
  */
+import { mkdir } from "node:fs/promises";
+import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { FileRepository } from "../../layers/repository";
@@ -16,6 +18,7 @@ let gateway: TestGateway;
 beforeAll(async () => {
   repo = await makeTestRepository();
   await writeModelDir(repo.dir, "stats", modelConfig("stats"), { 1: addModel(0) });
+  await mkdir(join(repo.dir, "notes"));
   gateway = await startGatewayServer({ MODEL_REPOSITORY: pathToFileURL(repo.dir).href });
 }, 60_000);
 
@@ -92,7 +95,7 @@ describe("statistics extension", () => {
     expect(post.status).toBe(405);
   });
 
-  it("refuses a model named stats, saying why", async () => {
+  it("refuses a model named stats, and names a folder that is no model, saying why", async () => {
     const logged: Array<[string, unknown]> = [];
     const models = await new FileRepository(repo.dir, repo.dir, (msg, fields) =>
       logged.push([msg, fields]),
