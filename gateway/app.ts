@@ -12,6 +12,7 @@ import {
   type ProtocolAppOptions,
   type ProtocolEnv,
 } from "../layers/http";
+import type { StatisticsOptions } from "../layers/http/stats-routes";
 import type { Logger } from "../layers/telemetry";
 import { version } from "../package.json";
 import { type ConsoleDeps, mountConsole } from "./console/routes";
@@ -36,6 +37,8 @@ export interface AppDeps {
   jsonLimits?: JsonLimits;
   /** The client's connection signal: a client that leaves aborts its infer call (499 in the logs). */
   clientSignal?: ProtocolAppOptions["clientSignal"];
+  /** Serves Triton's statistics extension from these counters. */
+  statistics?: StatisticsOptions;
   /** Serves `GET /metrics` (behind the same middleware as every route) when given. */
   metricsEndpoint?: { contentType: string; render: () => Promise<string> };
   /** Serves the web console at `GET /` and its data routes (README, "Console") when given. */
@@ -52,6 +55,7 @@ export function createApp(deps: AppDeps): Hono<ProtocolEnv> {
     ...deps,
     server: deps.server ?? { name: "edge-infer", version },
     requestIdInErrors: true,
+    routes: deps.metricsEndpoint === undefined ? [] : [[/^\/metrics$/, ["GET"]]],
   });
   const metrics = deps.metricsEndpoint;
   if (metrics !== undefined) {

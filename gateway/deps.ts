@@ -8,14 +8,18 @@ import { Logger as PowertoolsLogger } from "@aws-lambda-powertools/logger";
 import { DynamoDBClient } from "@aws-sdk/client-dynamodb";
 import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
-import type { MiddlewareHandler } from "hono";
+import type { Context, MiddlewareHandler } from "hono";
 import type { Backend, ModelCatalog } from "../layers/backend";
 import type { InferMiddleware } from "../layers/http";
+import { responseCompressionMiddleware } from "../layers/http/compression";
 import { createLogger, EmfMetrics, fromPowertools, type Logger, silentLogger } from "../layers/telemetry";
+import type { RequestMetrics } from "../layers/telemetry/metrics";
+import { ModelStats } from "../layers/telemetry/model-stats";
 import type { PrometheusMetrics } from "../layers/telemetry/prometheus";
 import type { AppDeps } from "./app";
 import { DynamoKeyStore, keyStoreClient } from "./auth/dynamo-store";
-import { authMiddleware, isPublicPath } from "./auth/middleware";
+import { allowsModel } from "./auth/keys";
+import { type AuthEnv, authMiddleware, isPublicPath } from "./auth/middleware";
 import { originVerifyMiddleware } from "./auth/origin";
 import { CachedKeyStore, type KeyStore } from "./auth/store";
 import { LambdaBackend } from "./backends/lambda";
@@ -64,6 +68,10 @@ export function remoteCatalog(
 }
 
 /** The gateway's logger: JSON lines at LOG_LEVEL; Powertools' Logger on Lambda. */
+/** The `counters` field of statistics answered on Lambda. */
+export const LAMBDA_STATS_SCOPE =
+  "this gateway instance only, since it started; the fleet's totals are on the CloudWatch dashboard";
+
 export function gatewayLogger(config: Pick<GatewayConfig, "logLevel" | "onLambda" | "serviceName">): Logger {
   if (config.logLevel === "SILENT") return silentLogger;
   if (config.onLambda) {
@@ -120,7 +128,10 @@ export function gatewayDeps(
 ): Gateway {
   const logger = options.logger ?? gatewayLogger(config);
   // EMF on Lambda; else the /metrics registry if one is given (absent: requests are not counted).
-  const metrics = config.onLambda ? new EmfMetrics(config.metricsNamespace) : options.prometheus;
+  const sink = config.onLambda ? new EmfMetrics(config.metricsNamespace) : options.prometheus;
+  // Triton's statistics extension counts the same requests, whichever sink (if any) records them.
+  const stats = new ModelStats();
+  const metrics = withStats(sink, stats);
   const live = new LiveStats(catalog);
   const clients: DynamoDBClient[] = [];
   let cacheClient = options.cache?.client;
@@ -159,6 +170,8 @@ export function gatewayDeps(
     liveMiddleware(live) as MiddlewareHandler,
     // Inside telemetry, so an answer too large for Lambda is logged and counted as the 413 it becomes.
     ...(config.onLambda ? [lambdaResponseLimitMiddleware()] : []),
+    // Inside the response limit, which then bounds what is sent: the compressed body.
+    responseCompressionMiddleware(),
     // The rate limit counts per API key, so it has nothing to count without keys.
     ...(keys === undefined
       ? []
@@ -195,6 +208,16 @@ export function gatewayDeps(
       ...(config.onLambda ? { dashboardUrl: dashboardUrl(config.region) } : {}),
     },
     ...(options.clientSignal === undefined ? {} : { clientSignal: options.clientSignal }),
+    statistics: {
+      stats,
+      // Keys mode: a key sees the statistics of the models it may use, no others.
+      visible: (c, model) => {
+        const key = (c as Context<AuthEnv>).get("apiKey");
+        return key === undefined || allowsModel(key, model);
+      },
+      // Each Lambda instance counts alone: say so, and where the fleet's numbers are.
+      ...(config.onLambda ? { scope: LAMBDA_STATS_SCOPE } : {}),
+    },
   };
   // Local mode only: on Lambda each instance counts for itself, and EMF carries the metrics.
   const prometheus = options.prometheus;
@@ -230,4 +253,17 @@ export function remoteGateway(config: GatewayConfig, options: GatewayOptions = {
     throw new Error("MODEL_CATALOG: required when the gateway runs on AWS (local mode is `npm start`)");
   }
   return gatewayDeps(config, remoteCatalog(config.catalog, config), options);
+}
+
+/** `sink` (EMF, Prometheus or none) with every recorded request also counted in `stats`. */
+function withStats(sink: RequestMetrics | undefined, stats: ModelStats): RequestMetrics {
+  return {
+    recordRequest: (o) => {
+      stats.record(o);
+      sink?.recordRequest(o);
+    },
+    cacheHit: (model) => sink?.cacheHit(model),
+    cacheMiss: (model) => sink?.cacheMiss(model),
+    flush: () => sink?.flush?.() ?? [],
+  };
 }

@@ -2,12 +2,21 @@
  * The node adapter's body reader: reads a request body straight from Node's IncomingMessage
  * (`c.env.incoming` under @hono/node-server), so the gateway never builds a web Request and stream
  * for it. Node's HTTP parser already stops a body at its Content-Length; the byte count here bounds
- * chunked bodies, and both refuse past the limit at the first chunk that crosses it.
+ * chunked bodies. A body over the limit is read on and dropped (up to DRAIN_LIMIT_BYTES) before the
+ * 413 goes out: a client that sends its whole body before it reads (tritonclient) would otherwise
+ * find the connection reset under it (a broken pipe) instead of reading the 413.
  */
 import { IncomingMessage } from "node:http";
 import type { Context } from "hono";
 import { InvalidInput, PayloadTooLarge } from "../layers/errors";
 import { BODY_LIMIT_HINT, type BodyReader } from "./limits/body-limit";
+
+/**
+ * Bytes of an over-limit body read and dropped so the client can read its 413; past that the
+ * connection is closed on it. Bounded in bytes (no memory: nothing is kept) and in time (the
+ * server's request timeout).
+ */
+export const DRAIN_LIMIT_BYTES = 32 * 1024 * 1024;
 
 /** A body reader for requests served by @hono/node-server; undefined for any other request. */
 export const readNodeBody: BodyReader = (c: Context, maxBytes: number) => {
@@ -31,8 +40,10 @@ export function readIncoming(incoming: IncomingMessage, maxBytes: number): Promi
  * named closure costs a defineProperty call, and this runs on every request.
  */
 class IncomingReader {
-  readonly #chunks: Buffer[] = [];
+  #chunks: Buffer[] = [];
   #size = 0;
+  /** Set once the body is known to be over the limit: the rest is drained, then this is thrown. */
+  #tooLarge: PayloadTooLarge | undefined;
 
   constructor(
     readonly incoming: IncomingMessage,
@@ -46,6 +57,17 @@ class IncomingReader {
   }
 
   listen(): void {
+    const declared = Number(this.incoming.headers["content-length"] ?? Number.NaN);
+    if (declared > this.maxBytes) {
+      this.#tooLarge = new PayloadTooLarge(
+        `request body is ${declared} bytes, limit is ${this.maxBytes} bytes; ${BODY_LIMIT_HINT}`,
+      );
+      // Too much to drain: refuse at once (the connection closes on the rest).
+      if (declared - this.maxBytes > DRAIN_LIMIT_BYTES) {
+        this.reject(this.#tooLarge);
+        return;
+      }
+    }
     this.incoming.on("data", this.onData);
     this.incoming.on("end", this.onEnd);
     this.incoming.on("error", this.onClose);
@@ -61,18 +83,31 @@ class IncomingReader {
 
   onData(chunk: Buffer): void {
     this.#size += chunk.byteLength;
+    if (this.#tooLarge !== undefined) {
+      // Draining: past the bound, the 413 goes out now and the connection closes on the rest.
+      if (this.#size - this.maxBytes > DRAIN_LIMIT_BYTES) this.fail(this.#tooLarge);
+      return;
+    }
     if (this.#size > this.maxBytes) {
-      // The rest is left to the adapter, which drains or drops it once the 413 is sent.
-      this.stop();
-      this.reject(
-        new PayloadTooLarge(`request body exceeds the limit of ${this.maxBytes} bytes; ${BODY_LIMIT_HINT}`),
+      this.#chunks = [];
+      this.#tooLarge = new PayloadTooLarge(
+        `request body exceeds the limit of ${this.maxBytes} bytes; ${BODY_LIMIT_HINT}`,
       );
       return;
     }
     this.#chunks.push(chunk);
   }
 
+  fail(e: unknown): void {
+    this.stop();
+    this.reject(e);
+  }
+
   onEnd(): void {
+    if (this.#tooLarge !== undefined) {
+      this.fail(this.#tooLarge);
+      return;
+    }
     this.stop();
     const chunks = this.#chunks;
     const first = chunks[0];
@@ -84,7 +119,8 @@ class IncomingReader {
       this.onEnd();
       return;
     }
-    this.stop();
-    this.reject(new InvalidInput("request body ended early: the client closed the connection"));
+    this.fail(
+      this.#tooLarge ?? new InvalidInput("request body ended early: the client closed the connection"),
+    );
   }
 }

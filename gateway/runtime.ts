@@ -58,6 +58,13 @@ export async function createRuntime(config: GatewayConfig, options: GatewayOptio
     const why = e instanceof Error ? e.message : String(e);
     throw new Error(`MODEL_REPOSITORY ${config.modelRepository}: ${why}${cause}`, { cause: e });
   });
+  if (local.models.length === 0) {
+    await local.close();
+    // A server with nothing to serve would print a ready line whose example cannot work.
+    throw new Error(
+      `MODEL_REPOSITORY ${config.modelRepository}: no models found (each model is a folder <name>/ with config.json and <version>/model.onnx; skipped folders are logged above)`,
+    );
+  }
   const gateway = gatewayDeps(config, local.catalog, { ...options, logger, prometheus });
   return {
     deps: gateway.deps,

@@ -82,9 +82,11 @@ export function telemetryMiddleware(options: TelemetryOptions): MiddlewareHandle
         ...(version === undefined ? {} : { version }),
         status,
         ...(reason === undefined ? {} : { reason }),
+        batchSize: c.get("batchSize") ?? 1,
         durationMs,
         phases,
         cached: cache === "HIT",
+        cacheMiss: cache === "MISS",
       });
       if (cache === "HIT") metrics.cacheHit(model);
       else if (cache === "MISS") metrics.cacheMiss(model);

@@ -20,6 +20,10 @@ export function createServerApp(service: ModelService, metrics = new PrometheusM
     backendTimeoutMs: service.config.timeoutMs,
     server: { name: "edge-infer-model", version },
     middleware: [inferRouteMetrics(metrics)],
+    routes: [
+      [/^\/ping$/, ["GET"]],
+      [/^\/invocations$/, ["POST"]],
+    ],
   });
   app.get("/metrics", async (c) =>
     c.body(await metrics.renderPrometheus(), 200, { "Content-Type": metrics.contentType }),

@@ -39,6 +39,18 @@ export function extractKey(headers: Headers): string | undefined {
   return header === undefined || header === "" ? undefined : header;
 }
 
+/** The accepted ways to send a key, said by every 401 about a missing or refused one. */
+const KEY_FORMS = "send 'Authorization: Bearer <key>' or 'x-api-key: <key>'";
+
+/** The scheme of an Authorization header that is not a usable Bearer one (undefined: none sent). */
+function otherScheme(header: string | undefined): string | undefined {
+  const value = header?.trim();
+  if (value === undefined || value === "") return undefined;
+  const scheme = value.split(/[ \t]/, 1)[0] ?? value;
+  // "Bearer" with no key is reported as missing, like no header at all.
+  return scheme.toLowerCase() === "bearer" ? undefined : scheme.slice(0, 32);
+}
+
 function unauthorized(c: Context, message: string): Unauthorized {
   const err = new Unauthorized(message);
   // Set here as well as by the error mapper, so the challenge survives whichever builds the response.
@@ -55,7 +67,12 @@ export function authMiddleware(options: AuthOptions): MiddlewareHandler<AuthEnv>
     if (options.open || store === undefined || isPublic(c.req.path)) return next();
     const key = extractKey(c.req.raw.headers);
     if (key === undefined) {
-      throw unauthorized(c, "missing API key: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'");
+      const scheme = otherScheme(c.req.header("authorization"));
+      // "missing" would be wrong when an Authorization header was sent: name the scheme refused.
+      if (scheme !== undefined) {
+        throw unauthorized(c, `Authorization scheme ${quote(scheme)} is not accepted: ${KEY_FORMS}`);
+      }
+      throw unauthorized(c, `missing API key: ${KEY_FORMS}`);
     }
     // A malformed key cannot match: refuse it without touching the store.
     if (!isWellFormedKey(key)) throw unauthorized(c, "invalid API key");

@@ -5,6 +5,7 @@
 import type { Context, MiddlewareHandler } from "hono";
 import { PayloadTooLarge } from "../../layers/errors";
 import type { ProtocolEnv } from "../../layers/http";
+import { inflateBody } from "../../layers/http/compression";
 
 /** Lambda's synchronous payload limit, each way (the Invoke API refuses 6291456 bytes and more). */
 export const LAMBDA_PAYLOAD_BYTES = 6 * 1024 * 1024;
@@ -60,8 +61,14 @@ export async function readBodyLimited(
   return out;
 }
 
+function checkDeclaredLength(declared: string | undefined, maxBytes: number): void {
+  if (declared === undefined) return;
+  const n = Number(declared);
+  if (declared.trim() !== "" && Number.isFinite(n) && n > maxBytes) throw tooLarge(declared.trim(), maxBytes);
+}
+
 /**
- * The rest of the body stays unread, so the connection cannot carry another request: say so, or a
+ * The rest of the body may be unread, so the connection cannot carry another request: say so, or a
  * keep-alive client reuses a socket the server is about to drop. (Ignored behind Lambda's front end.)
  */
 function closeConnection(c: Context): void {
@@ -89,23 +96,21 @@ export function bodyLimitMiddleware(
     const method = c.req.method;
     // No body to read; and touching `c.req.raw.body` would make the node adapter build a full Request.
     if (method === "GET" || method === "HEAD") return next();
-    const declared = c.req.header("content-length");
-    if (declared !== undefined) {
-      const n = Number(declared);
-      if (declared.trim() !== "" && Number.isFinite(n) && n > maxBytes) {
-        closeConnection(c);
-        throw tooLarge(declared.trim(), maxBytes);
-      }
-    }
     let body: Uint8Array;
     try {
-      // The declared length may lie either way: what counts is the bytes actually read.
+      // A reader of the runtime's own request checks the declared length itself (and drains an
+      // over-limit body so the client can read the 413); the declared length may lie either way:
+      // what counts is the bytes actually read.
       const direct = read?.(c, maxBytes);
       if (direct !== undefined) body = await direct;
       else {
+        checkDeclaredLength(c.req.header("content-length"), maxBytes);
         const stream = c.req.raw.body;
         body = stream === null ? new Uint8Array(0) : await readBodyLimited(stream, maxBytes);
       }
+      // The limit bounds the inflated body too, counted while inflating.
+      const encoding = c.req.header("content-encoding");
+      if (encoding !== undefined) body = await inflateBody(body, encoding, maxBytes, BODY_LIMIT_HINT);
     } catch (e) {
       closeConnection(c);
       throw e;

@@ -4,6 +4,7 @@
  */
 import { Hono } from "hono";
 import { silentLogger } from "../telemetry/logger";
+import { PROTOCOL_ROUTES } from "./allowed";
 import { errorHandler, notFoundHandlerWith } from "./errors";
 import { requestIdMiddleware } from "./request-id";
 import { protocolRoutes } from "./routes";
@@ -17,6 +18,6 @@ export function createProtocolApp(options: ProtocolAppOptions): Hono<ProtocolEnv
   app.route("/", protocolRoutes(options));
   const body = { requestIdField: options.requestIdInErrors === true };
   app.onError(errorHandler(options.logger ?? silentLogger, body));
-  app.notFound(notFoundHandlerWith(body));
+  app.notFound(notFoundHandlerWith(body, [...PROTOCOL_ROUTES, ...(options.routes ?? [])]));
   return app;
 }

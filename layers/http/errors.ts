@@ -10,6 +10,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 import { ERROR_TABLE, type ErrorKind, InferenceError } from "../errors";
 import { quote } from "../protocol/quote";
 import type { LogSink } from "../telemetry/logger";
+import { allowedMethods, type RouteMethods } from "./allowed";
 import type { ProtocolEnv } from "./types";
 
 /** HTTP status of each error kind (from ERROR_TABLE). */
@@ -87,9 +88,23 @@ export function errorHandler(logger: LogSink, options: ErrorBodyOptions = {}): E
   };
 }
 
-/** A Hono `notFound` handler: a 404 in the protocol's shape. */
-export function notFoundHandlerWith(options: ErrorBodyOptions = {}): NotFoundHandler<ProtocolEnv> {
-  return (c) => errorResponse(c, 404, `no route for ${c.req.method} ${quote(c.req.path)}`, options);
+/**
+ * A Hono `notFound` handler: a 404 in the protocol's shape, or a 405 with `Allow` when `routes`
+ * has the path under other methods.
+ */
+export function notFoundHandlerWith(
+  options: ErrorBodyOptions = {},
+  routes: readonly RouteMethods[] = [],
+): NotFoundHandler<ProtocolEnv> {
+  return (c) => {
+    const allow = allowedMethods(c.req.path, routes);
+    if (allow !== undefined) {
+      c.header("Allow", allow);
+      const message = `method ${c.req.method} is not allowed on ${quote(c.req.path)}; allowed: ${allow}`;
+      return errorResponse(c, 405, message, options);
+    }
+    return errorResponse(c, 404, `no route for ${c.req.method} ${quote(c.req.path)}`, options);
+  };
 }
 
 /** Hono `notFound`: a 404 in the protocol's shape. */

@@ -7,25 +7,25 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { type Backend, type InferResult, validateFor } from "../backend/contract";
 import { ClientClosed, InvalidInput, ModelNotFound } from "../errors";
-import { binaryOutputsOf, decodeInferRequest, decodeInferRequestYielding, HEADER_LENGTH } from "../protocol";
+import { binaryOutputsOf, HEADER_LENGTH } from "../protocol";
 import { quote } from "../protocol/quote";
 import { PhaseTimer } from "../telemetry/timing";
 import { encodeBackendResult } from "../transport/respond";
 import { checkExpectedResponse, checkResponseBytes } from "../validation/limits";
 import { withDeadline } from "./deadline";
+import { decodeInferBody } from "./decode-body";
 import { DescribeCache } from "./describe-cache";
 import { errorResponse, RETRY_AFTER_503_SECONDS } from "./errors";
+import { addStatisticsRoutes } from "./stats-routes";
 import { targetOf } from "./target";
 import type { InferContext, ProtocolAppOptions, ProtocolEnv } from "./types";
 
 type C = Context<ProtocolEnv>;
 
-/** Protocol extensions served (Triton's names). */
+/** Protocol extensions always served (Triton's names); `statistics` too when given its counters. */
 export const EXTENSIONS = ["binary_tensor_data", "model_configuration"];
 
 const HEADER_LENGTH_VALUE = /^[0-9]{1,15}$/;
-/** JSON bodies above this size are decoded yielding to other requests (about 0.5 ms of decode and up). */
-const YIELDING_DECODE_BYTES = 64 * 1024;
 
 /** Builds the routes; `createProtocolApp` adds request ids, middleware and error mapping around them. */
 export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
@@ -88,12 +88,7 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
     const body = c.get("body") ?? new Uint8Array(await c.req.arrayBuffer());
     const headerLength = headerLengthOf(c);
     let stop = timer.start("decode");
-    // The limits are counted during the decode: a hostile body's cost is bounded by them. A large
-    // JSON body is decoded in slices, so that it does not stall the other requests.
-    const request =
-      headerLength === undefined && body.byteLength > YIELDING_DECODE_BYTES
-        ? await decodeInferRequestYielding(body, headerLength, options.jsonLimits)
-        : decodeInferRequest(body, headerLength, options.jsonLimits);
+    const request = await decodeInferBody(body, headerLength, options.jsonLimits);
     stop();
     const description = await describe(model, backend, version);
     stop = timer.start("decode");
@@ -103,6 +98,7 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
     const requested = listed !== undefined && listed.length > 0 ? listed : undefined;
     const binary = binaryOutputsOf(request);
     const batch = description.config.max_batch_size > 0 ? (request.inputs[0]?.shape[0] ?? 1) : 1;
+    c.set("batchSize", batch);
     checkExpectedResponse(
       { inputs: description.metadata.inputs, outputs: description.metadata.outputs },
       batch,
@@ -156,7 +152,11 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
   };
 
   const app = new Hono<ProtocolEnv>();
-  app.get("/v2", (c) => c.json({ name: server.name, version: server.version, extensions: EXTENSIONS }));
+  const extensions = options.statistics === undefined ? EXTENSIONS : [...EXTENSIONS, "statistics"];
+  const serverMetadata = (c: C) => c.json({ name: server.name, version: server.version, extensions });
+  // The spec writes the path `/v2/`; clients use either.
+  app.get("/v2", serverMetadata);
+  app.get("/v2/", serverMetadata);
   app.get("/v2/health/live", (c) => c.json({ live: true }));
   app.get("/v2/health/ready", async (c) => {
     const states = await Promise.all(
@@ -174,6 +174,7 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
     c.header("Retry-After", String(RETRY_AFTER_503_SECONDS));
     return errorResponse(c, 503, message, errorBody);
   });
+  if (options.statistics !== undefined) addStatisticsRoutes(app, catalog, options.statistics);
   for (const base of ["/v2/models/:model", "/v2/models/:model/versions/:version"]) {
     app.get(base, metadata);
     app.get(`${base}/config`, config);

@@ -21,6 +21,9 @@ export interface RequestTarget {
 /** The Hono variable that holds the parsed target (null: the path names no model). */
 export type TargetEnv = { Variables: { target?: RequestTarget | null } };
 
+/** The one name the model paths keep for themselves: `GET /v2/models/stats`. */
+export const STATS = "stats";
+
 const MODEL_PATH = /^\/v2\/models\/([^/]+)(?:\/versions\/([^/]+))?(.*)$/;
 
 /** The target of the request's path, parsed on first use and then read from the context. */
@@ -39,6 +42,8 @@ export function parseTarget(path: string): RequestTarget | null {
   const m = MODEL_PATH.exec(path);
   if (m === null) return null;
   const [, model = "", version, rest] = m;
+  // `/v2/models/stats` is the statistics of every model (no model may be named "stats").
+  if (model === STATS && version === undefined && rest === "") return null;
   let parsed: number | undefined;
   let invalid: InvalidInput | undefined;
   if (version !== undefined) {

@@ -5,6 +5,8 @@ import type { JsonLimits } from "../protocol/json-limits";
 import type { LogSink } from "../telemetry/logger";
 import type { PhaseTimer } from "../telemetry/timing";
 import type { ValidatedRequest } from "../validation/request";
+import type { RouteMethods } from "./allowed";
+import type { StatisticsOptions } from "./stats-routes";
 import type { RequestTarget } from "./target";
 
 /** Hono variables set by the protocol app. */
@@ -23,6 +25,8 @@ export type ProtocolEnv = {
      * route adds decode, infer (and the backend's queue) and encode to it. Absent: not recorded.
      */
     timer?: PhaseTimer;
+    /** Inferences in an infer request (its batch dimension; 1 for a model that does not batch). */
+    batchSize?: number;
     /** The model version that answered an infer request (logs, metrics). */
     servedVersion?: string;
     /**
@@ -91,4 +95,8 @@ export interface ProtocolAppOptions {
    * Stock clients read only `error`. @default false (the body is exactly `{"error"}`)
    */
   requestIdInErrors?: boolean;
+  /** Serves Triton's statistics extension from these counters (`GET /v2/models/stats`...). */
+  statistics?: StatisticsOptions;
+  /** Routes the caller adds beside the protocol's (`/metrics`, `/ping`): a wrong method gets 405 on them too. */
+  routes?: readonly RouteMethods[];
 }

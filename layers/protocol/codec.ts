@@ -75,7 +75,7 @@ function requestOf({ header, binary }: SplitBody): DecodedInferRequest {
   if (id !== undefined) req.id = id;
   if (parameters !== undefined) req.parameters = parameters;
   if (outputs !== undefined) req.outputs = outputs;
-  if (parameters?.binary_data_output === true) req.binaryDataOutput = true;
+  if (booleanParameter("request", parameters, "binary_data_output") === true) req.binaryDataOutput = true;
   return req;
 }
 
@@ -159,8 +159,16 @@ function requestOutputs(v: unknown): RequestOutput[] | undefined {
     if (seen.has(o.name)) throw new InvalidInput(`${who}: requested twice`);
     seen.add(o.name);
     const parameters = checkParameters(who, o.parameters);
+    booleanParameter(who, parameters, "binary_data");
     return parameters === undefined ? { name: o.name } : { name: o.name, parameters };
   });
+}
+
+/** A flag parameter: absent or a JSON boolean; "yes" or 1 would otherwise be silently taken as false. */
+function booleanParameter(who: string, p: Parameters | undefined, name: string): boolean | undefined {
+  const v = p?.[name];
+  if (v === undefined || typeof v === "boolean") return v;
+  throw new InvalidInput(`${who}: parameter ${name} must be true or false, received ${describe(v)}`);
 }
 
 function optionalString(what: string, field: string, v: unknown): string | undefined {

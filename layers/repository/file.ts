@@ -11,8 +11,12 @@ import {
   modelNotFound,
   parseVersionDir,
   versionNotFound,
+  withoutReserved,
 } from "./names";
 import type { ModelConfig, ModelRepository, RepositoryLogger } from "./types";
+
+/** Why a folder of the repository root is not served. */
+const NO_CONFIG = "no config.json (a model folder holds config.json and <version>/model.onnx)";
 
 /** `<root>/<model>/config.json`, `<root>/<model>/<n>/model.onnx` on disk. */
 export class FileRepository implements ModelRepository {
@@ -35,8 +39,13 @@ export class FileRepository implements ModelRepository {
       this.log("model repository cannot be listed", { uri: this.uri, error: String(cause) });
       throw new BackendFailure("model repository cannot be listed", { cause });
     }
-    const names = entries.filter(isValidModelName);
+    const names = withoutReserved(entries.filter(isValidModelName), this.log);
     const present = await Promise.all(names.map((name) => this.hasConfig(name)));
+    // A folder that is not a model is named, with why, rather than skipped in silence.
+    const folders = await Promise.all(names.map((name, i) => (present[i] ? false : this.isFolder(name))));
+    for (const [i, name] of names.entries()) {
+      if (folders[i]) this.log("model folder skipped", { model: name, reason: NO_CONFIG });
+    }
     return names.filter((_, i) => present[i]).sort();
   }
 
@@ -98,6 +107,13 @@ export class FileRepository implements ModelRepository {
     }
     await verifyModelFile(path, sum, { model, version }, { allow: true }, this.log);
     return path;
+  }
+
+  private isFolder(name: string): Promise<boolean> {
+    return stat(join(this.root, name)).then(
+      (s) => s.isDirectory(),
+      () => false,
+    );
   }
 
   private hasConfig(model: string): Promise<boolean> {

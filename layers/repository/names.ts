@@ -13,6 +13,26 @@ export function isValidModelName(name: string): boolean {
   return MODEL_NAME.test(name) && name !== "." && name !== "..";
 }
 
+/**
+ * Names a model may not have, and why: the protocol's paths use them. The repository lists such a
+ * folder as no model and logs the reason.
+ */
+export const RESERVED_MODEL_NAMES: ReadonlyMap<string, string> = new Map([
+  ["stats", 'a model may not be named "stats": GET /v2/models/stats is the statistics of every model'],
+]);
+
+/** The names of `names` that may be models; each reserved one is logged with its reason. */
+export function withoutReserved(
+  names: string[],
+  log: (message: string, fields: Record<string, unknown>) => void,
+) {
+  return names.filter((name) => {
+    const reason = RESERVED_MODEL_NAMES.get(name);
+    if (reason !== undefined) log("model folder skipped", { model: name, reason });
+    return reason === undefined;
+  });
+}
+
 /** The repository's "no such model" error. */
 export function modelNotFound(model: string): ModelNotFound {
   return new ModelNotFound(`model '${model}' not found in repository`);

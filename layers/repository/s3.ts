@@ -10,7 +10,14 @@ import {
 import { BackendFailure, ModelNotFound, ModelNotReady } from "../errors";
 import { verifyModelFile } from "./checksum";
 import { parseConfigText } from "./config";
-import { assertModelName, assertVersion, isValidModelName, modelNotFound, parseVersionDir } from "./names";
+import {
+  assertModelName,
+  assertVersion,
+  isValidModelName,
+  modelNotFound,
+  parseVersionDir,
+  withoutReserved,
+} from "./names";
 import { isS3NotFound, S3ModelCache } from "./s3-download";
 import { removeStaleDownloads } from "./stale-downloads";
 import type { ModelConfig, ModelRepository, RepositoryLogger } from "./types";
@@ -67,7 +74,9 @@ export class S3Repository implements ModelRepository {
         }
       });
       const present = await Promise.all(candidates.map((m) => this.exists(this.configKey(m))));
-      return candidates.filter((_, i) => present[i]).sort();
+      return withoutReserved(candidates, this.log)
+        .filter((name) => present[candidates.indexOf(name)])
+        .sort();
     } catch (cause) {
       this.log("model repository cannot be listed", { uri: this.uri, error: String(cause) });
       throw new BackendFailure("model repository cannot be listed", { cause });

@@ -35,6 +35,8 @@ export interface RequestOutcome {
   phases?: Partial<Record<Phase, number>>;
   /** Served from the result cache. */
   cached?: boolean;
+  /** The result cache was asked and had no answer. */
+  cacheMiss?: boolean;
 }
 
 /** Request duration buckets, ms: sub-millisecond cache hits up to Lambda cold starts. */

@@ -131,5 +131,5 @@ export const oversizeAndRoutes: fc.Arbitrary<FuzzRequest> = fc.oneof(
     .map(([m, req]) => ({ ...req, kind: "unknown model", path: `/v2/models/${m}/infer`, status: 404 })),
   fc
     .constantFrom("PUT", "DELETE", "PATCH")
-    .map((method) => ({ ...json("wrong method", "{}"), method, status: 404 })),
+    .map((method) => ({ ...json("wrong method", "{}"), method, status: 405 })),
 );

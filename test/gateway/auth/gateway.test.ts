@@ -113,6 +113,15 @@ describe("API keys through the gateway", () => {
     await expectRefused(await infer("add", { "x-api-key": unknown }), 401, "invalid API key");
     await expectRefused(await app.request("/v2/models/add"), 401, /^missing API key/);
     await expectRefused(await app.request("/metrics"), 401, /^missing API key/);
+    // Another scheme was sent: it is refused by name, not reported as missing.
+    const basic = await infer("add", { authorization: `Basic ${btoa("user:pass")}` });
+    expect(basic.headers.get("www-authenticate")).toBe('Bearer realm="edge-infer"');
+    await expectRefused(
+      basic,
+      401,
+      "Authorization scheme \"Basic\" is not accepted: send 'Authorization: Bearer <key>' or 'x-api-key: <key>'",
+    );
+    await expectRefused(await infer("add", { authorization: "Bearer" }), 401, /^missing API key/);
   });
 
   it("serves the models a key allows, under either header, and 403 for the others", async () => {
@@ -129,6 +138,12 @@ describe("API keys through the gateway", () => {
       403,
       'API key "alice" may not use model "int64-ops"',
     );
+    // Statistics: the key sees its models only, and is refused another's by name.
+    const stats = await app.request("/v2/models/stats", { headers: { "x-api-key": key } });
+    const listed = ((await stats.json()) as { model_stats: Array<{ name: string }> }).model_stats;
+    expect(new Set(listed.map((s) => s.name))).toEqual(new Set(["add"]));
+    const other = await app.request("/v2/models/int64-ops/stats", { headers: { "x-api-key": key } });
+    expect(other.status).toBe(403);
     const metrics = await app.request("/metrics", { headers: { "x-api-key": key } });
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toMatch(/^nv_inference_request_success\{model="add",version="2"\} 2$/m);
