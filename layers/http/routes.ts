@@ -12,6 +12,7 @@ import { quote } from "../protocol/quote";
 import { PhaseTimer } from "../telemetry/timing";
 import { encodeBackendResult } from "../transport/respond";
 import { checkExpectedResponse, checkResponseBytes } from "../validation/limits";
+import { requestedOutputs } from "../validation/request";
 import { withDeadline } from "./deadline";
 import { decodeInferBody } from "./decode-body";
 import { DescribeCache } from "./describe-cache";
@@ -94,8 +95,7 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
     stop = timer.start("decode");
     // The one validation in this process: backends take the validated request as it is.
     const validated = validateFor(request, description);
-    const listed = request.outputs?.map((o) => o.name);
-    const requested = listed !== undefined && listed.length > 0 ? listed : undefined;
+    const requested = requestedOutputs(validated);
     const binary = binaryOutputsOf(request);
     const batch = description.config.max_batch_size > 0 ? (request.inputs[0]?.shape[0] ?? 1) : 1;
     c.set("batchSize", batch);

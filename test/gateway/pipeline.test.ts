@@ -7,18 +7,9 @@ import { readFileSync } from "node:fs";
 import Ocr from "@gutenye/ocr-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { decodeInferResponse, encodeInferRequest } from "../../layers/protocol";
-import { bombPng, EXPECTED, FIXTURES, imageInput, strings } from "../layers/pipeline/support";
+import { bombPng, EXPECTED, FIXTURES, imageInput, OCR_STEPS, strings } from "../layers/pipeline/support";
 import { type Started, startProcess } from "../support/server";
 
-const STEPS = [
-  "decode_image",
-  "det_preprocess",
-  "ocr-det",
-  "db_postprocess",
-  "crop_regions",
-  "classify_angle",
-  "recognize_text",
-];
 let gateway: Started;
 let url: string;
 
@@ -66,7 +57,7 @@ describe("the ocr pipeline over HTTP", () => {
     expect(res.status).toBe(200);
     expect(text).toEqual(EXPECTED[file]);
     const timing = res.headers.get("server-timing") ?? "";
-    for (const step of STEPS) expect(timing).toMatch(new RegExp(`(^|, )${step};dur=`));
+    for (const step of OCR_STEPS) expect(timing).toMatch(new RegExp(`(^|, )${step};dur=`));
   });
 
   it("caches on the image's bytes", async () => {

@@ -48,6 +48,17 @@ import type { Tensor } from "../../../layers/protocol/types";
 import { FileRepository } from "../../../layers/repository";
 
 /** The demo model repository and the OCR fixture folder. */
+/** The demo ocr pipeline's steps, in order (config.json), as Server-Timing and `timing.steps` name them. */
+export const OCR_STEPS = [
+  "decode_image",
+  "det_preprocess",
+  "ocr-det",
+  "db_postprocess",
+  "crop_regions",
+  "classify_angle",
+  "recognize_text",
+];
+
 export const DEMO = fileURLToPath(new URL("../../../functions/models", import.meta.url));
 export const FIXTURES = fileURLToPath(new URL("../../fixtures/ocr/", import.meta.url));
 /** Fixture name → its lines of text. */
