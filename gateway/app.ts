@@ -39,6 +39,8 @@ export interface AppDeps {
   clientSignal?: ProtocolAppOptions["clientSignal"];
   /** Serves Triton's statistics extension from these counters. */
   statistics?: StatisticsOptions;
+  /** Serves Triton's model repository extension (`POST /v2/repository/...`) over this control. */
+  repository?: ProtocolAppOptions["repository"];
   /** Serves `GET /metrics` (behind the same middleware as every route) when given. */
   metricsEndpoint?: { contentType: string; render: () => Promise<string> };
   /** Serves the web console at `GET /` and its data routes (README, "Console") when given. */

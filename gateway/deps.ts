@@ -10,8 +10,10 @@ import { LambdaClient } from "@aws-sdk/client-lambda";
 import { SageMakerRuntimeClient } from "@aws-sdk/client-sagemaker-runtime";
 import type { Context, MiddlewareHandler } from "hono";
 import type { Backend, ModelCatalog } from "../layers/backend";
+import type { RepositoryControl } from "../layers/backend/repository-control";
 import type { InferMiddleware } from "../layers/http";
 import { responseCompressionMiddleware } from "../layers/http/compression";
+import { deployedCatalog } from "../layers/http/repository-routes";
 import { createLogger, EmfMetrics, fromPowertools, type Logger, silentLogger } from "../layers/telemetry";
 import type { RequestMetrics } from "../layers/telemetry/metrics";
 import { ModelStats } from "../layers/telemetry/model-stats";
@@ -19,7 +21,7 @@ import type { PrometheusMetrics } from "../layers/telemetry/prometheus";
 import type { AppDeps } from "./app";
 import { DynamoKeyStore, keyStoreClient } from "./auth/dynamo-store";
 import { allowsModel } from "./auth/keys";
-import { type AuthEnv, authMiddleware, isPublicPath } from "./auth/middleware";
+import { type AuthEnv, assertAdmin, authMiddleware, isPublicPath } from "./auth/middleware";
 import { originVerifyMiddleware } from "./auth/origin";
 import { CachedKeyStore, type KeyStore } from "./auth/store";
 import { LambdaBackend } from "./backends/lambda";
@@ -101,6 +103,8 @@ export interface GatewayOptions {
   consoleAssets?: ConsoleAssets;
   /** The client's connection signal (the node adapter's): a client that leaves aborts its backend work. */
   clientSignal?: AppDeps["clientSignal"];
+  /** Loads and unloads the models (local mode's engine). @default the catalog, deployed: index only */
+  repository?: RepositoryControl;
 }
 
 /** The assembled gateway: deps for createApp and the parts worth reaching from outside. */
@@ -208,13 +212,16 @@ export function gatewayDeps(
       ...(config.onLambda ? { dashboardUrl: dashboardUrl(config.region) } : {}),
     },
     ...(options.clientSignal === undefined ? {} : { clientSignal: options.clientSignal }),
+    repository: {
+      control: options.repository ?? deployedCatalog(catalog),
+      visible,
+      // Loading and unloading change the server for every client: admin keys only, in keys mode.
+      assertMayControl: assertAdmin,
+    },
     statistics: {
       stats,
       // Keys mode: a key sees the statistics of the models it may use, no others.
-      visible: (c, model) => {
-        const key = (c as Context<AuthEnv>).get("apiKey");
-        return key === undefined || allowsModel(key, model);
-      },
+      visible,
       // Each Lambda instance counts alone: say so, and where the fleet's numbers are.
       ...(config.onLambda ? { scope: LAMBDA_STATS_SCOPE } : {}),
     },
@@ -239,6 +246,12 @@ export function gatewayDeps(
       for (const c of clients) c.destroy();
     },
   };
+}
+
+/** Keys mode: a request sees (statistics, repository index) the models its key may use, no others. */
+function visible(c: Context, model: string): boolean {
+  const key = (c as Context<AuthEnv>).get("apiKey");
+  return key === undefined || allowsModel(key, model);
 }
 
 /** The CloudWatch dashboards of the region (the stack's dashboard is listed there). */

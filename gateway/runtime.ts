@@ -65,7 +65,12 @@ export async function createRuntime(config: GatewayConfig, options: GatewayOptio
       `MODEL_REPOSITORY ${config.modelRepository}: no models found (each model is a folder <name>/ with config.json and <version>/model.onnx; skipped folders are logged above)`,
     );
   }
-  const gateway = gatewayDeps(config, local.catalog, { ...options, logger, prometheus });
+  const gateway = gatewayDeps(config, local.catalog, {
+    ...options,
+    logger,
+    prometheus,
+    repository: local.control,
+  });
   return {
     deps: gateway.deps,
     gateway,

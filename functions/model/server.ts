@@ -20,6 +20,7 @@ export function createServerApp(service: ModelService, metrics = new PrometheusM
     backendTimeoutMs: service.config.timeoutMs,
     server: { name: "edge-infer-model", version },
     middleware: [inferRouteMetrics(metrics)],
+    repository: { control: service.control },
     routes: [
       [/^\/ping$/, ["GET"]],
       [/^\/invocations$/, ["POST"]],

@@ -4,6 +4,7 @@
  */
 import { Logger as PowertoolsLogger } from "@aws-lambda-powertools/logger";
 import { type Backend, EngineBackend, type ModelCatalog } from "../../layers/backend";
+import { EngineControl, type RepositoryControl } from "../../layers/backend/repository-control";
 import { type InferenceThread, ModelEngine } from "../../layers/engine";
 import { openRepository } from "../../layers/repository";
 import { fromPowertools, type LogSink, silentLogger } from "../../layers/telemetry";
@@ -19,6 +20,8 @@ export interface ModelService {
   readonly served: Backend;
   /** The one-model catalog the protocol routes serve (over `served`). */
   readonly catalog: ModelCatalog;
+  /** The repository extension over this model: index, load (its newest version, or MODEL_VERSION), unload. */
+  readonly control: RepositoryControl;
   /** Runs per version; flushed as EMF lines by the handler (Lambda) or on a timer (container). */
   readonly metrics: RunMetrics;
   /** Loads and warms the live version; the engine shares one load, and retries a failed one on a later call. */
@@ -70,12 +73,14 @@ export function createModelService(
   });
   const metrics = new RunMetrics(config.metricsNamespace, model, options.emit);
   const served = meteredBackend(backend, metrics);
+  const catalog = new Map<string, Backend>([[model, served]]);
   return {
     config,
     logger,
     backend,
     served,
-    catalog: new Map([[model, served]]),
+    catalog,
+    control: new EngineControl({ repo, engine: backend, catalog, served, only: model, logger }),
     metrics,
     warm: async () => {
       await backend.load(model);

@@ -17,7 +17,9 @@ export interface KeysCliDeps {
 
 /** Usage text. */
 export const USAGE = `usage: tsx gateway/auth/keys-cli.ts <command>
-  add <name> --models <m1,m2|*> [--rps 10] [--burst 20]   create a key (printed once)
+  add <name> --models <m1,m2|*> [--rps 10] [--burst 20] [--admin]
+                                                           create a key (printed once); --admin: it may
+                                                           also load and unload models (/v2/repository)
   list [--json]                                            list keys (never the keys themselves)
   revoke <name|prefix>                                     revoke the active keys with that name or prefix
   init                                                     create the table (local DynamoDB)
@@ -44,7 +46,7 @@ function parseNumber(flag: string, value: string | undefined, fallback: number):
 
 function describe(r: KeyRecord): string {
   const models = r.models === "*" ? "*" : r.models.join(",");
-  const status = r.revoked ? "revoked" : "active";
+  const status = `${r.revoked ? "revoked" : "active"}${r.admin === true ? ", admin" : ""}`;
   return `${r.name}\t${r.prefix}…\t${models}\t${r.rateLimit.rps}/s burst ${r.rateLimit.burst}\t${r.createdAt}\t${status}`;
 }
 
@@ -71,6 +73,7 @@ export async function runKeysCli(argv: string[], deps: KeysCliDeps): Promise<num
           name: arg,
           models: parseModels(parsed.values.models),
           rateLimit: { rps, burst },
+          admin: parsed.values.admin === true,
         });
         await deps.store.put(record);
         deps.out(key);
@@ -118,6 +121,7 @@ function parse(argv: string[]) {
       rps: { type: "string" },
       burst: { type: "string" },
       json: { type: "boolean" },
+      admin: { type: "boolean" },
     },
   });
 }

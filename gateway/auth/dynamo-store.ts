@@ -32,6 +32,7 @@ export function toItem(rec: KeyRecord): Item {
     burst: { N: String(rec.rateLimit.burst) },
     created_at: { S: rec.createdAt },
     revoked: { BOOL: rec.revoked },
+    ...(rec.admin === true ? { admin: { BOOL: true } } : {}),
   };
 }
 
@@ -62,6 +63,8 @@ export function fromItem(item: Item): KeyRecord {
     createdAt: s("created_at"),
     // Anything but an explicit false counts as revoked: fail closed on a damaged item.
     revoked: item.revoked?.BOOL !== false,
+    // Only an explicit true grants it: a damaged or older item is not an admin.
+    ...(item.admin?.BOOL === true ? { admin: true } : {}),
   };
 }
 

@@ -31,6 +31,8 @@ export interface KeyRecord {
   /** ISO 8601. */
   createdAt: string;
   revoked: boolean;
+  /** May load and unload models (the repository extension). Absent: false. */
+  admin?: boolean;
 }
 
 /** A fresh random key: `ei_<32 random bytes, base64url>`. */
@@ -80,6 +82,8 @@ export function newKeyRecord(opts: {
   name: string;
   models: string[] | "*";
   rateLimit: RateLimit;
+  /** May load and unload models. @default false */
+  admin?: boolean;
   now?: Date;
 }): { key: string; record: KeyRecord } {
   const name = opts.name.trim();
@@ -98,6 +102,7 @@ export function newKeyRecord(opts: {
       rateLimit: checkRateLimit(opts.rateLimit),
       createdAt: (opts.now ?? new Date()).toISOString(),
       revoked: false,
+      ...(opts.admin === true ? { admin: true } : {}),
     },
   };
 }

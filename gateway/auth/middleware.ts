@@ -94,3 +94,19 @@ export function authMiddleware(options: AuthOptions): MiddlewareHandler<AuthEnv>
     return next();
   };
 }
+
+/**
+ * Throws Forbidden unless the request may load or unload `model`: in keys mode, only a key created
+ * with `--admin` that may use the model (open mode: no key, loopback only).
+ */
+export function assertAdmin(c: Context, model: string): void {
+  const key = (c as Context<AuthEnv>).get("apiKey");
+  if (key === undefined) return;
+  if (key.admin !== true) {
+    throw new Forbidden(
+      `API key ${quote(key.name)} may not load or unload models: that takes a key created with --admin`,
+    );
+  }
+  if (!allowsModel(key, model))
+    throw new Forbidden(`API key ${quote(key.name)} may not use model ${quote(model)}`);
+}

@@ -5,6 +5,7 @@
 
 import type { Backend } from "../../layers/backend";
 import { EngineBackend, type ModelCatalog } from "../../layers/backend";
+import { EngineControl } from "../../layers/backend/repository-control";
 import { type InferenceThread, ModelEngine } from "../../layers/engine";
 import type { EngineLogger } from "../../layers/engine/types";
 import type { PipelineBackend } from "../../layers/pipeline";
@@ -16,6 +17,8 @@ import { addPipelines, splitPipelines } from "./pipelines";
 export interface InProcessModels {
   catalog: ModelCatalog;
   backend: EngineBackend;
+  /** The repository extension: load, unload, and models added to the repository after start. */
+  control: EngineControl;
   models: string[];
   /** Loads and warms the live version of every model; resolves with the ones that failed, and why. */
   warm(): Promise<Array<{ model: string; error: string }>>;
@@ -49,10 +52,16 @@ export async function inProcessModels(
   const backends = new Map<string, Backend>(onnx.map((m) => [m, backend]));
   const served = [...onnx, ...addPipelines(backends, repo, pipelines, logger)].sort();
   // The catalog lists models in the repository's order, pipelines among them.
-  const catalog: ModelCatalog = new Map(served.map((m) => [m, backends.get(m) as Backend]));
+  const catalog = new Map(served.map((m) => [m, backends.get(m) as Backend]));
   return {
     catalog,
     backend,
+    control: new EngineControl({
+      repo,
+      engine: backend,
+      catalog,
+      ...(logger === undefined ? {} : { logger }),
+    }),
     models: served,
     async warm() {
       const results = await Promise.all(

@@ -5,6 +5,7 @@
  */
 import type { DecodedInferRequest, ModelMetadataResponse, Parameters, Tensor } from "../protocol/types";
 import type { ModelConfig } from "../repository/types";
+import { checkClassification } from "../validation/classification";
 import { type ValidatedRequest, validateRequest } from "../validation/request";
 
 /** What a backend knows of one model version: protocol metadata and the validated config. */
@@ -52,7 +53,9 @@ export interface Backend {
 /** Validates `request` against the description of the version that will run it (InvalidInput). */
 export function validateFor(request: DecodedInferRequest, d: ModelDescription): ValidatedRequest {
   const { inputs, outputs } = d.metadata;
-  return validateRequest(request, { inputs, outputs }, d.config.max_batch_size, d.config.limits);
+  const validated = validateRequest(request, { inputs, outputs }, d.config.max_batch_size, d.config.limits);
+  checkClassification(request.outputs, outputs, d.config.platform);
+  return validated;
 }
 
 /** Which backend serves each model; iteration order is the order models are listed in. */

@@ -14,6 +14,8 @@ import type { ModelEngine } from "../engine";
 import type { LoadedModel } from "../engine/types";
 import { ModelNotFound } from "../errors";
 import { quote } from "../protocol/quote";
+import type { Tensor } from "../protocol/types";
+import { applyClassification } from "../validation/classification";
 import { requestedOutputs, type ValidatedRequest } from "../validation/request";
 import type { Backend, InferResult, ModelDescription } from "./contract";
 
@@ -45,7 +47,7 @@ const ms = (micros: number): number => micros / 1000;
 
 /** Serves models from an in-process ModelEngine; pinned versions load on demand. */
 export class EngineBackend implements Backend {
-  private readonly models: ReadonlySet<string> | undefined;
+  private readonly models: Set<string> | undefined;
   private readonly live: ReadonlyMap<string, number>;
   private readonly batching: boolean;
   private readonly onBatch: EngineBackendOptions["onBatch"];
@@ -101,13 +103,14 @@ export class EngineBackend implements Backend {
       );
       return {
         version: answered,
-        outputs: r.outputs,
+        outputs: classified(request, r.outputs, loaded),
         timing: { queueMs: ms(r.queueMicros), inferMs: ms(r.runMicros) },
       };
     }
     const started = performance.now();
     const outputs = await loaded.run(request.inputs, names);
-    return { version: answered, outputs, timing: { inferMs: performance.now() - started } };
+    const inferMs = performance.now() - started;
+    return { version: answered, outputs: classified(request, outputs, loaded), timing: { inferMs } };
   }
 
   /** Counters of the version's batcher (undefined when none was created for it). */
@@ -122,6 +125,24 @@ export class EngineBackend implements Backend {
     this.batchers.delete(k);
     if (entry !== undefined) await entry.batcher.close();
     await this.engine.unload(model, version);
+  }
+
+  /** Serves `model` too (one found in the repository after start). */
+  addModel(model: string): void {
+    this.models?.add(model);
+  }
+
+  /** Makes the model's newest version its live one, loaded and warmed up (the repository's `load`). */
+  async reload(model: string): Promise<void> {
+    this.resolve(model, undefined);
+    await this.engine.reload(model);
+  }
+
+  /** Unloads every version of the model (the repository's `unload`); a later request loads it again. */
+  async unloadModel(model: string): Promise<void> {
+    const versions = this.engine.loaded().filter((e) => e.model === model);
+    await Promise.all(versions.map((e) => this.unload(model, e.version)));
+    await this.engine.unloadModel(model);
   }
 
   /** Closes every batcher (as `unload` does), then unloads every model. */
@@ -160,6 +181,11 @@ export class EngineBackend implements Backend {
     }
     return version ?? this.live.get(model);
   }
+}
+
+/** The outputs with the classification extension applied where the request asks for it. */
+function classified(request: ValidatedRequest, outputs: Tensor[], loaded: LoadedModel): Tensor[] {
+  return applyClassification(request.outputs, outputs, loaded.labels, loaded.config.max_batch_size > 0);
 }
 
 function key(model: string, version: number): string {

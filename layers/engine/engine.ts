@@ -4,18 +4,13 @@
  */
 import { InferenceError, ModelNotFound, ModelNotReady } from "../errors";
 import type { ModelMetadataResponse, Tensor } from "../protocol/types";
+import { RateLimitedScan } from "../repository/rescan";
 import type { ModelConfig, ModelRepository } from "../repository/types";
 import { createModel } from "./load";
 import type { ServedModel } from "./loaded";
+import { type ModelInfo, readModelInfo } from "./model-info";
 import type { EngineLogger, EngineOptions, LoadedModel, ModelState } from "./types";
-import { defaultVersion, policyCount, servableVersions } from "./versions";
-
-interface ModelInfo {
-  config: ModelConfig;
-  /** Versions the policy serves among those in the repository, ascending. */
-  servable: number[];
-  defaultVersion: number;
-}
+import { policyCount } from "./versions";
 
 interface Entry {
   model: string;
@@ -38,6 +33,8 @@ export class ModelEngine {
   /** Default version of each model whose info was read: lets hot paths skip the repository. */
   private readonly defaults = new Map<string, number>();
   private readonly log: EngineLogger;
+  /** Looks for versions added after start, at most once per interval per model. */
+  private readonly rescans: RateLimitedScan;
   private clock = 0;
   private closed = false;
 
@@ -46,6 +43,7 @@ export class ModelEngine {
     private readonly options: EngineOptions = {},
   ) {
     this.log = options.logger ?? noop;
+    this.rescans = new RateLimitedScan(options.rescanIntervalMs);
   }
 
   /**
@@ -56,10 +54,39 @@ export class ModelEngine {
     const ready = this.readyModel(model, version);
     if (ready !== undefined) return ready;
     this.assertOpen();
-    const info = await this.info(model);
+    let info = await this.info(model);
     const v = version ?? info.defaultVersion;
-    if (!info.servable.includes(v)) throw new ModelNotFound(`model '${model}' has no version ${v}`);
+    if (!info.servable.includes(v)) info = await this.rescan(model, v, info);
     return this.loadVersion(model, v, info);
+  }
+
+  /**
+   * Makes the model's newest servable version its default and loads it (Triton's load): re-reads
+   * the config and versions, loads and warms the new default before any request is moved to it,
+   * then unloads the versions the policy no longer serves.
+   */
+  async reload(model: string): Promise<LoadedModel> {
+    this.assertOpen();
+    const info = await this.readInfo(model);
+    const loaded = await this.loadVersion(model, info.defaultVersion, info);
+    this.infos.set(model, Promise.resolve(info));
+    this.defaults.set(model, info.defaultVersion);
+    await this.refreshStale(model, info);
+    return loaded;
+  }
+
+  /** Unloads every version of the model and forgets what was read of it (Triton's unload). */
+  async unloadModel(model: string): Promise<void> {
+    this.infos.delete(model);
+    this.defaults.delete(model);
+    await Promise.all(this.entriesOf(model).map((e) => this.unload(model, e.version)));
+  }
+
+  /** The versions the model serves (as last read), with their states; [] when it was not read. */
+  async versionStates(model: string): Promise<Array<{ version: number; state: ModelState }>> {
+    const info = this.infos.get(model);
+    const servable = info === undefined ? [] : await info.then((i) => i.servable).catch(() => []);
+    return servable.map((version) => ({ version, state: this.state(model, version) }));
   }
 
   /** State of a version (of the default version when known, if `version` is undefined). */
@@ -110,7 +137,10 @@ export class ModelEngine {
   async refresh(model: string): Promise<void> {
     this.infos.delete(model);
     this.defaults.delete(model);
-    const info = await this.info(model);
+    await this.refreshStale(model, await this.info(model));
+  }
+
+  private async refreshStale(model: string, info: ModelInfo): Promise<void> {
     const stale = this.entriesOf(model).filter((e) => !info.servable.includes(e.version));
     for (const e of stale) {
       this.log("info", `model '${model}' version ${e.version} is no longer served by the version policy`, {
@@ -168,37 +198,25 @@ export class ModelEngine {
     return p;
   }
 
-  private async readInfo(model: string): Promise<ModelInfo> {
-    let config: ModelConfig;
-    let available: number[];
-    try {
-      [config, available] = await Promise.all([this.repo.readConfig(model), this.repo.listVersions(model)]);
-    } catch (e) {
-      if (e instanceof InferenceError) throw e;
-      this.log("error", `model '${model}' cannot be read from the repository`, {
-        model,
-        error: e instanceof Error ? e.message : String(e),
-      });
-      throw new ModelNotReady(`model '${model}' cannot be read from the repository`, { cause: e });
+  /**
+   * A pinned version the model does not serve as last read: looks in the repository again (rate
+   * limited), adding the versions found there. The default version stays until a reload.
+   */
+  private async rescan(model: string, version: number, info: ModelInfo): Promise<ModelInfo> {
+    const before = this.infos.get(model);
+    const fresh = await this.rescans.run(model, () => this.readInfo(model)).catch(() => undefined);
+    if (fresh === undefined || !fresh.servable.includes(version)) {
+      throw new ModelNotFound(`model '${model}' has no version ${version}`);
     }
-    const policy = servableVersions(config.version_policy, available);
-    const live = this.options.liveVersions?.get(model);
-    if (live !== undefined && !available.includes(live)) {
-      throw new ModelNotFound(
-        `model '${model}' live version ${live} is not in the repository (available: ${available.join(", ") || "none"})`,
-      );
-    }
-    const servable =
-      live === undefined || policy.includes(live) ? policy : [...policy, live].sort((a, b) => a - b);
-    const dv = live ?? defaultVersion(servable);
-    if (dv === undefined) {
-      throw new ModelNotFound(
-        available.length === 0
-          ? `model '${model}' has no versions`
-          : `model '${model}' has no version allowed by its version_policy (available: ${available.join(", ")})`,
-      );
-    }
-    return { config, servable, defaultVersion: dv };
+    const servable = [...new Set([...info.servable, ...fresh.servable])].sort((a, b) => a - b);
+    const merged: ModelInfo = { ...info, servable };
+    if (this.infos.get(model) === before) this.infos.set(model, Promise.resolve(merged));
+    this.log("info", `model '${model}' version ${version} found in the repository`, { model, version });
+    return merged;
+  }
+
+  private readInfo(model: string): Promise<ModelInfo> {
+    return readModelInfo(this.repo, model, this.options.liveVersions?.get(model), this.log);
   }
 
   private loadVersion(model: string, version: number, info: ModelInfo): Promise<ServedModel> {

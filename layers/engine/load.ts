@@ -4,7 +4,7 @@ import { limitsProblem } from "../repository/limits";
 import type { ModelConfig, ModelRepository, ModelSignature } from "../repository/types";
 import { type ServedModel, SessionModel, shortOrtMessage } from "./loaded";
 import { createSession, ProviderUnavailable, warmupInputs } from "./session";
-import { resolveSignature, SignatureMismatch } from "./signature";
+import { completeConfig, resolveSignature, SignatureMismatch } from "./signature";
 import type { EngineLogger, InferenceThread } from "./types";
 import { WorkerModel } from "./worker-model";
 import type { ValueMeta } from "./worker-protocol";
@@ -17,7 +17,7 @@ type Target = { model: string; version: number; config: ModelConfig };
 /** An open session, before its signature is known. */
 interface Opened {
   meta: { inputMetadata: readonly ValueMeta[]; outputMetadata: readonly ValueMeta[] };
-  model(signature: ModelSignature): ServedModel;
+  model(signature: ModelSignature, config: ModelConfig): ServedModel;
   close(): Promise<void>;
 }
 
@@ -26,7 +26,7 @@ async function openHere(path: string, target: Target, log: EngineLogger): Promis
   const session = await createSession(path, config.optimization, log, { model, version });
   return {
     meta: session,
-    model: (sig) => new SessionModel(model, version, config, sig, session),
+    model: (sig, completed) => new SessionModel(model, version, completed, sig, session),
     close: () => session.release(),
   };
 }
@@ -37,9 +37,21 @@ async function openInWorker(path: string, target: Target, log: EngineLogger): Pr
   const meta = await worker.ready;
   return {
     meta,
-    model: (sig) => new WorkerModel(model, version, config, sig, worker),
+    model: (sig, completed) => new WorkerModel(model, version, completed, sig, worker),
     close: () => worker.stop(),
   };
+}
+
+/** The classification extension's labels: one per line, beside the version's model.onnx. */
+export const LABELS_FILE = "labels.txt";
+
+async function readLabels(repo: ModelRepository, model: string, version: number) {
+  const text = await repo.readVersionFile?.(model, version, LABELS_FILE);
+  if (text === undefined) return undefined;
+  const lines = text.split(/\r?\n/);
+  // A final newline ends the last label; it does not add an empty one.
+  if (lines.at(-1) === "") lines.pop();
+  return lines;
 }
 
 /**
@@ -80,10 +92,17 @@ export async function createModel(
     const signature = resolveSignature(config, opened.meta);
     const problem = limitsProblem(config.limits, signature);
     if (problem !== undefined) throw new SignatureMismatch(problem);
-    loaded = opened.model(signature);
+    loaded = opened.model(signature, completeConfig(config, signature));
   } catch (e) {
     await opened.close().catch(noop);
     throw fail(e instanceof SignatureMismatch ? e.message : "its signature cannot be read", e);
+  }
+  try {
+    const labels = await readLabels(repo, model, version);
+    if (labels !== undefined) Object.assign(loaded, { labels });
+  } catch (e) {
+    await loaded.release().catch(noop);
+    throw fail(e instanceof InferenceError ? e.message : `its ${LABELS_FILE} cannot be read`, e);
   }
   if (options.warmup) {
     try {

@@ -105,3 +105,21 @@ function merge(kind: Kind, m: TensorMetadata, c: ConfigTensor, maxBatchSize: num
   });
   return { name: m.name, datatype: m.datatype, shape };
 }
+
+/**
+ * The config as served: inputs and outputs that config.json leaves out are completed from the
+ * model's signature (Triton's auto-complete), shapes without the batch dimension when batched.
+ */
+export function completeConfig(config: ModelConfig, signature: ModelSignature): ModelConfig {
+  const batched = config.max_batch_size > 0;
+  const toConfig = (t: TensorMetadata): ConfigTensor => ({
+    name: t.name,
+    datatype: t.datatype,
+    shape: batched ? t.shape.slice(1) : [...t.shape],
+  });
+  return {
+    ...config,
+    inputs: config.inputs ?? signature.inputs.map(toConfig),
+    outputs: config.outputs ?? signature.outputs.map(toConfig),
+  };
+}

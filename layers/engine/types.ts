@@ -23,6 +23,11 @@ export interface EngineOptions {
    * the default one is unloaded. @default 2 + the versions the policy names (0 for `all`)
    */
   maxVersionsPerModel?: number;
+  /**
+   * A pinned version the engine has not seen makes it list the model's versions again, at most
+   * once per this many ms per model (a flood of misses costs one listing). @default 2000
+   */
+  rescanIntervalMs?: number;
   /** A failed load is answered from memory for this long before the next call retries it. @default 1000 */
   retryFailedAfterMs?: number;
   /**
@@ -50,6 +55,8 @@ export interface LoadedModel {
   readonly config: ModelConfig;
   /** As served: shapes include the batch dimension (-1) when max_batch_size > 0. */
   readonly signature: ModelSignature;
+  /** The version's `labels.txt`, one label per line (the classification extension); absent: none. */
+  readonly labels?: readonly string[];
   /** Runs the model; `outputs` (absent or empty: all) selects what ONNX Runtime computes. */
   run(inputs: Tensor[], outputs?: string[]): Promise<Tensor[]>;
 }

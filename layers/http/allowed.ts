@@ -15,6 +15,7 @@ export const PROTOCOL_ROUTES: readonly RouteMethods[] = [
   [new RegExp(`^${MODEL}(?:/config|/ready|/stats)?$`), ["GET"]],
   [/^\/v2\/models\/stats$/, ["GET"]],
   [new RegExp(`^${MODEL}/infer$`), ["POST"]],
+  [/^\/v2\/repository\/(?:index|models\/[^/]+\/(?:load|unload))$/, ["POST"]],
 ];
 
 /** The `Allow` value for `path` (e.g. "GET, HEAD"), or undefined when no route has that path. */

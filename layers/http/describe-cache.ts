@@ -36,6 +36,11 @@ export class DescribeCache {
     return promise;
   }
 
+  /** Forgets every version of `model` (after it was loaded or unloaded). */
+  forget(model: string): void {
+    for (const key of this.slots.keys()) if (key.startsWith(`${model}\u0000`)) this.slots.delete(key);
+  }
+
   /** Forgets everything (e.g. after a deployment). */
   clear(): void {
     this.slots.clear();

@@ -17,14 +17,18 @@ import { withDeadline } from "./deadline";
 import { decodeInferBody } from "./decode-body";
 import { DescribeCache } from "./describe-cache";
 import { errorResponse, RETRY_AFTER_503_SECONDS } from "./errors";
+import { addRepositoryRoutes } from "./repository-routes";
 import { addStatisticsRoutes } from "./stats-routes";
 import { targetOf } from "./target";
 import type { InferContext, ProtocolAppOptions, ProtocolEnv } from "./types";
 
 type C = Context<ProtocolEnv>;
 
-/** Protocol extensions always served (Triton's names); `statistics` too when given its counters. */
-export const EXTENSIONS = ["binary_tensor_data", "model_configuration"];
+/**
+ * Protocol extensions always served (Triton's names); `model_repository` and `statistics` too
+ * when given their parts.
+ */
+export const EXTENSIONS = ["binary_tensor_data", "classification", "model_configuration"];
 
 const HEADER_LENGTH_VALUE = /^[0-9]{1,15}$/;
 
@@ -38,10 +42,16 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
   const errorBody = { requestIdField: options.requestIdInErrors === true };
 
   // The path was parsed once (targetOf); its version error, if any, is thrown here, after auth.
-  const backendOf = (c: C): { model: string; version: number | undefined; backend: Backend } => {
+  // A model added to the repository after start is looked for (rate limited) before a 404.
+  const discover = options.repository?.control.discover?.bind(options.repository.control);
+  const backendOf = async (
+    c: C,
+  ): Promise<{ model: string; version: number | undefined; backend: Backend }> => {
     const target = targetOf(c);
     const model = target?.model ?? "";
-    const backend = catalog.get(model);
+    let backend = catalog.get(model);
+    if (backend === undefined && discover !== undefined && (await discover(model)))
+      backend = catalog.get(model);
     if (backend === undefined) throw new ModelNotFound(`unknown model ${quote(model)}`);
     c.set("model", model);
     if (target?.invalid !== undefined) throw target.invalid;
@@ -60,17 +70,17 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
     );
 
   const metadata = async (c: C) => {
-    const { model, version, backend } = backendOf(c);
+    const { model, version, backend } = await backendOf(c);
     const description = await describe(model, backend, version);
     return c.json(description.metadata);
   };
   const config = async (c: C) => {
-    const { model, version, backend } = backendOf(c);
+    const { model, version, backend } = await backendOf(c);
     const description = await describe(model, backend, version);
     return c.json(description.config);
   };
   const modelReady = async (c: C) => {
-    const { model, version, backend } = backendOf(c);
+    const { model, version, backend } = await backendOf(c);
     const ready = await deadline(`model ${quote(model)}`, (signal) => backend.ready(model, version, signal));
     if (ready) {
       return c.json({
@@ -84,7 +94,7 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
     return errorResponse(c, 503, `${what} is not ready (request id ${c.get("requestId")})`, errorBody);
   };
   const infer = async (c: C) => {
-    const { model, version, backend } = backendOf(c);
+    const { model, version, backend } = await backendOf(c);
     const timer = c.get("timer") ?? new PhaseTimer();
     const body = c.get("body") ?? new Uint8Array(await c.req.arrayBuffer());
     const headerLength = headerLengthOf(c);
@@ -152,7 +162,11 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
   };
 
   const app = new Hono<ProtocolEnv>();
-  const extensions = options.statistics === undefined ? EXTENSIONS : [...EXTENSIONS, "statistics"];
+  const extensions = [
+    ...EXTENSIONS,
+    ...(options.repository === undefined ? [] : ["model_repository"]),
+    ...(options.statistics === undefined ? [] : ["statistics"]),
+  ].sort();
   const serverMetadata = (c: C) => c.json({ name: server.name, version: server.version, extensions });
   // The spec writes the path `/v2/`; clients use either.
   app.get("/v2", serverMetadata);
@@ -175,6 +189,7 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
     return errorResponse(c, 503, message, errorBody);
   });
   if (options.statistics !== undefined) addStatisticsRoutes(app, catalog, options.statistics);
+  if (options.repository !== undefined) addRepositoryRoutes(app, options.repository, (m) => cache.forget(m));
   for (const base of ["/v2/models/:model", "/v2/models/:model/versions/:version"]) {
     app.get(base, metadata);
     app.get(`${base}/config`, config);

@@ -6,6 +6,7 @@ import type { LogSink } from "../telemetry/logger";
 import type { PhaseTimer } from "../telemetry/timing";
 import type { ValidatedRequest } from "../validation/request";
 import type { RouteMethods } from "./allowed";
+import type { RepositoryOptions } from "./repository-routes";
 import type { StatisticsOptions } from "./stats-routes";
 import type { RequestTarget } from "./target";
 
@@ -97,6 +98,8 @@ export interface ProtocolAppOptions {
   requestIdInErrors?: boolean;
   /** Serves Triton's statistics extension from these counters (`GET /v2/models/stats`...). */
   statistics?: StatisticsOptions;
+  /** Serves Triton's model repository extension over this control (`POST /v2/repository/...`). */
+  repository?: RepositoryOptions;
   /** Routes the caller adds beside the protocol's (`/metrics`, `/ping`): a wrong method gets 405 on them too. */
   routes?: readonly RouteMethods[];
 }

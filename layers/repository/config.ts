@@ -113,6 +113,15 @@ function ensembleConfig(r: FieldReader, doc: Record<string, unknown>, name: stri
   };
 }
 
+/** The log line of a model folder served without config.json. */
+export const CONFIGLESS =
+  "model without config.json: served with the defaults, its inputs and outputs read from the ONNX file";
+
+/** The config of a model folder without config.json: every default, the signature left to the ONNX file. */
+export function configlessConfig(model: string): ModelConfig {
+  return parseModelConfig({}, model);
+}
+
 /** Parses the text of a config.json (ModelNotReady naming the file if it is not JSON), then validates it. */
 export function parseConfigText(text: string, modelDirName: string): ModelConfig {
   let json: unknown;

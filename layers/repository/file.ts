@@ -3,7 +3,7 @@ import { readdir, readFile, realpath, stat } from "node:fs/promises";
 import { join } from "node:path";
 import { BackendFailure, ModelNotReady } from "../errors";
 import { CHECKSUM_FILE, verifyModelFile } from "./checksum";
-import { parseConfigText } from "./config";
+import { CONFIGLESS, configlessConfig, parseConfigText } from "./config";
 import {
   assertModelName,
   assertVersion,
@@ -13,10 +13,16 @@ import {
   versionNotFound,
   withoutReserved,
 } from "./names";
-import type { ModelConfig, ModelRepository, RepositoryLogger } from "./types";
+import {
+  MAX_VERSION_FILE_BYTES,
+  type ModelConfig,
+  type ModelRepository,
+  type RepositoryLogger,
+} from "./types";
 
 /** Why a folder of the repository root is not served. */
-const NO_CONFIG = "no config.json (a model folder holds config.json and <version>/model.onnx)";
+const NOT_A_MODEL =
+  "no config.json and no <version>/model.onnx (a model folder holds <version>/model.onnx, and config.json unless everything is read from the ONNX file)";
 
 /** `<root>/<model>/config.json`, `<root>/<model>/<n>/model.onnx` on disk. */
 export class FileRepository implements ModelRepository {
@@ -30,7 +36,7 @@ export class FileRepository implements ModelRepository {
     private readonly log: RepositoryLogger = () => {},
   ) {}
 
-  /** Directories under the root holding a config.json, sorted. */
+  /** Directories under the root holding a config.json or a `<version>/model.onnx`, sorted. */
   async listModels(): Promise<string[]> {
     let entries: string[];
     try {
@@ -40,13 +46,20 @@ export class FileRepository implements ModelRepository {
       throw new BackendFailure("model repository cannot be listed", { cause });
     }
     const names = withoutReserved(entries.filter(isValidModelName), this.log);
-    const present = await Promise.all(names.map((name) => this.hasConfig(name)));
-    // A folder that is not a model is named, with why, rather than skipped in silence.
-    const folders = await Promise.all(names.map((name, i) => (present[i] ? false : this.isFolder(name))));
+    const configs = await Promise.all(names.map((name) => this.hasConfig(name)));
+    const versions = await Promise.all(names.map((name, i) => (configs[i] ? [] : this.versionsOf(name))));
+    const models: string[] = [];
     for (const [i, name] of names.entries()) {
-      if (folders[i]) this.log("model folder skipped", { model: name, reason: NO_CONFIG });
+      if (configs[i]) models.push(name);
+      else if ((versions[i]?.length ?? 0) > 0) {
+        models.push(name);
+        this.log(CONFIGLESS, { model: name });
+      } else if (await this.isFolder(name)) {
+        // A folder that is not a model is named, with why, rather than skipped in silence.
+        this.log("model folder skipped", { model: name, reason: NOT_A_MODEL });
+      }
     }
-    return names.filter((_, i) => present[i]).sort();
+    return models.sort();
   }
 
   /** The validated config of `model`. */
@@ -56,7 +69,11 @@ export class FileRepository implements ModelRepository {
     try {
       text = await readFile(join(this.root, model, "config.json"), "utf8");
     } catch (cause) {
-      if (isMissing(cause)) throw modelNotFound(model);
+      if (isMissing(cause)) {
+        // Triton's auto-complete: a folder of ONNX versions alone is a model with the defaults.
+        if ((await this.versionsOf(model)).length > 0) return configlessConfig(model);
+        throw modelNotFound(model);
+      }
       this.log("config.json cannot be read", { model, error: String(cause) });
       throw new ModelNotReady(`config.json of model '${model}' cannot be read`, { cause });
     }
@@ -66,13 +83,18 @@ export class FileRepository implements ModelRepository {
   /** Numeric directories of `model` holding a model.onnx, ascending. */
   async listVersions(model: string): Promise<number[]> {
     assertModelName(model);
-    if (!(await this.hasConfig(model))) throw modelNotFound(model);
+    const versions = await this.versionsOf(model);
+    if (versions.length === 0 && !(await this.hasConfig(model))) throw modelNotFound(model);
+    return versions;
+  }
+
+  private async versionsOf(model: string): Promise<number[]> {
     const dir = join(this.root, model);
     let entries: string[];
     try {
       entries = await readdir(dir);
     } catch (cause) {
-      if (isMissing(cause)) throw modelNotFound(model);
+      if (isMissing(cause)) return [];
       throw new ModelNotReady(`versions of model '${model}' cannot be listed`, { cause });
     }
     const versions: number[] = [];
@@ -92,7 +114,8 @@ export class FileRepository implements ModelRepository {
     assertVersion(model, version);
     const file = join(this.root, model, String(version), "model.onnx");
     if (!(await isFile(file))) {
-      throw (await this.hasConfig(model)) ? versionNotFound(model, version) : modelNotFound(model);
+      const known = (await this.hasConfig(model)) || (await this.versionsOf(model)).length > 0;
+      throw known ? versionNotFound(model, version) : modelNotFound(model);
     }
     let path: string;
     let sum: string | undefined;
@@ -107,6 +130,20 @@ export class FileRepository implements ModelRepository {
     }
     await verifyModelFile(path, sum, { model, version }, { allow: true }, this.log);
     return path;
+  }
+
+  /** The text of `<model>/<version>/<name>` (labels.txt), or undefined when there is none. */
+  async readVersionFile(model: string, version: number, name: string): Promise<string | undefined> {
+    assertModelName(model);
+    assertVersion(model, version);
+    const path = join(this.root, model, String(version), name);
+    try {
+      if ((await stat(path)).size > MAX_VERSION_FILE_BYTES) throw new Error(`${name} is too large`);
+      return await readFile(path, "utf8");
+    } catch (cause) {
+      if (isMissing(cause)) return undefined;
+      throw new ModelNotReady(`model '${model}' version ${version}: its ${name} cannot be read`, { cause });
+    }
   }
 
   private isFolder(name: string): Promise<boolean> {

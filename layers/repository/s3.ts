@@ -9,7 +9,7 @@ import {
 } from "@aws-sdk/client-s3";
 import { BackendFailure, ModelNotFound, ModelNotReady } from "../errors";
 import { verifyModelFile } from "./checksum";
-import { parseConfigText } from "./config";
+import { CONFIGLESS, configlessConfig, parseConfigText } from "./config";
 import {
   assertModelName,
   assertVersion,
@@ -21,6 +21,7 @@ import {
 import { isS3NotFound, S3ModelCache } from "./s3-download";
 import { removeStaleDownloads } from "./stale-downloads";
 import type { ModelConfig, ModelRepository, RepositoryLogger } from "./types";
+import { MAX_VERSION_FILE_BYTES } from "./types";
 
 /** Where an S3Repository reads from and caches to. */
 export interface S3RepositoryOptions {
@@ -73,9 +74,20 @@ export class S3Repository implements ModelRepository {
           if (isValidModelName(name)) candidates.push(name);
         }
       });
-      const present = await Promise.all(candidates.map((m) => this.exists(this.configKey(m))));
-      return withoutReserved(candidates, this.log)
-        .filter((name) => present[candidates.indexOf(name)])
+      const names = withoutReserved(candidates, this.log);
+      const present = await Promise.all(names.map((m) => this.exists(this.configKey(m))));
+      // Without config.json, a prefix holding `<n>/model.onnx` is still a model (Triton's auto-complete).
+      const versions = await Promise.all(names.map((m, i) => (present[i] ? [] : this.versionsOf(m))));
+      return names
+        .filter((name, i) => {
+          if (present[i]) return true;
+          const configless = (versions[i]?.length ?? 0) > 0;
+          this.log(configless ? CONFIGLESS : "model folder skipped", {
+            model: name,
+            ...(configless ? {} : { reason: "no config.json and no <version>/model.onnx" }),
+          });
+          return configless;
+        })
         .sort();
     } catch (cause) {
       this.log("model repository cannot be listed", { uri: this.uri, error: String(cause) });
@@ -94,7 +106,10 @@ export class S3Repository implements ModelRepository {
       if (got.Body === undefined) throw new Error("GetObject returned no body");
       text = await got.Body.transformToString("utf8");
     } catch (cause) {
-      if (isS3NotFound(cause)) throw modelNotFound(model);
+      if (isS3NotFound(cause)) {
+        if ((await this.versionsOf(model)).length > 0) return configlessConfig(model);
+        throw modelNotFound(model);
+      }
       this.log("config.json cannot be read", { model, error: String(cause) });
       throw new ModelNotReady(`config.json of model '${model}' cannot be read from the repository`, {
         cause,
@@ -106,6 +121,17 @@ export class S3Repository implements ModelRepository {
   /** Numeric "directories" of `model` holding a model.onnx, ascending. */
   async listVersions(model: string): Promise<number[]> {
     assertModelName(model);
+    const { versions, hasConfig } = await this.scan(model);
+    if (!hasConfig && versions.length === 0) throw modelNotFound(model);
+    return versions;
+  }
+
+  private async versionsOf(model: string): Promise<number[]> {
+    return (await this.scan(model)).versions;
+  }
+
+  /** One listing of `<model>/`: whether it holds config.json, and its `<n>/model.onnx` versions. */
+  private async scan(model: string): Promise<{ versions: number[]; hasConfig: boolean }> {
     const base = `${this.keyPrefix}${model}/`;
     let hasConfig = false;
     const versions: number[] = [];
@@ -124,8 +150,7 @@ export class S3Repository implements ModelRepository {
       this.log("versions cannot be listed", { model, error: String(cause) });
       throw new ModelNotReady(`versions of model '${model}' cannot be listed`, { cause });
     }
-    if (!hasConfig) throw modelNotFound(model);
-    return versions.sort((a, b) => a - b);
+    return { versions: versions.sort((a, b) => a - b), hasConfig };
   }
 
   /**
@@ -144,7 +169,8 @@ export class S3Repository implements ModelRepository {
       path = await this.files.fetch({ model, version, bucket: this.bucket, key, localPath });
     } catch (e) {
       // Say which is missing: the model or only this version of it.
-      if (e instanceof ModelNotFound && !(await this.exists(this.configKey(model)).catch(() => true))) {
+      const known = this.scan(model).then((m) => m.hasConfig || m.versions.length > 0);
+      if (e instanceof ModelNotFound && !(await known.catch(() => true))) {
         throw modelNotFound(model);
       }
       throw e;
@@ -159,6 +185,22 @@ export class S3Repository implements ModelRepository {
       throw e;
     }
     return path;
+  }
+
+  /** The text of `<model>/<version>/<name>` (labels.txt), or undefined when there is none. */
+  async readVersionFile(model: string, version: number, name: string): Promise<string | undefined> {
+    assertModelName(model);
+    assertVersion(model, version);
+    try {
+      const key = `${this.keyPrefix}${model}/${version}/${name}`;
+      const got = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
+      if ((got.ContentLength ?? 0) > MAX_VERSION_FILE_BYTES) throw new Error(`${name} is too large`);
+      return await got.Body?.transformToString("utf8");
+    } catch (cause) {
+      if (isS3NotFound(cause)) return undefined;
+      this.log(`${name} cannot be read`, { model, version, error: String(cause) });
+      throw new ModelNotReady(`model '${model}' version ${version}: its ${name} cannot be read`, { cause });
+    }
   }
 
   /** The text of a checksum object, or undefined when there is none. */

@@ -108,7 +108,15 @@ export interface ModelRepository {
   listVersions(model: string): Promise<number[]>;
   /** A local path of `<model>/<version>/model.onnx`, downloaded and verified if remote. */
   fetchModel(model: string, version: number): Promise<string>;
+  /**
+   * The text of a small file beside the version's model.onnx (`labels.txt`), at most
+   * MAX_VERSION_FILE_BYTES; undefined when there is none. Absent: the repository has no such files.
+   */
+  readVersionFile?(model: string, version: number, name: string): Promise<string | undefined>;
 }
+
+/** The largest file readVersionFile reads (a labels.txt of ~100k classes). */
+export const MAX_VERSION_FILE_BYTES = 4 * 1024 * 1024;
 
 /** Receives diagnostics that must not reach a client (paths, causes, SDK errors). */
 export type RepositoryLogger = (msg: string, fields?: object) => void;

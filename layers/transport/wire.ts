@@ -69,7 +69,13 @@ export function inferEvent(
   const req: Parameters<typeof encodeInferRequest>[0] = { inputs: request.inputs };
   if (request.id !== undefined) req.id = request.id;
   if (request.parameters !== undefined) req.parameters = request.parameters;
-  if (request.outputs !== undefined) req.outputs = request.outputs.map((o) => ({ name: o.name }));
+  // Transport-only parameters (binary_data) stay here; classification changes what the function answers.
+  if (request.outputs !== undefined) {
+    req.outputs = request.outputs.map((o) => {
+      const k = o.parameters?.classification;
+      return k === undefined ? { name: o.name } : { name: o.name, parameters: { classification: k } };
+    });
+  }
   const encoded = encodeInferRequest(req, { binary: true });
   const event: TransportEvent = { action: "infer", model, request: toBase64(encoded.body) };
   if (version !== undefined) event.version = String(version);

@@ -44,7 +44,7 @@ describe("gateway routes", () => {
     expect(await res.json()).toEqual({
       name: "edge-infer",
       version: expect.stringMatching(/^\d+\.\d+\.\d+/),
-      extensions: ["binary_tensor_data", "model_configuration"],
+      extensions: ["binary_tensor_data", "classification", "model_configuration"],
     });
     expect(await (await app.request("/v2/health/live")).json()).toEqual({ live: true });
   });

@@ -36,6 +36,7 @@ beforeAll(async () => {
   await put("b/config.json", "{}");
   await put("b/1/model.onnx", "b1");
   await put("nocfg/1/model.onnx", "no config");
+  await put("empty/notes.txt", "neither config.json nor a version");
   await put("bad/config.json", "{ nope");
   await put("invalid/config.json", JSON.stringify({ max_batch_size: -1 }));
   await put("dircfg/config.json/keep", "config.json is a directory");
@@ -55,7 +56,7 @@ afterAll(async () => {
 
 describe("FileRepository on a temp dir", () => {
   test("listModels: directories (or links to them) with a config.json, legal names, sorted", async () => {
-    expect(await repo.listModels()).toEqual(["a", "alias", "b", "bad", "invalid", "lnk"]);
+    expect(await repo.listModels()).toEqual(["a", "alias", "b", "bad", "invalid", "lnk", "nocfg"]);
   });
 
   test("readConfig parses and applies defaults", async () => {
@@ -69,7 +70,7 @@ describe("FileRepository on a temp dir", () => {
     const e = await rejection(() => repo.readConfig("zz"));
     expect(e).toBeInstanceOf(ModelNotFound);
     expect(e.message).toBe("model 'zz' not found in repository");
-    expect(await rejection(() => repo.readConfig("nocfg"))).toBeInstanceOf(ModelNotFound);
+    expect(await rejection(() => repo.readConfig("empty"))).toBeInstanceOf(ModelNotFound);
     expect(await rejection(() => repo.readConfig("file.txt"))).toBeInstanceOf(ModelNotFound);
   });
 
@@ -105,10 +106,14 @@ describe("FileRepository on a temp dir", () => {
     expect(await repo.listVersions("lnk")).toEqual([1]);
   });
 
-  test("listVersions of a directory without config.json is ModelNotFound", async () => {
-    const e = await rejection(() => repo.listVersions("nocfg"));
+  test("a folder of versions without config.json is a model with the defaults; one with neither is not", async () => {
+    expect(await repo.listVersions("nocfg")).toEqual([1]);
+    const config = await repo.readConfig("nocfg");
+    expect(config).toMatchObject({ name: "nocfg", platform: "onnxruntime_onnx", max_batch_size: 0 });
+    expect(config.inputs).toBeUndefined();
+    const e = await rejection(() => repo.listVersions("empty"));
     expect(e).toBeInstanceOf(ModelNotFound);
-    expect(e.message).toBe("model 'nocfg' not found in repository");
+    expect(e.message).toBe("model 'empty' not found in repository");
   });
 
   test("fetchModel returns the real path of the file", async () => {

@@ -98,9 +98,7 @@ describe("S3Repository listing and configs", () => {
     const e = await rejection(() => repository("repo").readConfig("zz"));
     expect(e).toBeInstanceOf(ModelNotFound);
     expect(e.message).toBe("model 'zz' not found in repository");
-    expect((await rejection(() => repository("repo").readConfig("nocfg"))).message).toBe(
-      "model 'nocfg' not found in repository",
-    );
+    expect((await repository("repo").readConfig("nocfg")).max_batch_size).toBe(0);
   });
 
   test("a corrupt config.json is ModelNotReady naming the file", async () => {
@@ -124,8 +122,9 @@ describe("S3Repository listing and configs", () => {
     expect(await repository("", s3.client, "flat").listVersions("m")).toEqual([3]);
   });
 
-  test("listVersions without config.json is ModelNotFound", async () => {
-    for (const m of ["nocfg", "zz"]) {
+  test("listVersions without config.json: the versions there, ModelNotFound when there are none", async () => {
+    expect(await repository("repo").listVersions("nocfg")).toEqual([1]);
+    for (const m of ["zz"]) {
       const e = await rejection(() => repository("repo").listVersions(m));
       expect(e).toBeInstanceOf(ModelNotFound);
       expect(e.message).toBe(`model '${m}' not found in repository`);
