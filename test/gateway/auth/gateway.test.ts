@@ -9,7 +9,9 @@ import { runKeysCli } from "../../../gateway/auth/cli";
 import { createKeyTable, DynamoKeyStore } from "../../../gateway/auth/dynamo-store";
 import { readGatewayConfig } from "../../../gateway/config";
 import { type Gateway, gatewayDeps } from "../../../gateway/deps";
-import type { EngineBackend } from "../../../layers/backend";
+import type { Backend, EngineBackend } from "../../../layers/backend";
+import { EngineControl } from "../../../layers/backend/repository-control";
+import { FileRepository } from "../../../layers/repository";
 import { PrometheusMetrics } from "../../../layers/telemetry/prometheus";
 import { type DynaliteHandle, startDynalite } from "../../support/dynalite";
 import { makeTestRepository } from "../../support/models";
@@ -55,14 +57,13 @@ beforeAll(async () => {
     API_KEY_CACHE_TTL_MS: "50", // a revoked key keeps working this long
     LOG_LEVEL: "SILENT",
   });
-  gateway = gatewayDeps(
-    config,
-    new Map([
-      ["add", engine],
-      ["int64-ops", engine],
-    ]),
-    { prometheus: new PrometheusMetrics() },
-  );
+  const catalog = new Map<string, Backend>([
+    ["add", engine],
+    ["int64-ops", engine],
+  ]);
+  // The repository extension over the same engine, as local mode serves it.
+  const repository = new EngineControl({ repo: new FileRepository(repo.dir), engine, catalog });
+  gateway = gatewayDeps(config, catalog, { prometheus: new PrometheusMetrics(), repository });
   app = createApp(gateway.deps);
 });
 
@@ -178,5 +179,31 @@ describe("API keys through the gateway", () => {
     // Another key has its own bucket.
     const other = await addKey("dave", "--models", "add");
     expect((await infer("add", { "x-api-key": other })).status).toBe(200);
+  });
+
+  it("lets only admin keys load and unload, each its own models; the index lists a key's models", async () => {
+    const user = { "x-api-key": await addKey("erin", "--models", "add") };
+    const admin = { "x-api-key": await addKey("frank", "--models", "add", "--admin") };
+    const control = (action: string, model: string, headers: Record<string, string>) =>
+      app.request(`/v2/repository/models/${model}/${action}`, { method: "POST", headers });
+    expect(await keys("list")).toContainEqual(expect.stringMatching(/^frank\t.*\tactive, admin$/));
+    await expectRefused(
+      await control("unload", "add", user),
+      403,
+      'API key "erin" may not load or unload models: that takes a key created with --admin',
+    );
+    await expectRefused(
+      await control("load", "int64-ops", admin),
+      403,
+      'API key "frank" may not use model "int64-ops"',
+    );
+    await expectRefused(await control("load", "add", {}), 401, /^missing API key/);
+    const index = await app.request("/v2/repository/index", { method: "POST", headers: user });
+    const rows = (await index.json()) as Array<{ name: string }>;
+    expect(new Set(rows.map((r) => r.name))).toEqual(new Set(["add"]));
+    expect((await control("unload", "add", admin)).status).toBe(200);
+    expect((await infer("add", admin)).status).toBe(404);
+    expect((await control("load", "add", admin)).status).toBe(200);
+    expect((await infer("add", admin)).status).toBe(200);
   });
 });
