@@ -2,10 +2,10 @@
  * ModelEngine: loads model versions from a repository into ONNX Runtime sessions on demand, warms
  * them up, keeps them while the version policy and the per-model limit allow, and runs requests.
  */
-import { InferenceError, ModelNotFound, ModelNotReady } from "../errors";
+import { ModelNotFound, ModelNotReady } from "../errors";
 import type { ModelMetadataResponse, Tensor } from "../protocol/types";
 import { RateLimitedScan } from "../repository/rescan";
-import type { ModelConfig, ModelRepository } from "../repository/types";
+import type { ModelRepository } from "../repository/types";
 import { createModel } from "./load";
 import type { ServedModel } from "./loaded";
 import { type ModelInfo, readModelInfo } from "./model-info";

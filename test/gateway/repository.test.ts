@@ -192,7 +192,7 @@ describe("classification extension", () => {
     );
     const y = decoded.outputs[0];
     expect(y?.shape).toEqual([2]);
-    expect((y?.data as Uint8Array[]).map((b) => new TextDecoder().decode(b))).toEqual([
+    expect(((y?.data ?? []) as Uint8Array[]).map((b) => new TextDecoder().decode(b))).toEqual([
       "2.000000:0:cat",
       "1.000000:1:dog",
     ]);

@@ -26,7 +26,7 @@ const x = { name: "x", datatype: "FP32" as const, shape: [2], data: new Float32A
 const run = (version?: number) =>
   inferOn(backend, "grow", version, [x]).then((r) => ({
     version: r.version,
-    y: [...(r.outputs[0]?.data as Float32Array)],
+    y: Array.from((r.outputs[0]?.data ?? []) as Float32Array),
   }));
 
 beforeAll(async () => {
