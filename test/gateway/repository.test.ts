@@ -66,7 +66,7 @@ async function inferGrow(path: string): Promise<{ version: string; y: number[] }
   return { version: body.model_version, y: body.outputs[0]?.data ?? [] };
 }
 
-async function index(body?: unknown): Promise<Array<Record<string, string>>> {
+async function index(body: unknown = ""): Promise<Array<Record<string, string>>> {
   const res = await post("/v2/repository/index", body);
   expect(res.status).toBe(200);
   return (await res.json()) as Array<Record<string, string>>;
@@ -101,7 +101,8 @@ describe("repository extension (local mode)", () => {
     await new Promise((r) => setTimeout(r, 2100));
     expect(await inferGrow("/v2/models/grow/versions/2/infer")).toEqual({ version: "2", y: [2, 12] });
     expect(await inferGrow("/v2/models/grow/infer")).toEqual({ version: "1", y: [1, 11] });
-    const load = await post("/v2/repository/models/grow/load");
+    // tritonclient's load_model() sends json.dumps({}); get_model_repository_index() an empty body.
+    const load = await post("/v2/repository/models/grow/load", {});
     expect(load.status).toBe(200);
     expect(await load.json()).toEqual({});
     expect(await inferGrow("/v2/models/grow/infer")).toEqual({ version: "2", y: [2, 12] });
@@ -184,6 +185,7 @@ describe("classification extension", () => {
   });
 
   it("answers them as binary BYTES when asked, and K past the elements gives them all", async () => {
+    // tritonclient's InferRequestedOutput(name, class_count=K): {"classification": K, "binary_data": true}.
     const res = await classify({ classification: 10, binary_data: true }, [2, 1]);
     expect(res.status).toBe(200);
     const decoded = decodeInferResponse(

@@ -133,25 +133,62 @@ describe("small protocol points", () => {
   });
 });
 
+/**
+ * KServe's InferenceRESTClient.infer (python/kserve/kserve/inference_client.py) and
+ * InferRequest.to_rest (protocol/infer_type.py): the body is orjson of
+ * `{"id": <uuid4>, "model_name", "inputs", "outputs"}`, followed by the raw inputs when there are
+ * any; for a binary one it sets `inference-header-content-length` and
+ * `content-type: application/octet-stream` in the caller's own headers dict (`headers = headers or
+ * {}`), so a caller who passes one dict to every call sends both headers again with its next, all-JSON
+ * request.
+ */
+function kserveBody(binary: boolean): { body: Buffer; jsonLength: number | undefined } {
+  const a = [1, 2, 3, 4];
+  const b = [1, 1, 1, 1];
+  const input = (name: string, data: number[]) =>
+    binary
+      ? { name, shape: [1, 4], datatype: "FP32", parameters: { binary_data_size: 16 } }
+      : { name, shape: [1, 4], datatype: "FP32", data };
+  const json = Buffer.from(
+    JSON.stringify({
+      id: "5f0c6a8e-8c1e-4c43-9a51-6d0f0b7e2a11",
+      model_name: "add",
+      inputs: [input("a", a), input("b", b)],
+      outputs: [{ name: "sum", parameters: { binary_data: false } }],
+    }),
+  );
+  if (!binary) return { body: json, jsonLength: undefined };
+  const raw = Buffer.from(new Float32Array([...a, ...b]).buffer);
+  return { body: Buffer.concat([json, raw]), jsonLength: json.byteLength };
+}
+
 describe("KServe's InferenceRESTClient", () => {
-  it("is served when it sends a JSON request with the header of its previous binary one", async () => {
-    const binary = addRequest(true);
-    const header = { "Inference-Header-Content-Length": String(binary.headerLength) };
-    const first = await send("POST", "/v2/models/add/infer", header, binary.body);
+  it("is served when it sends a JSON request with the headers of its previous binary one", async () => {
+    // The caller's dict, mutated by the client's first (binary) call and sent again as is.
+    const headers: Record<string, string> = { "x-caller": "one dict for every call" };
+    const binary = kserveBody(true);
+    headers["inference-header-content-length"] = String(binary.jsonLength);
+    headers["content-type"] = "application/octet-stream";
+    const first = await send("POST", "/v2/models/add/infer", headers, binary.body);
     expect(first.status).toBe(200);
-    // The next request is all JSON, but the client's headers still carry the binary one's length.
-    const stale = await send("POST", "/v2/models/add/infer", header, addRequest(false).body);
+    expect(json(first)).toMatchObject({ outputs: [{ name: "sum", data: [3, 4, 5, 6] }] });
+    // The next request is all JSON, but the dict still carries the binary one's length and type.
+    const stale = await send("POST", "/v2/models/add/infer", headers, kserveBody(false).body);
     expect(stale.status).toBe(200);
-    expect(json(stale)).toMatchObject({ model_name: "add", outputs: [{ name: "sum", data: [3, 4, 5, 6] }] });
+    expect(json(stale)).toMatchObject({
+      id: "5f0c6a8e-8c1e-4c43-9a51-6d0f0b7e2a11",
+      model_name: "add",
+      outputs: [{ name: "sum", data: [3, 4, 5, 6] }],
+    });
   });
 
   it("gets a 400 naming the header when the header is needed and wrong", async () => {
-    const binary = addRequest(true);
-    const wrong = String((binary.headerLength ?? 0) + 5);
+    const binary = kserveBody(true);
+    const wrong = String((binary.jsonLength ?? 0) + 5);
     const res = await send(
       "POST",
       "/v2/models/add/infer",
-      { "Inference-Header-Content-Length": wrong },
+      { "inference-header-content-length": wrong, "content-type": "application/octet-stream" },
       binary.body,
     );
     expect(res.status).toBe(400);
@@ -169,8 +206,9 @@ describe("tritonclient's compression", () => {
     ["deflate", deflateSync, inflateSync],
   ] as const) {
     it(`takes a ${algorithm} request and answers ${algorithm} when asked`, async () => {
-      // tritonclient: gzip.compress / zlib.compress of the whole body; the header length is the
-      // uncompressed JSON's; response_compression_algorithm sets Accept-Encoding.
+      // tritonclient's infer (http/_client.py, _utils._get_inference_request): gzip.compress /
+      // zlib.compress of the whole body, no Content-Type; Inference-Header-Content-Length is the
+      // uncompressed JSON's length; response_compression_algorithm sets Accept-Encoding.
       const encoded = encodeInferRequest(
         {
           inputs: [
@@ -236,10 +274,11 @@ describe("tritonclient's compression", () => {
 
 describe("an over-limit body, sent whole before the answer is read (tritonclient)", () => {
   it("gets the 413 and its message, not a reset connection", async () => {
-    // geventhttpclient writes the request line, headers and the whole body, then reads.
+    // tritonclient's _post (http/_client.py): geventhttpclient writes the request line, its headers
+    // (no Content-Type: tritonclient sets none) and the whole body, then reads.
     const size = 6 * 1024 * 1024; // the issue's 5.9 MB; more than loopback buffers hold
     const body = Buffer.alloc(size, 0x20);
-    const head = `POST /v2/models/add/infer HTTP/1.1\r\nHost: 127.0.0.1\r\nContent-Type: application/json\r\nContent-Length: ${size}\r\n\r\n`;
+    const head = `POST /v2/models/add/infer HTTP/1.1\r\nHost: 127.0.0.1\r\nUser-Agent: python/gevent-http-client-2\r\nContent-Length: ${size}\r\n\r\n`;
     const answer = await new Promise<string>((resolve, reject) => {
       const socket = connect(port, "127.0.0.1");
       let text = "";
