@@ -60,6 +60,8 @@ const NOT_LOADED = "not loaded (POST /v2/repository/models/<name>/load serves it
 export class EngineControl implements RepositoryControl {
   /** Models unloaded on request: not served, nor discovered again, until loaded. */
   private readonly unloaded = new Set<string>();
+  /** Pipelines unloaded on request, kept to be served again by a load (their steps are wired at start). */
+  private readonly parked = new Map<string, Backend>();
   private readonly scans: RateLimitedScan;
 
   constructor(private readonly options: EngineControlOptions) {
@@ -94,10 +96,12 @@ export class EngineControl implements RepositoryControl {
   async load(model: string): Promise<void> {
     const { catalog, engine, repo } = this.options;
     this.assertMine(model);
-    const existing = catalog.get(model);
+    const existing = catalog.get(model) ?? this.parked.get(model);
     if (existing !== undefined && !this.isOnnx(existing)) {
-      this.unloaded.delete(model);
       await (existing as Loading).load(model);
+      this.unloaded.delete(model);
+      this.parked.delete(model);
+      catalog.set(model, existing);
       return;
     }
     const config = await repo.readConfig(model);
@@ -123,6 +127,7 @@ export class EngineControl implements RepositoryControl {
     this.unloaded.add(model);
     catalog.delete(model);
     if (backend !== undefined && this.isOnnx(backend)) await engine.unloadModel(model);
+    else if (backend !== undefined) this.parked.set(model, backend);
     this.options.logger?.info("model unloaded on request", { model });
   }
 

@@ -8,6 +8,7 @@ import {
   assertModelName,
   assertVersion,
   isValidModelName,
+  logOnce,
   modelNotFound,
   parseVersionDir,
   versionNotFound,
@@ -26,6 +27,9 @@ const NOT_A_MODEL =
 
 /** `<root>/<model>/config.json`, `<root>/<model>/<n>/model.onnx` on disk. */
 export class FileRepository implements ModelRepository {
+  /** Says once per folder what a listing found in it (listings repeat: the index, discovery). */
+  private readonly note: ReturnType<typeof logOnce>;
+
   /**
    * @param root absolute directory of the repository
    * @param uri the URI it was opened with
@@ -34,7 +38,9 @@ export class FileRepository implements ModelRepository {
     readonly root: string,
     readonly uri: string = root,
     private readonly log: RepositoryLogger = () => {},
-  ) {}
+  ) {
+    this.note = logOnce(log);
+  }
 
   /** Directories under the root holding a config.json or a `<version>/model.onnx`, sorted. */
   async listModels(): Promise<string[]> {
@@ -45,7 +51,7 @@ export class FileRepository implements ModelRepository {
       this.log("model repository cannot be listed", { uri: this.uri, error: String(cause) });
       throw new BackendFailure("model repository cannot be listed", { cause });
     }
-    const names = withoutReserved(entries.filter(isValidModelName), this.log);
+    const names = withoutReserved(entries.filter(isValidModelName), this.note);
     const configs = await Promise.all(names.map((name) => this.hasConfig(name)));
     const versions = await Promise.all(names.map((name, i) => (configs[i] ? [] : this.versionsOf(name))));
     const models: string[] = [];
@@ -53,10 +59,10 @@ export class FileRepository implements ModelRepository {
       if (configs[i]) models.push(name);
       else if ((versions[i]?.length ?? 0) > 0) {
         models.push(name);
-        this.log(CONFIGLESS, { model: name });
+        this.note(CONFIGLESS, { model: name });
       } else if (await this.isFolder(name)) {
         // A folder that is not a model is named, with why, rather than skipped in silence.
-        this.log("model folder skipped", { model: name, reason: NOT_A_MODEL });
+        this.note("model folder skipped", { model: name, reason: NOT_A_MODEL });
       }
     }
     return models.sort();

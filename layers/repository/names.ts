@@ -33,6 +33,22 @@ export function withoutReserved(
   });
 }
 
+/**
+ * A logger that says each (message, model) once: listings repeat (the repository index, a model
+ * looked for after start), and a folder's state is news only the first time.
+ */
+export function logOnce(
+  log: (message: string, fields: Record<string, unknown>) => void,
+): (message: string, fields: Record<string, unknown>) => void {
+  const said = new Set<string>();
+  return (message, fields) => {
+    const key = `${message}\u0000${String(fields.model)}`;
+    if (said.has(key)) return;
+    said.add(key);
+    log(message, fields);
+  };
+}
+
 /** The repository's "no such model" error. */
 export function modelNotFound(model: string): ModelNotFound {
   return new ModelNotFound(`model '${model}' not found in repository`);

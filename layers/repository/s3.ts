@@ -14,6 +14,7 @@ import {
   assertModelName,
   assertVersion,
   isValidModelName,
+  logOnce,
   modelNotFound,
   parseVersionDir,
   withoutReserved,
@@ -49,6 +50,8 @@ export class S3Repository implements ModelRepository {
   private readonly keyPrefix: string;
   private readonly localRoot: string;
   private readonly log: RepositoryLogger;
+  /** Says once per prefix what a listing found in it (listings repeat: the index, discovery). */
+  private readonly note: ReturnType<typeof logOnce>;
   private readonly files: S3ModelCache;
   private readonly allowMissingChecksum: boolean;
   private swept: Promise<unknown> | undefined;
@@ -60,6 +63,7 @@ export class S3Repository implements ModelRepository {
     this.keyPrefix = options.prefix === "" ? "" : `${options.prefix}/`;
     this.localRoot = join(options.cacheDir, options.bucket, options.prefix);
     this.log = options.logger ?? (() => {});
+    this.note = logOnce(this.log);
     this.files = new S3ModelCache(this.client, this.log);
     this.allowMissingChecksum = options.allowMissingChecksum ?? false;
   }
@@ -74,7 +78,7 @@ export class S3Repository implements ModelRepository {
           if (isValidModelName(name)) candidates.push(name);
         }
       });
-      const names = withoutReserved(candidates, this.log);
+      const names = withoutReserved(candidates, this.note);
       const present = await Promise.all(names.map((m) => this.exists(this.configKey(m))));
       // Without config.json, a prefix holding `<n>/model.onnx` is still a model (Triton's auto-complete).
       const versions = await Promise.all(names.map((m, i) => (present[i] ? [] : this.versionsOf(m))));
@@ -82,7 +86,7 @@ export class S3Repository implements ModelRepository {
         .filter((name, i) => {
           if (present[i]) return true;
           const configless = (versions[i]?.length ?? 0) > 0;
-          this.log(configless ? CONFIGLESS : "model folder skipped", {
+          this.note(configless ? CONFIGLESS : "model folder skipped", {
             model: name,
             ...(configless ? {} : { reason: "no config.json and no <version>/model.onnx" }),
           });
@@ -169,8 +173,8 @@ export class S3Repository implements ModelRepository {
       path = await this.files.fetch({ model, version, bucket: this.bucket, key, localPath });
     } catch (e) {
       // Say which is missing: the model or only this version of it.
-      const known = this.scan(model).then((m) => m.hasConfig || m.versions.length > 0);
-      if (e instanceof ModelNotFound && !(await known.catch(() => true))) {
+      const known = () => this.scan(model).then((m) => m.hasConfig || m.versions.length > 0);
+      if (e instanceof ModelNotFound && !(await known().catch(() => true))) {
         throw modelNotFound(model);
       }
       throw e;
