@@ -9,16 +9,20 @@ import { benchRepository, modelPath, profiled, startGateway, startHandwritten } 
 import { type DecodeRow, measureDecode } from "./decode-rows";
 import { measureHttp } from "./http-rows";
 import type { MeasureOptions } from "./measure";
+import { type ModeMemory, measureModeRows } from "./mode-rows";
 import { type BenchModel, binaryRequest, inputTensor, jsonRequest, MODELS } from "./payloads";
 import { measureRaw } from "./raw";
 import { type Row, rowOf } from "./report";
 import type { BenchSettings } from "./settings";
+import { measureTailRow } from "./tail-rows";
 
 /** Everything a run found, besides the rows: raw ORT's batch sweep, the JSON decode figures. */
 export interface SuiteResult {
   rows: Row[];
   decode: DecodeRow[];
   sweep: Record<string, Array<{ batch: number; itemsPerSec: number; p50Ms: number }>>;
+  /** RSS of the gateway in each thread mode (empty when BENCH_MODES is off). */
+  memory: ModeMemory[];
 }
 
 /** Outputs of ocr-det differ a little between batch sizes and thread schedules; ocr-cls hardly. */
@@ -143,13 +147,20 @@ export async function runSuite(s: BenchSettings, log: (line: string) => void): P
     }
   }
 
+  const memory: ModeMemory[] = [];
+  if (s.modes && s.models.includes("ocr-cls")) {
+    const modes = await measureModeRows(s, timing, expected.get("ocr-cls"), add);
+    memory.push(...modes.memory);
+  }
+  if (s.tail && s.json && s.models.includes("ocr-det")) add(await measureTailRow(s, timing));
+
   if (s.cache) {
     const name = s.models.includes("ocr-det") ? "ocr-det" : (s.models[0] ?? "ocr-det");
     for (const row of await measureCacheRows(modelOf(name), s, timing, expected.get(name))) add(row);
   }
   const order = new Map(s.models.map((m, i) => [m, i]));
   rows.sort((a, b) => (order.get(a.model) ?? 0) - (order.get(b.model) ?? 0));
-  return { rows, decode, sweep };
+  return { rows, decode, sweep, memory };
 }
 
 function variantsOf(s: BenchSettings): ReadonlyArray<"binary" | "json"> {
