@@ -2,6 +2,7 @@
 import { InferenceError, ModelNotReady } from "../errors";
 import { limitsProblem } from "../repository/limits";
 import type { ModelConfig, ModelRepository, ModelSignature } from "../repository/types";
+import { HybridModel } from "./hybrid-model";
 import { type ServedModel, SessionModel, shortOrtMessage } from "./loaded";
 import { createSession, ProviderUnavailable, warmupInputs } from "./session";
 import { resolveSignature, SignatureMismatch } from "./signature";
@@ -42,6 +43,29 @@ async function openInWorker(path: string, target: Target, log: EngineLogger): Pr
   };
 }
 
+/** Both: a session here and one in a worker, opened side by side (see hybrid-model.ts). */
+async function openBoth(path: string, target: Target, log: EngineLogger): Promise<Opened> {
+  const [here, there] = await Promise.allSettled([
+    openHere(path, target, log),
+    openInWorker(path, target, log),
+  ]);
+  if (here.status === "rejected" || there.status === "rejected") {
+    // Neither is left open when the other failed.
+    if (here.status === "fulfilled") await here.value.close().catch(noop);
+    if (there.status === "fulfilled") await there.value.close().catch(noop);
+    throw here.status === "rejected" ? here.reason : (there as PromiseRejectedResult).reason;
+  }
+  return {
+    meta: here.value.meta,
+    model: (sig) => new HybridModel(here.value.model(sig), there.value.model(sig)),
+    close: async () => {
+      await Promise.all([here.value.close(), there.value.close()]);
+    },
+  };
+}
+
+const OPEN = { main: openHere, worker: openInWorker, auto: openBoth } as const;
+
 /**
  * Loads `model` version `version`; any failure is a ModelNotReady with a short public reason
  * (the full error goes to the log), and no session (nor worker) is left behind.
@@ -68,7 +92,7 @@ export async function createModel(
   }
   let opened: Opened;
   try {
-    opened = await (options.thread === "worker" ? openInWorker : openHere)(path, target, log);
+    opened = await OPEN[options.thread](path, target, log);
   } catch (e) {
     if (e instanceof WorkerStopped) throw fail("its inference worker stopped", e);
     if (e instanceof ProviderUnavailable) throw fail(e.message, e);
@@ -87,7 +111,8 @@ export async function createModel(
   }
   if (options.warmup) {
     try {
-      await loaded.run(warmupInputs(loaded.signature));
+      const inputs = warmupInputs(loaded.signature);
+      await (loaded.warm === undefined ? loaded.run(inputs) : loaded.warm(inputs));
     } catch (e) {
       await loaded.release().catch(noop);
       const cause = e instanceof Error && e.cause !== undefined ? e.cause : e;
