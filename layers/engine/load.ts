@@ -4,7 +4,7 @@ import { limitsProblem } from "../repository/limits";
 import type { ModelConfig, ModelRepository, ModelSignature } from "../repository/types";
 import { HybridModel } from "./hybrid-model";
 import { type ServedModel, SessionModel, shortOrtMessage } from "./loaded";
-import { createSession, ProviderUnavailable, warmupInputs } from "./session";
+import { createSession, fixedInputShapes, ProviderUnavailable, warmupInputs } from "./session";
 import { resolveSignature, SignatureMismatch } from "./signature";
 import type { EngineLogger, InferenceThread } from "./types";
 import { WorkerModel } from "./worker-model";
@@ -24,7 +24,8 @@ interface Opened {
 
 async function openHere(path: string, target: Target, log: EngineLogger): Promise<Opened> {
   const { model, version, config } = target;
-  const session = await createSession(path, config.optimization, log, { model, version });
+  const where = { model, version };
+  const session = await createSession(path, config.optimization, log, where, fixedInputShapes(config));
   return {
     meta: session,
     model: (sig) => new SessionModel(model, version, config, sig, session),
@@ -34,7 +35,8 @@ async function openHere(path: string, target: Target, log: EngineLogger): Promis
 
 async function openInWorker(path: string, target: Target, log: EngineLogger): Promise<Opened> {
   const { model, version, config } = target;
-  const worker = new InferenceWorker({ path, optimization: config.optimization, model, version }, log);
+  const init = { path, optimization: config.optimization, memoryPattern: fixedInputShapes(config) };
+  const worker = new InferenceWorker({ ...init, model, version }, log);
   const meta = await worker.ready;
   return {
     meta,
