@@ -49,11 +49,11 @@ describe("ortOptions", () => {
 });
 
 describe("memory pattern", () => {
-  const cpu = {
+  const cpu: SessionOptions = {
     graph_optimization_level: "all",
     execution_providers: [],
     allow_cpu_fallback: false,
-  } as const;
+  };
   it("is on only for a model whose config fixes every input shape (the batch dimension aside)", () => {
     const fixed = { inputs: [{ name: "x", datatype: "FP32" as const, shape: [3, 48, 192] }] };
     const free = { inputs: [{ name: "x", datatype: "FP32" as const, shape: [3, -1, -1] }] };
