@@ -86,12 +86,21 @@ export async function createModel(
     return new ModelNotReady(msg, { cause });
   };
   log("info", `loading model '${model}' version ${version}`, where);
+  // Where a load's time goes (a cold start's split), in the "loaded" line.
+  const ms: Record<string, number> = {};
+  let t = performance.now();
+  const lap = (phase: string) => {
+    const now = performance.now();
+    ms[phase] = Math.round((now - t) * 10) / 10;
+    t = now;
+  };
   let path: string;
   try {
     path = await repo.fetchModel(model, version);
   } catch (e) {
     throw fail(e instanceof InferenceError ? e.message : "the model file cannot be fetched", e);
   }
+  lap("fetch_ms");
   let opened: Opened;
   try {
     opened = await OPEN[options.thread](path, target, log);
@@ -111,6 +120,7 @@ export async function createModel(
     await opened.close().catch(noop);
     throw fail(e instanceof SignatureMismatch ? e.message : "its signature cannot be read", e);
   }
+  lap("session_ms");
   if (options.warmup) {
     try {
       const inputs = warmupInputs(loaded.signature);
@@ -120,7 +130,8 @@ export async function createModel(
       const cause = e instanceof Error && e.cause !== undefined ? e.cause : e;
       throw fail(`the warm-up run failed: ${shortOrtMessage(cause)}`, e);
     }
-    log("info", `model '${model}' version ${version} warmed up`, where);
+    lap("warmup_ms");
+    log("info", `model '${model}' version ${version} warmed up`, { ...where, ...ms });
   }
   return loaded;
 }

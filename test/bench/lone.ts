@@ -84,7 +84,9 @@ try {
   await repo.cleanup();
 }
 console.log(`ocr-cls binary, c=1, ${rounds} rounds × ${perRound} requests, alternating`);
-console.log("| server | CPU ms / request | p50 ms | p99 ms | p99 ÷ p50 | scavenges / 1000 | mark-compacts / 1000 |");
+console.log(
+  "| server | CPU ms / request | p50 ms | p99 ms | p99 ÷ p50 | scavenges / 1000 | mark-compacts / 1000 |",
+);
 console.log("| --- | --- | --- | --- | --- | --- | --- |");
 for (const [i, [name]] of servers.entries()) {
   const t = tallies[i] as Tally;

@@ -8,6 +8,7 @@ import { cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { panels, svgChart } from "./chart";
 import { ROOT } from "./children";
+import { coldTable, coldTarget } from "./cold-rows";
 import { type DecodeRow, decodeTable, decodeTargets } from "./decode-rows";
 import { modeTable } from "./mode-rows";
 import { perfTargets } from "./perf-targets";
@@ -48,14 +49,16 @@ export async function runBench(
   const result: SuiteResult = await runSuite({ ...s, out }, log);
   const rows = withRatios(result.rows);
   const goals = [...targets(rows), ...decodeTargets(result.decode), ...perfTargets(rows)];
+  if (result.cold !== undefined) goals.push(coldTarget(result.cold));
   const ortPackage = JSON.parse(
     await readFile(join(ROOT, "node_modules/onnxruntime-node/package.json"), "utf8"),
   );
   const ortVersion = String(ortPackage.version);
   const decode = result.decode.length === 0 ? "" : `\n${decodeTable(result.decode)}\n`;
   const modes = result.memory.length === 0 ? "" : `\n${modeTable(rows, result.memory)}\n`;
+  const cold = result.cold === undefined ? "" : `\n${coldTable(result.cold)}\n`;
   const readme = `\nFor the README (\`${commandOf()}\`):\n\n${readmeTable(rows)}\n`;
-  const md = markdown(rows, goals, preamble(s, ortVersion)) + decode + modes + readme;
+  const md = markdown(rows, goals, preamble(s, ortVersion)) + decode + modes + cold + readme;
   const files = {
     markdown: join(out, "results.md"),
     json: join(out, "results.json"),
@@ -67,7 +70,7 @@ export async function runBench(
   await writeFile(files.markdown, md);
   await writeFile(
     files.json,
-    `${JSON.stringify({ settings: { ...s, out }, ortVersion, rows, targets: goals, decode: result.decode, memory: result.memory, rawBatchSweep: result.sweep }, null, 2)}\n`,
+    `${JSON.stringify({ settings: { ...s, out }, ortVersion, rows, targets: goals, decode: result.decode, memory: result.memory, cold: result.cold, rawBatchSweep: result.sweep }, null, 2)}\n`,
   );
   const svg = svgChart(ps, title);
   await writeFile(files.svg, svg);

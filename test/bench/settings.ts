@@ -29,6 +29,8 @@ export interface BenchSettings {
   modes: boolean;
   /** BENCH_TAIL / --tail: ocr-det 1×3×224×224 JSON at the highest concurrency (the tail under large bodies). @default true */
   tail: boolean;
+  /** BENCH_COLD / --cold: the model function's cold start against its limit (1 round when quick, else 3). @default true */
+  cold: boolean;
   /** BENCH_QUICK / --quick: a small run for checks (0.5 s rows, 0.2 s warm-up, no cache rows); other variables still win. */
   quick: boolean;
   /** Stop each row after this many calls (smoke tests). */
@@ -90,6 +92,7 @@ export function readSettings(
     cache: bool("cache", "BENCH_CACHE", !quick),
     modes: bool("modes", "BENCH_MODES", true),
     tail: bool("tail", "BENCH_TAIL", true),
+    cold: bool("cold", "BENCH_COLD", true),
     quick,
     profile: bool("profile", "BENCH_PROFILE", false),
     out: get("out", "BENCH_OUT") ?? join("bench-results", stamp),

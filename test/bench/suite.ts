@@ -6,6 +6,7 @@
 import type { Tensor } from "../../layers/protocol/types";
 import { measureCacheRows } from "./cache-rows";
 import { benchRepository, modelPath, profiled, startGateway, startHandwritten } from "./children";
+import { type ColdStart, measureColdStart } from "./cold-rows";
 import { type DecodeRow, measureDecode } from "./decode-rows";
 import { measureHttp } from "./http-rows";
 import type { MeasureOptions } from "./measure";
@@ -23,6 +24,8 @@ export interface SuiteResult {
   sweep: Record<string, Array<{ batch: number; itemsPerSec: number; p50Ms: number }>>;
   /** RSS of the gateway in each thread mode (empty when BENCH_MODES is off). */
   memory: ModeMemory[];
+  /** The model function's cold start (absent when BENCH_COLD is off). */
+  cold?: ColdStart;
 }
 
 /** Outputs of ocr-det differ a little between batch sizes and thread schedules; ocr-cls hardly. */
@@ -158,9 +161,14 @@ export async function runSuite(s: BenchSettings, log: (line: string) => void): P
     const name = s.models.includes("ocr-det") ? "ocr-det" : (s.models[0] ?? "ocr-det");
     for (const row of await measureCacheRows(modelOf(name), s, timing, expected.get(name))) add(row);
   }
+  const cold = s.cold ? await measureColdStart(s.quick ? 1 : 3) : undefined;
+  if (cold !== undefined)
+    log(
+      `ocr-cls model function cold start: ${cold.totalMs.toFixed(0)} ms (limit ${cold.limit.totalMs.toFixed(0)} ms)`,
+    );
   const order = new Map(s.models.map((m, i) => [m, i]));
   rows.sort((a, b) => (order.get(a.model) ?? 0) - (order.get(b.model) ?? 0));
-  return { rows, decode, sweep, memory };
+  return { rows, decode, sweep, memory, ...(cold === undefined ? {} : { cold }) };
 }
 
 function variantsOf(s: BenchSettings): ReadonlyArray<"binary" | "json"> {
