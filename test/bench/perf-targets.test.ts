@@ -3,6 +3,7 @@
  * thread-mode table with memory, the README table, and BENCH_QUICK. Nothing here times anything.
  */
 import { describe, expect, it } from "vitest";
+import { type ColdStart, coldTable, coldTarget } from "./cold-rows";
 import { modeTable, modeVariant } from "./mode-rows";
 import { perfTargets } from "./perf-targets";
 import { readmeTable } from "./readme-table";
@@ -87,6 +88,24 @@ describe("issue 14 targets", () => {
       "| binary, INFERENCE_THREAD=main | 99.0 (1.00 / 2.00) | 100.0 (1.00 / 2.00) | 200 |",
       "| binary, INFERENCE_THREAD=worker | 80.0 (1.00 / 2.00) | 130.0 (1.00 / 2.00) |  |",
     ]);
+  });
+});
+
+describe("cold start", () => {
+  it("sums the split, and judges spawn → first answer against the limit plus 150 ms", () => {
+    const limit = { nodeMs: 40, downloadMs: 60, createMs: 100, totalMs: 200 };
+    const c: ColdStart = {
+      importMs: 90,
+      fetchMs: 70,
+      sessionMs: 110,
+      warmupMs: 20,
+      firstRunMs: 30,
+      totalMs: 320,
+      limit,
+    };
+    expect(coldTarget(c)).toMatchObject({ pass: true, measured: "320 ms vs limit 200 ms (+120 ms)" });
+    expect(coldTarget({ ...c, totalMs: 351 }).pass).toBe(false);
+    expect(coldTable(c).split("\n")[2]).toBe("| edge-infer, ms | 90 | 70 | 110 | 20 | 30 | 320 |");
   });
 });
 
