@@ -1,12 +1,20 @@
 /**
  * INFERENCE_THREAD=auto: one version with a session on this thread and another in a worker. A run
  * that finds the version idle runs here (no thread hop, no input copy: the lone request's latency);
- * a run that arrives while another is in flight goes to the worker, so that this thread keeps
- * parsing and encoding requests while ORT computes (the worker's throughput under concurrency).
+ * a run that arrives while another is in flight, or soon after one did, goes to the worker, so that
+ * this thread keeps parsing and encoding requests while ORT computes (the worker's throughput
+ * under concurrency).
  */
 import type { Tensor } from "../protocol/types";
 import type { ModelConfig, ModelSignature } from "../repository/types";
 import type { ServedModel } from "./loaded";
+
+/**
+ * After a run saw others in flight or waiting, runs keep going to the worker this long: under load
+ * the worker's queue can drain for a moment between two requests, and a run taken here then would
+ * block this thread (and the requests it parses) while the worker idles.
+ */
+export const CONCURRENCY_HOLD_MS = 100;
 
 /** A ServedModel over a main-thread model and a worker model of the same version. */
 export class HybridModel implements ServedModel {
@@ -23,6 +31,8 @@ export class HybridModel implements ServedModel {
   waiting = 0;
   /** Runs sent to each side since load (diagnostics and tests). */
   readonly runs = { main: 0, worker: 0 };
+  /** Until when (performance.now()) runs go to the worker, concurrency having been seen. */
+  private concurrentUntil = 0;
 
   constructor(
     private readonly here: ServedModel,
@@ -34,9 +44,12 @@ export class HybridModel implements ServedModel {
     this.signature = here.signature;
   }
 
-  /** Runs here when nothing else is in flight or waiting, else in the worker. */
+  /** Runs here when nothing else is in flight or waiting (nor was lately), else in the worker. */
   async run(inputs: Tensor[], outputs?: string[]): Promise<Tensor[]> {
-    const side = this.inFlight === 0 && this.waiting <= 1 ? "main" : "worker";
+    const now = performance.now();
+    const alone = this.inFlight === 0 && this.waiting <= 1;
+    if (!alone) this.concurrentUntil = now + CONCURRENCY_HOLD_MS;
+    const side = alone && now >= this.concurrentUntil ? "main" : "worker";
     this.runs[side]++;
     this.inFlight++;
     try {

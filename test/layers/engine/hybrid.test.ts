@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ModelEngine } from "../../../layers/engine/engine";
-import { HybridModel } from "../../../layers/engine/hybrid-model";
+import { CONCURRENCY_HOLD_MS, HybridModel } from "../../../layers/engine/hybrid-model";
 import { inferenceWorkerCount } from "../../../layers/engine/worker-thread";
 import { openRepository } from "../../../layers/repository";
 import { makeTestRepository } from "../../support/models";
@@ -42,6 +42,12 @@ describe("inferenceThread 'auto'", () => {
     expect(hybrid.runs.main - before.main).toBe(4);
     expect(hybrid.runs.worker - before.worker).toBe(7);
     expect(inferenceWorkerCount()).toBeGreaterThan(0);
+    // Right after concurrency, a lone run still goes to the worker; once it has been quiet, here.
+    await hybrid.run(inputs(1));
+    expect(hybrid.runs.worker - before.worker).toBe(8);
+    await new Promise((r) => setTimeout(r, CONCURRENCY_HOLD_MS + 20));
+    await hybrid.run(inputs(1));
+    expect(hybrid.runs.main - before.main).toBe(5);
   });
 
   it("ends its worker with the engine", async () => {
