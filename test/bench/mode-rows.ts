@@ -1,13 +1,13 @@
 /**
  * Thread-mode rows (issue 14): ocr-cls binary requests at each concurrency against the gateway in
  * its default mode and with INFERENCE_THREAD=main and =worker, batching off, each gateway in its own
- * child; the child's resident memory (VmRSS) is read once its rows are done.
+ * child, the three taking turns; each child's resident memory (VmRSS) is read once the rows are done.
  */
 import { readFile } from "node:fs/promises";
 import type { Tensor } from "../../layers/protocol/types";
-import { benchRepository, profiled, startGateway } from "./children";
+import { benchRepository, profiled, type ServerChild, startGateway } from "./children";
 import { measureHttp } from "./http-rows";
-import type { MeasureOptions } from "./measure";
+import { type Measurement, type MeasureOptions, percentile } from "./measure";
 import { binaryRequest, inputTensor, MODELS } from "./payloads";
 import { type Row, rowOf } from "./report";
 import type { BenchSettings } from "./settings";
@@ -36,6 +36,29 @@ export async function rssMiB(pid: number | undefined): Promise<number> {
   }
 }
 
+/** Windows per mode and concurrency, taken in turns (1 when quick). */
+const ROUNDS = 3;
+
+/** Rounds of one mode as one measurement: counts summed, rates over the summed time, median p50/p99. */
+export function combined(parts: readonly Measurement[]): Measurement {
+  const median = (f: (m: Measurement) => number) => percentile(Float64Array.from(parts.map(f)).sort(), 0.5);
+  const sum = (f: (m: Measurement) => number) => parts.reduce((a, m) => a + f(m), 0);
+  const seconds = sum((m) => m.seconds);
+  const tags: Record<string, number> = {};
+  for (const m of parts) for (const [k, v] of Object.entries(m.tags)) tags[k] = (tags[k] ?? 0) + v;
+  return {
+    requests: sum((m) => m.requests),
+    errors: sum((m) => m.errors),
+    firstError: parts.find((m) => m.firstError !== undefined)?.firstError,
+    seconds,
+    rps: sum((m) => m.rps * m.seconds) / seconds,
+    p50Ms: median((m) => m.p50Ms),
+    p99Ms: median((m) => m.p99Ms),
+    meanMs: median((m) => m.meanMs),
+    tags,
+  };
+}
+
 /** Measures ocr-cls in each mode at `s.concurrency`; returns the rows and each gateway's RSS. */
 export async function measureModeRows(
   s: BenchSettings,
@@ -47,31 +70,38 @@ export async function measureModeRows(
   if (model === undefined) throw new Error("bench: no ocr-cls");
   const rows: Row[] = [];
   const memory: ModeMemory[] = [];
+  const check = { expected, tolerance: 1e-3 };
   const request = binaryRequest(model.name, inputTensor(model));
   const repo = await benchRepository([model.name], { batching: false, cache: false, threads: s.threads });
+  const gateways: ServerChild[] = [];
   try {
     for (const mode of MODES) {
       const env = { INFERENCE_THREAD: mode === "default" ? "" : mode };
-      const gateway = await startGateway(repo.uri, { ...profiled(s, `mode-${mode}`), env });
-      try {
-        for (const c of s.concurrency) {
-          const m = await measureHttp(
-            gateway.port,
-            request,
-            { concurrency: c, ...timing },
-            { expected, tolerance: 1e-3 },
-          );
-          const head = { model: model.name, system: "edge-infer", batching: "off", items: 1 } as const;
-          const row = rowOf({ ...head, variant: modeVariant(mode), concurrency: c }, m);
-          rows.push(row);
-          log(row);
+      gateways.push(await startGateway(repo.uri, { ...profiled(s, `mode-${mode}`), env }));
+    }
+    // The modes take turns in short windows, so that a shared machine's load falls on each alike.
+    const rounds = s.quick ? 1 : ROUNDS;
+    const window = { ...timing, durationMs: timing.durationMs / rounds };
+    for (const c of s.concurrency) {
+      const parts: Measurement[][] = MODES.map(() => []);
+      for (let r = 0; r < rounds; r++) {
+        for (const [i, gateway] of gateways.entries()) {
+          const m = await measureHttp(gateway.port, request, { concurrency: c, ...window }, check);
+          parts[i]?.push(m);
         }
-        memory.push({ mode, rssMiB: await rssMiB(gateway.started.child.pid) });
-      } finally {
-        await gateway.stop();
+      }
+      for (const [i, mode] of MODES.entries()) {
+        const head = { model: model.name, system: "edge-infer", batching: "off", items: 1 } as const;
+        const row = rowOf({ ...head, variant: modeVariant(mode), concurrency: c }, combined(parts[i] ?? []));
+        rows.push(row);
+        log(row);
       }
     }
+    for (const [i, mode] of MODES.entries()) {
+      memory.push({ mode, rssMiB: await rssMiB(gateways[i]?.started.child.pid) });
+    }
   } finally {
+    for (const g of gateways) await g.stop();
     await repo.cleanup();
   }
   return { rows, memory };

@@ -4,7 +4,7 @@
  */
 import { describe, expect, it } from "vitest";
 import { type ColdStart, coldTable, coldTarget } from "./cold-rows";
-import { modeTable, modeVariant } from "./mode-rows";
+import { combined, modeTable, modeVariant } from "./mode-rows";
 import { perfTargets } from "./perf-targets";
 import { readmeTable } from "./readme-table";
 import type { Row } from "./report";
@@ -88,6 +88,30 @@ describe("issue 14 targets", () => {
       "| binary, INFERENCE_THREAD=main | 99.0 (1.00 / 2.00) | 100.0 (1.00 / 2.00) | 200 |",
       "| binary, INFERENCE_THREAD=worker | 80.0 (1.00 / 2.00) | 130.0 (1.00 / 2.00) |  |",
     ]);
+  });
+});
+
+describe("thread-mode rounds", () => {
+  it("combines a mode's rounds: counts summed, rate over the summed time, median percentiles", () => {
+    const part = (requests: number, seconds: number, p50Ms: number) => ({
+      requests,
+      errors: 0,
+      firstError: undefined,
+      seconds,
+      rps: requests / seconds,
+      p50Ms,
+      p99Ms: 2 * p50Ms,
+      meanMs: p50Ms,
+      tags: { BYPASS: requests },
+    });
+    expect(combined([part(10, 1, 5), part(30, 1, 1), part(20, 2, 3)])).toMatchObject({
+      requests: 60,
+      seconds: 4,
+      rps: 15,
+      p50Ms: 3,
+      p99Ms: 6,
+      tags: { BYPASS: 60 },
+    });
   });
 });
 
