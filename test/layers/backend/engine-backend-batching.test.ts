@@ -4,7 +4,7 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { EngineBackend, type InferResult } from "../../../layers/backend";
 import { ModelEngine } from "../../../layers/engine";
 import { InvalidInput, ModelNotReady } from "../../../layers/errors";
@@ -31,6 +31,10 @@ function gatherModel(): Uint8Array {
     ],
   });
 }
+
+/** Resolves once `slow` (version 1) holds `n` queued requests: its load and enqueue are awaited, not guessed. */
+const queuedOnSlow = (n: number) =>
+  vi.waitFor(() => expect(batched.batcherStats("slow", 1)?.queued).toBe(n), { timeout: 10_000, interval: 2 });
 
 const batching = (over: Record<string, unknown>) => ({ enabled: true, ...over });
 
@@ -164,8 +168,7 @@ describe("EngineBackend with dynamic batching", () => {
   it("takes an aborted request out of the queue with the signal's reason", async () => {
     const controller = new AbortController();
     const pending = batched.infer("slow", undefined, unchecked({ inputs: addRequest(1) }), controller.signal);
-    await new Promise((r) => setTimeout(r, 20));
-    expect(batched.batcherStats("slow", 1)?.queued).toBe(1);
+    await queuedOnSlow(1);
     controller.abort(new Error("client went away"));
     await expect(pending).rejects.toThrow("client went away");
     expect(batched.batcherStats("slow", 1)).toMatchObject({ queued: 0, batches: 0 });
@@ -173,7 +176,7 @@ describe("EngineBackend with dynamic batching", () => {
 
   it("refuses queued requests with ModelNotReady when the version is unloaded", async () => {
     const pending = batched.infer("slow", undefined, unchecked({ inputs: addRequest(2) }));
-    await new Promise((r) => setTimeout(r, 20));
+    await queuedOnSlow(1);
     await batched.unload("slow", 1);
     await expect(pending).rejects.toThrow(
       new ModelNotReady("model is shutting down: the request was not run"),
