@@ -1,18 +1,14 @@
-import { type CfnElement, Stack } from "aws-cdk-lib";
+import type { CfnElement } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
-import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
-import { Topic } from "aws-cdk-lib/aws-sns";
 import { beforeAll, describe, expect, it } from "vitest";
 import { GpuEndpoint, VARIANT_NAME } from "../../../infra/constructs/gpu-endpoint";
-import { ModelStorage } from "../../../infra/constructs/model-storage";
 import { defineCatalog, type GpuModel } from "../../../infra/model-spec";
 import {
   acknowledgements,
   allowStatements,
+  backendFixture,
   dockerImageSources,
-  FIXTURE_IMAGE,
-  FIXTURE_ORT,
-  nagApp,
+  gatewayRole,
   nagErrors,
 } from "../helpers";
 
@@ -31,18 +27,9 @@ const [model] = defineCatalog({
 }).models as GpuModel[];
 
 function build() {
-  const app = nagApp();
-  const storage = new ModelStorage(new Stack(app, "Storage"), "ModelStorage");
-  const stack = new Stack(app, "Gpu");
-  const endpoint = new GpuEndpoint(stack, "Model", {
-    model: model as GpuModel,
-    repository: storage,
-    alarmTopic: new Topic(stack, "Topic", { enforceSSL: true }),
-    image: FIXTURE_IMAGE,
-    ortVersion: FIXTURE_ORT,
-  });
-  const gateway = new Role(stack, "Gateway", { assumedBy: new ServicePrincipal("lambda.amazonaws.com") });
-  endpoint.grantInvoke(gateway);
+  const { app, stack, props } = backendFixture("Gpu");
+  const endpoint = new GpuEndpoint(stack, "Model", { ...props, model: model as GpuModel });
+  endpoint.grantInvoke(gatewayRole(stack));
   return { app, stack, endpoint };
 }
 

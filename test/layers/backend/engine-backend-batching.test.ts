@@ -11,9 +11,7 @@ import { InvalidInput, ModelNotReady } from "../../../layers/errors";
 import type { Tensor } from "../../../layers/protocol/types";
 import { openRepository } from "../../../layers/repository";
 import { inferOn, unchecked } from "../../support/infer";
-import { addModel, buildModel, modelConfig, writeModelDir } from "../../support/models";
-
-const row = (name: string) => ({ name, datatype: "FP32" as const, shape: [4] });
+import { addConfig, addModel, buildModel, modelConfig, writeModelDir } from "../../support/models";
 
 /** `gather`: y[i] = table[idx[i]] with table = [10, 20, 30, 40]; an index past 3 makes ORT fail. */
 function gatherModel(): Uint8Array {
@@ -44,11 +42,7 @@ let plain: EngineBackend;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "edge-infer-batching-"));
-  const add = modelConfig("add", {
-    max_batch_size: 8,
-    inputs: [row("a"), row("b")],
-    outputs: [row("sum"), row("diff")],
-  });
+  const add = addConfig("add");
   // A long delay: concurrent requests always find each other, whatever the machine's load.
   const addDelay = { max_queue_delay_microseconds: 200_000, preferred_batch_size: [8] };
   await writeModelDir(dir, "add", { ...add, dynamic_batching: batching(addDelay) }, { 1: addModel(0) });
