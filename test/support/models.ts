@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import onnxProto from "onnx-proto";
 import type { Datatype } from "../../layers/protocol/types";
+import type { ModelSignature } from "../../layers/repository/types";
 
 const { onnx } = onnxProto;
 type ElemType = onnxProto.onnx.TensorProto.DataType;
@@ -311,6 +312,18 @@ export async function writeModelDir(
 }
 
 const addTensor = (name: string) => ({ name, datatype: "FP32" as const, shape: [4] });
+
+/** The signature of addConfig's models as metadata shows it: the batch dimension (-1) first. */
+export const ADD_SIGNATURE: ModelSignature = {
+  inputs: [
+    { name: "a", datatype: "FP32", shape: [-1, 4] },
+    { name: "b", datatype: "FP32", shape: [-1, 4] },
+  ],
+  outputs: [
+    { name: "sum", datatype: "FP32", shape: [-1, 4] },
+    { name: "diff", datatype: "FP32", shape: [-1, 4] },
+  ],
+};
 
 /** config.json of an addModel under `name`: a, b → sum, diff over FP32 [4], batches of up to 8. */
 export function addConfig(
