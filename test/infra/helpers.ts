@@ -7,6 +7,7 @@ import type { Template } from "aws-cdk-lib/assertions";
 import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
 import { Topic } from "aws-cdk-lib/aws-sns";
 import { AwsSolutionsChecks } from "cdk-nag";
+import { expect } from "vitest";
 import type { ImageSource } from "../../infra/constructs/backend";
 import type { GatewayProps } from "../../infra/constructs/gateway";
 import { ModelStorage } from "../../infra/constructs/model-storage";
@@ -143,7 +144,8 @@ export function joinedText(value: unknown): string {
 /**
  * What a model backend construct (ModelFunction, GpuEndpoint) is built on in its tests: a nag-checked
  * app, ModelStorage in stack "Storage", and stack `stackId` with an alarm topic; `props` are the
- * construct's props but `model`, with the fixture image.
+ * construct's props but `model`, with the fixture image; `gatewayRole()` adds a role Lambda assumes,
+ * standing for the gateway's in grant tests.
  */
 export function backendFixture(stackId: string) {
   const app = nagApp();
@@ -151,10 +153,13 @@ export function backendFixture(stackId: string) {
   const stack = new Stack(app, stackId);
   const alarmTopic = new Topic(stack, "Topic", { enforceSSL: true });
   const props = { repository: storage, image: FIXTURE_IMAGE, ortVersion: FIXTURE_ORT, alarmTopic };
-  return { app, storage, stack, alarmTopic, props };
+  const gatewayRole = () =>
+    new Role(stack, "Gateway", { assumedBy: new ServicePrincipal("lambda.amazonaws.com") });
+  return { app, storage, stack, alarmTopic, props, gatewayRole };
 }
 
-/** A role Lambda assumes, standing for the gateway's in grant tests. */
-export function gatewayRole(stack: Stack): Role {
-  return new Role(stack, "Gateway", { assumedBy: new ServicePrincipal("lambda.amazonaws.com") });
+/** Expects no unacknowledged cdk-nag error in `app`; returns what was acknowledged, to be checked. */
+export function nagAcknowledged(app: App): { path: string; id: string; reason: string }[] {
+  expect(nagErrors(app)).toEqual([]);
+  return acknowledgements(app);
 }
