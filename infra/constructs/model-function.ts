@@ -19,7 +19,7 @@ import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
 import type { CpuModel } from "../model-spec";
-import { ortVersion } from "../paths";
+import { ortVersion, sharpVersion } from "../paths";
 import { lambdaDeploymentConfig } from "../rollout";
 import { stageImage } from "../staging";
 import type { CatalogTarget, IModelBackend, ImageSource } from "./backend";
@@ -76,7 +76,7 @@ export class ModelFunction extends Construct implements IModelBackend {
       code: DockerImageCode.fromImageAsset(image.directory, {
         file: image.file,
         platform: arm ? Platform.LINUX_ARM64 : Platform.LINUX_AMD64,
-        buildArgs: { ORT_VERSION: props.ortVersion ?? ortVersion() },
+        buildArgs: { ORT_VERSION: props.ortVersion ?? ortVersion(), SHARP_VERSION: sharpVersion() },
       }),
       architecture: arm ? Architecture.ARM_64 : Architecture.X86_64,
       memorySize: model.memoryMiB,

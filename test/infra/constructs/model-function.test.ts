@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { ModelFunction } from "../../../infra/constructs/model-function";
 import { ModelStorage } from "../../../infra/constructs/model-storage";
 import { type CpuModel, defineCatalog } from "../../../infra/model-spec";
+import { sharpVersion } from "../../../infra/paths";
 import {
   acknowledgements,
   allowStatements,
@@ -84,11 +85,14 @@ describe("ModelFunction", () => {
     });
   });
 
-  it("builds the image for the model's architecture with the pinned ORT version", () => {
+  it("builds the image for the model's architecture with the pinned ORT and sharp versions", () => {
     const sources = dockerImageSources(b.app, b.stack);
     expect(sources.map((s) => s.platform).sort()).toEqual(["linux/amd64", "linux/arm64"]);
     for (const s of sources)
-      expect(s).toMatchObject({ dockerFile: "Dockerfile", dockerBuildArgs: { ORT_VERSION: "1.30.0" } });
+      expect(s).toMatchObject({
+        dockerFile: "Dockerfile",
+        dockerBuildArgs: { ORT_VERSION: "1.30.0", SHARP_VERSION: sharpVersion() },
+      });
   });
 
   it("publishes a version and points alias live at it, with provisioned concurrency where asked", () => {
