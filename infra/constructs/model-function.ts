@@ -1,6 +1,6 @@
 /**
- * A CPU model: a Lambda container function running ORT, its published version naming the live model
- * version, alias `live`, and a CodeDeploy deployment group that shifts the alias with the model's
+ * A CPU model (or pipeline, its step models in-process): a Lambda container function running ORT,
+ * its published version naming the live model version, alias `live`, and a CodeDeploy deployment group that shifts the alias with the model's
  * rollout once the release hook has checked the new version, and rolls back when the new version's
  * alarms fire.
  */
@@ -97,6 +97,8 @@ export class ModelFunction extends Construct implements IModelBackend {
       },
     });
     props.repository.grantRead(role, `${model.name}/`);
+    // A pipeline runs its step models in this function: it reads their files too (nothing more).
+    for (const step of model.steps) props.repository.grantRead(role, `${step}/`);
 
     this.alias = new Alias(this, "Live", {
       aliasName: "live",

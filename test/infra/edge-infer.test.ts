@@ -56,6 +56,7 @@ describe("the edge-infer app", () => {
     expect(Object.keys(before).sort()).toEqual([
       "EdgeInfer-Alarms",
       "EdgeInfer-Gateway",
+      "EdgeInfer-Model-ocr",
       "EdgeInfer-Model-ocr-cls",
       "EdgeInfer-Model-ocr-det",
       "EdgeInfer-Model-ocr-det-gpu",
@@ -174,6 +175,7 @@ describe("the edge-infer app", () => {
       ).Origins[0]?.CustomOriginConfig.OriginReadTimeout,
     );
     expect(fns.map((f) => f.name).sort()).toEqual([
+      "EdgeInfer-Model-ocr",
       "EdgeInfer-Model-ocr-cls",
       "EdgeInfer-Model-ocr-det",
       "EdgeInfer-Model-ocr-rec",
