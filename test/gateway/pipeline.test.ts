@@ -6,8 +6,7 @@
 import { readFileSync } from "node:fs";
 import Ocr from "@gutenye/ocr-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { decodeInferResponse, encodeInferRequest } from "../../layers/protocol";
-import { bombPng, EXPECTED, FIXTURES, imageInput, OCR_STEPS, strings } from "../layers/pipeline/support";
+import { bombPng, EXPECTED, FIXTURES, OCR_STEPS, ocrAnswer, ocrRequest } from "../layers/pipeline/support";
 import { type Started, startProcess } from "../support/server";
 
 let gateway: Started;
@@ -24,18 +23,8 @@ afterAll(() => gateway?.kill());
 
 /** POSTs the image as a binary BYTES tensor; the response and its decoded outputs. */
 async function ocr(bytes: Uint8Array, headers: Record<string, string> = {}) {
-  const encoded = encodeInferRequest({ inputs: [imageInput(bytes)] }, { binary: true });
-  const res = await fetch(`${url}/v2/models/ocr/infer`, {
-    method: "POST",
-    body: encoded.body,
-    headers: { "Inference-Header-Content-Length": String(encoded.headerLength), ...headers },
-  });
-  if (res.status !== 200) return { res, text: [] as string[], body: await res.json() };
-  const out = decodeInferResponse(
-    new Uint8Array(await res.arrayBuffer()),
-    Number(res.headers.get("inference-header-content-length")) || undefined,
-  );
-  return { res, text: strings(out.outputs.find((o) => o.name === "text")), body: out };
+  const res = await fetch(`${url}/v2/models/ocr/infer`, ocrRequest(bytes, headers));
+  return { res, ...(await ocrAnswer(res)) };
 }
 
 const fixture = (file: string) => readFileSync(FIXTURES + file);
