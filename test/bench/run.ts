@@ -9,6 +9,7 @@ import { join, resolve } from "node:path";
 import { panels, svgChart } from "./chart";
 import { ROOT } from "./children";
 import { type DecodeRow, decodeTable, decodeTargets } from "./decode-rows";
+import { pipelineTable } from "./pipeline-rows";
 import { renderChart } from "./png";
 import { markdown, type Row, type Target, targets, withRatios } from "./report";
 import { type BenchSettings, readSettings } from "./settings";
@@ -50,7 +51,8 @@ export async function runBench(
   );
   const ortVersion = String(ortPackage.version);
   const decode = result.decode.length === 0 ? "" : `\n${decodeTable(result.decode)}\n`;
-  const md = markdown(rows, goals, preamble(s, ortVersion)) + decode;
+  const pipeline = result.pipeline === undefined ? "" : `\n${pipelineTable(result.pipeline)}\n`;
+  const md = markdown(rows, goals, preamble(s, ortVersion)) + decode + pipeline;
   const files = {
     markdown: join(out, "results.md"),
     json: join(out, "results.json"),
@@ -62,7 +64,7 @@ export async function runBench(
   await writeFile(files.markdown, md);
   await writeFile(
     files.json,
-    `${JSON.stringify({ settings: { ...s, out }, ortVersion, rows, targets: goals, decode: result.decode, rawBatchSweep: result.sweep }, null, 2)}\n`,
+    `${JSON.stringify({ settings: { ...s, out }, ortVersion, rows, targets: goals, decode: result.decode, pipeline: result.pipeline, rawBatchSweep: result.sweep }, null, 2)}\n`,
   );
   const svg = svgChart(ps, title);
   await writeFile(files.svg, svg);

@@ -21,6 +21,8 @@ export interface BenchSettings {
   json: boolean;
   /** BENCH_CACHE / --cache: cache hit/miss rows. @default true */
   cache: boolean;
+  /** BENCH_PIPELINE / --pipeline: the ocr pipeline against @gutenye/ocr-node (pipeline-rows.ts). @default true */
+  pipeline: boolean;
   /** BENCH_PROFILE / --profile: `--cpu-prof` on the gateway children, written under <out>/profiles. */
   profile: boolean;
   /** BENCH_OUT / --out: result folder. @default bench-results/<timestamp> */
@@ -81,6 +83,7 @@ export function readSettings(
     concurrency,
     json: bool("json", "BENCH_JSON", true),
     cache: bool("cache", "BENCH_CACHE", true),
+    pipeline: bool("pipeline", "BENCH_PIPELINE", true),
     profile: bool("profile", "BENCH_PROFILE", false),
     out: get("out", "BENCH_OUT") ?? join("bench-results", stamp),
   };

@@ -1,6 +1,7 @@
 /**
  * The bench's phases, in order: raw ORT in this process, the hand-written server, edge-infer local
- * mode with batching off then on (JSON and binary, each concurrency), then the cache rows.
+ * mode with batching off then on (JSON and binary, each concurrency), then the cache rows, then
+ * the ocr pipeline against @gutenye/ocr-node.
  * Only one system runs at a time, so none steals the other's cores.
  */
 import type { Tensor } from "../../layers/protocol/types";
@@ -10,6 +11,7 @@ import { type DecodeRow, measureDecode } from "./decode-rows";
 import { measureHttp } from "./http-rows";
 import type { MeasureOptions } from "./measure";
 import { type BenchModel, binaryRequest, inputTensor, jsonRequest, MODELS } from "./payloads";
+import { measurePipelineRows, type PipelineRow } from "./pipeline-rows";
 import { measureRaw } from "./raw";
 import { type Row, rowOf } from "./report";
 import type { BenchSettings } from "./settings";
@@ -18,6 +20,8 @@ import type { BenchSettings } from "./settings";
 export interface SuiteResult {
   rows: Row[];
   decode: DecodeRow[];
+  /** The ocr pipeline against @gutenye/ocr-node (BENCH_PIPELINE). */
+  pipeline?: PipelineRow;
   sweep: Record<string, Array<{ batch: number; itemsPerSec: number; p50Ms: number }>>;
 }
 
@@ -149,7 +153,8 @@ export async function runSuite(s: BenchSettings, log: (line: string) => void): P
   }
   const order = new Map(s.models.map((m, i) => [m, i]));
   rows.sort((a, b) => (order.get(a.model) ?? 0) - (order.get(b.model) ?? 0));
-  return { rows, decode, sweep };
+  const pipeline = s.pipeline ? await measurePipelineRows(s, log) : undefined;
+  return { rows, decode, sweep, ...(pipeline === undefined ? {} : { pipeline }) };
 }
 
 function variantsOf(s: BenchSettings): ReadonlyArray<"binary" | "json"> {

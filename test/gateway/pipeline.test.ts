@@ -6,7 +6,16 @@
 import { readFileSync } from "node:fs";
 import Ocr from "@gutenye/ocr-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { bombPng, EXPECTED, FIXTURES, OCR_STEPS, ocrAnswer, ocrRequest } from "../layers/pipeline/support";
+import {
+  bombPng,
+  characters,
+  EXPECTED,
+  FIXTURES,
+  OCR_STEPS,
+  ocrAnswer,
+  ocrRequest,
+  REFERENCE_SKIPS,
+} from "../layers/pipeline/support";
 import { type Started, startProcess } from "../support/server";
 
 let gateway: Started;
@@ -105,9 +114,7 @@ describe("the ocr pipeline over HTTP", () => {
 
 describe("against @gutenye/ocr-node", () => {
   // No angle classifier there: the rotated line is checked against its known text only (above).
-  const files = Object.keys(EXPECTED).filter((f) => f !== "rotated.png");
-  /** Lines joined, whitespace ignored: the two differ in spaces between words (see the fixture README). */
-  const chars = (lines: string[]) => lines.join(" ").replace(/\s+/g, "");
+  const files = Object.keys(EXPECTED).filter((f) => !REFERENCE_SKIPS.includes(f));
 
   let reference: Awaited<ReturnType<typeof Ocr.create>>;
   beforeAll(async () => {
@@ -117,7 +124,7 @@ describe("against @gutenye/ocr-node", () => {
   it.each(files)("reads the same characters in %s", async (file) => {
     const theirs = (await reference.detect(FIXTURES + file)).map((l: { text: string }) => l.text);
     const ours = (await ocr(fixture(file))).text;
-    expect(chars(ours)).toBe(chars(theirs));
+    expect(characters(ours)).toBe(characters(theirs));
     expect(ours.join(" ").replace(/\s+/g, " ")).toBe((EXPECTED[file] ?? []).join(" "));
   });
 });
