@@ -132,8 +132,8 @@ describe("the edge-infer app", () => {
         expect(r.Properties?.AlarmActions, `${name}/${id}`).toEqual([topic]);
       }
     }
-    // 6 per CPU model (3 release, 3 steady-state), 2 for the GPU endpoint, 2 for the gateway.
-    expect(count).toBe(3 * 6 + 2 + 2);
+    // 6 per CPU model or pipeline (3 release, 3 steady-state), 2 for the GPU endpoint, 2 for the gateway.
+    expect(count).toBe(4 * 6 + 2 + 2);
     // The alarm stack depends on nothing; every stack with alarms depends on it (CDK refuses cycles).
     const assembly = app.synth();
     const deps = (stack: { artifactId: string }) =>

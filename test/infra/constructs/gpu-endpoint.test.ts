@@ -6,6 +6,7 @@ import { beforeAll, describe, expect, it } from "vitest";
 import { GpuEndpoint, VARIANT_NAME } from "../../../infra/constructs/gpu-endpoint";
 import { ModelStorage } from "../../../infra/constructs/model-storage";
 import { defineCatalog, type GpuModel } from "../../../infra/model-spec";
+import { sharpVersion } from "../../../infra/paths";
 import {
   acknowledgements,
   allowStatements,
@@ -71,7 +72,10 @@ describe("GpuEndpoint", () => {
       },
     });
     expect(dockerImageSources(b.app, b.stack)).toEqual([
-      expect.objectContaining({ platform: "linux/amd64", dockerBuildArgs: { ORT_VERSION: "1.30.0" } }),
+      expect.objectContaining({
+        platform: "linux/amd64",
+        dockerBuildArgs: { ORT_VERSION: "1.30.0", SHARP_VERSION: sharpVersion() },
+      }),
     ]);
   });
 
