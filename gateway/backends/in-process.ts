@@ -27,7 +27,7 @@ export interface InProcessOptions {
   logger?: Logger;
   /** Honour each model's `dynamic_batching` (BATCHING); false runs every request on its own. @default true */
   batching?: boolean;
-  /** Where ONNX Runtime runs (INFERENCE_THREAD). @default "main" */
+  /** Where ONNX Runtime runs (INFERENCE_THREAD). @default "main" (the gateway's INFERENCE_THREAD defaults to auto) */
   inferenceThread?: InferenceThread;
 }
 

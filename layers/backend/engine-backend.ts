@@ -11,10 +11,11 @@ import {
   DynamicBatcher,
 } from "../batching";
 import type { ModelEngine } from "../engine";
+import { HybridModel } from "../engine/hybrid-model";
 import type { LoadedModel } from "../engine/types";
 import { ModelNotFound } from "../errors";
 import { quote } from "../protocol/quote";
-import { requestedOutputs, type ValidatedRequest } from "../validation/request";
+import { requestedOutputs } from "../validation/request";
 import type { Backend, InferResult, ModelDescription } from "./contract";
 
 /** Options of EngineBackend. */
@@ -84,26 +85,28 @@ export class EngineBackend implements Backend {
    * against this version's description. `signal` takes a request out of the batcher's queue; a run
    * already started finishes.
    */
-  async infer(
-    model: string,
-    version: number | undefined,
-    request: ValidatedRequest,
-    signal?: AbortSignal,
-  ): Promise<InferResult> {
+  async infer(...[model, version, request, signal]: Parameters<Backend["infer"]>): Promise<InferResult> {
     const loaded = await this.engine.load(model, this.resolve(model, version));
     const names = requestedOutputs(request);
     const answered = String(loaded.version);
     if (this.batching && batchingEnabled(loaded.config)) {
-      const r = await this.batcherOf(loaded).submit(
-        request,
-        names,
-        signal === undefined ? undefined : { signal },
-      );
-      return {
-        version: answered,
-        outputs: r.outputs,
-        timing: { queueMs: ms(r.queueMicros), inferMs: ms(r.runMicros) },
-      };
+      // A version on both threads sends a batch to its worker while other requests wait.
+      const hybrid = loaded instanceof HybridModel ? loaded : undefined;
+      if (hybrid !== undefined) hybrid.waiting++;
+      try {
+        const r = await this.batcherOf(loaded).submit(
+          request,
+          names,
+          signal === undefined ? undefined : { signal },
+        );
+        return {
+          version: answered,
+          outputs: r.outputs,
+          timing: { queueMs: ms(r.queueMicros), inferMs: ms(r.runMicros) },
+        };
+      } finally {
+        if (hybrid !== undefined) hybrid.waiting--;
+      }
     }
     const started = performance.now();
     const outputs = await loaded.run(request.inputs, names);

@@ -2,8 +2,9 @@
 import { InferenceError, ModelNotReady } from "../errors";
 import { limitsProblem } from "../repository/limits";
 import type { ModelConfig, ModelRepository, ModelSignature } from "../repository/types";
+import { HybridModel } from "./hybrid-model";
 import { type ServedModel, SessionModel, shortOrtMessage } from "./loaded";
-import { createSession, ProviderUnavailable, warmupInputs } from "./session";
+import { createSession, fixedInputShapes, ProviderUnavailable, warmupInputs } from "./session";
 import { resolveSignature, SignatureMismatch } from "./signature";
 import type { EngineLogger, InferenceThread } from "./types";
 import { WorkerModel } from "./worker-model";
@@ -23,7 +24,8 @@ interface Opened {
 
 async function openHere(path: string, target: Target, log: EngineLogger): Promise<Opened> {
   const { model, version, config } = target;
-  const session = await createSession(path, config.optimization, log, { model, version });
+  const where = { model, version };
+  const session = await createSession(path, config.optimization, log, where, fixedInputShapes(config));
   return {
     meta: session,
     model: (sig) => new SessionModel(model, version, config, sig, session),
@@ -33,7 +35,8 @@ async function openHere(path: string, target: Target, log: EngineLogger): Promis
 
 async function openInWorker(path: string, target: Target, log: EngineLogger): Promise<Opened> {
   const { model, version, config } = target;
-  const worker = new InferenceWorker({ path, optimization: config.optimization, model, version }, log);
+  const init = { path, optimization: config.optimization, memoryPattern: fixedInputShapes(config) };
+  const worker = new InferenceWorker({ ...init, model, version }, log);
   const meta = await worker.ready;
   return {
     meta,
@@ -41,6 +44,29 @@ async function openInWorker(path: string, target: Target, log: EngineLogger): Pr
     close: () => worker.stop(),
   };
 }
+
+/** Both: a session here and one in a worker, opened side by side (see hybrid-model.ts). */
+async function openBoth(path: string, target: Target, log: EngineLogger): Promise<Opened> {
+  const [here, there] = await Promise.allSettled([
+    openHere(path, target, log),
+    openInWorker(path, target, log),
+  ]);
+  if (here.status === "rejected" || there.status === "rejected") {
+    // Neither is left open when the other failed.
+    if (here.status === "fulfilled") await here.value.close().catch(noop);
+    if (there.status === "fulfilled") await there.value.close().catch(noop);
+    throw here.status === "rejected" ? here.reason : (there as PromiseRejectedResult).reason;
+  }
+  return {
+    meta: here.value.meta,
+    model: (sig) => new HybridModel(here.value.model(sig), there.value.model(sig)),
+    close: async () => {
+      await Promise.all([here.value.close(), there.value.close()]);
+    },
+  };
+}
+
+const OPEN = { main: openHere, worker: openInWorker, auto: openBoth } as const;
 
 /**
  * Loads `model` version `version`; any failure is a ModelNotReady with a short public reason
@@ -60,15 +86,24 @@ export async function createModel(
     return new ModelNotReady(msg, { cause });
   };
   log("info", `loading model '${model}' version ${version}`, where);
+  // Where a load's time goes (a cold start's split), in the "loaded" line.
+  const ms: Record<string, number> = {};
+  let t = performance.now();
+  const lap = (phase: string) => {
+    const now = performance.now();
+    ms[phase] = Math.round((now - t) * 10) / 10;
+    t = now;
+  };
   let path: string;
   try {
     path = await repo.fetchModel(model, version);
   } catch (e) {
     throw fail(e instanceof InferenceError ? e.message : "the model file cannot be fetched", e);
   }
+  lap("fetch_ms");
   let opened: Opened;
   try {
-    opened = await (options.thread === "worker" ? openInWorker : openHere)(path, target, log);
+    opened = await OPEN[options.thread](path, target, log);
   } catch (e) {
     if (e instanceof WorkerStopped) throw fail("its inference worker stopped", e);
     if (e instanceof ProviderUnavailable) throw fail(e.message, e);
@@ -85,15 +120,18 @@ export async function createModel(
     await opened.close().catch(noop);
     throw fail(e instanceof SignatureMismatch ? e.message : "its signature cannot be read", e);
   }
+  lap("session_ms");
   if (options.warmup) {
     try {
-      await loaded.run(warmupInputs(loaded.signature));
+      const inputs = warmupInputs(loaded.signature);
+      await (loaded.warm === undefined ? loaded.run(inputs) : loaded.warm(inputs));
     } catch (e) {
       await loaded.release().catch(noop);
       const cause = e instanceof Error && e.cause !== undefined ? e.cause : e;
       throw fail(`the warm-up run failed: ${shortOrtMessage(cause)}`, e);
     }
-    log("info", `model '${model}' version ${version} warmed up`, where);
+    lap("warmup_ms");
+    log("info", `model '${model}' version ${version} warmed up`, { ...where, ...ms });
   }
   return loaded;
 }

@@ -22,6 +22,8 @@ export function shortOrtMessage(e: unknown): string {
 export interface ServedModel extends LoadedModel {
   /** Frees the session once the runs in flight are done; later runs are refused. */
   release(): Promise<void>;
+  /** The load's warm-up run, where it is more than one `run` (a session on each thread). */
+  warm?(inputs: Tensor[]): Promise<void>;
   /** Calls `listener` if the model becomes unusable on its own (a worker that died). */
   onFailure?(listener: (e: Error) => void): void;
 }

@@ -34,14 +34,16 @@ export interface EngineOptions {
   /**
    * Where ONNX Runtime runs: "main" (this thread; ORT's run blocks it while it computes) or
    * "worker" (one worker thread per loaded version, so a server keeps parsing and encoding
-   * requests meanwhile, at the cost of a copy of the inputs and a thread hop per run). Bundles
-   * need the worker entry built beside them (`inference-worker.mjs`). @default "main"
+   * requests meanwhile, at the cost of a copy of the inputs and a thread hop per run), or "auto"
+   * (a session on each: a run that finds the version idle runs here, one that arrives while
+   * another is in flight goes to the worker; the memory of both). Bundles need the worker entry
+   * built beside them (`inference-worker.mjs`). @default "main"
    */
   inferenceThread?: InferenceThread;
 }
 
 /** Where a ModelEngine runs ONNX Runtime. */
-export type InferenceThread = "main" | "worker";
+export type InferenceThread = "main" | "worker" | "auto";
 
 /** A model version loaded, warmed up and ready to run. */
 export interface LoadedModel {

@@ -64,10 +64,8 @@ async function main(port: NonNullable<typeof parentPort>, init: WorkerInit): Pro
   const log: EngineLogger = (level, msg, fields) => post(port, { type: "log", level, msg, fields });
   let session: ort.InferenceSession;
   try {
-    session = await createSession(init.path, init.optimization, log, {
-      model: init.model,
-      version: init.version,
-    });
+    const where = { model: init.model, version: init.version };
+    session = await createSession(init.path, init.optimization, log, where, init.memoryPattern === true);
   } catch (e) {
     // A public reason travels beside ORT's own text, which only the log sees.
     if (e instanceof ProviderUnavailable) {

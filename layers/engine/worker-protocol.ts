@@ -12,6 +12,8 @@ import type { EngineLogger } from "./types";
 export interface WorkerInit {
   path: string;
   optimization: SessionOptions;
+  /** ORT's memory pattern on (a model with fixed input shapes). */
+  memoryPattern?: boolean;
   model: string;
   version: number;
 }

@@ -68,6 +68,17 @@ export interface ServerChild {
 
 const tsx = ["--import", "tsx"];
 
+/**
+ * The node flags of `npm start` (package.json's start script, e.g. the young generation's size):
+ * the bench's gateway runs as users start it.
+ */
+export async function startFlags(): Promise<string[]> {
+  const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as {
+    scripts: { start: string };
+  };
+  return pkg.scripts.start.split(/\s+/).filter((w) => w.startsWith("--"));
+}
+
 async function stopChild(started: Started): Promise<void> {
   const { child } = started;
   if (child.exitCode !== null || child.signalCode !== null) return;
@@ -116,7 +127,7 @@ export async function startHandwritten(
 export async function startGateway(repositoryUri: string, options: ChildOptions = {}): Promise<ServerChild> {
   const started = await startProcess(
     process.execPath,
-    [...(options.nodeFlags ?? []), ...tsx, join(ROOT, "gateway/node.ts")],
+    [...(await startFlags()), ...(options.nodeFlags ?? []), ...tsx, join(ROOT, "gateway/node.ts")],
     {
       env: {
         ...process.env,

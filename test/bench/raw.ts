@@ -63,7 +63,8 @@ export async function measureRaw(
   }
 }
 
-async function outputsOf(
+/** The model's outputs for `data` (batch 1), copied out of ORT. */
+export async function outputsOf(
   session: ort.InferenceSession,
   model: BenchModel,
   data: Float32Array,

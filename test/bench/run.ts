@@ -8,9 +8,13 @@ import { cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { panels, svgChart } from "./chart";
 import { ROOT } from "./children";
+import { coldTable, coldTarget } from "./cold-rows";
 import { type DecodeRow, decodeTable, decodeTargets } from "./decode-rows";
+import { modeTable } from "./mode-rows";
+import { perfTargets } from "./perf-targets";
 import { pipelineTable } from "./pipeline-rows";
 import { renderChart } from "./png";
+import { readmeTable } from "./readme-table";
 import { markdown, type Row, type Target, targets, withRatios } from "./report";
 import { type BenchSettings, readSettings } from "./settings";
 import { runSuite, type SuiteResult } from "./suite";
@@ -45,14 +49,18 @@ export async function runBench(
   const started = performance.now();
   const result: SuiteResult = await runSuite({ ...s, out }, log);
   const rows = withRatios(result.rows);
-  const goals = [...targets(rows), ...decodeTargets(result.decode)];
+  const goals = [...targets(rows), ...decodeTargets(result.decode), ...perfTargets(rows)];
+  if (result.cold !== undefined) goals.push(coldTarget(result.cold));
   const ortPackage = JSON.parse(
     await readFile(join(ROOT, "node_modules/onnxruntime-node/package.json"), "utf8"),
   );
   const ortVersion = String(ortPackage.version);
   const decode = result.decode.length === 0 ? "" : `\n${decodeTable(result.decode)}\n`;
+  const modes = result.memory.length === 0 ? "" : `\n${modeTable(rows, result.memory)}\n`;
+  const cold = result.cold === undefined ? "" : `\n${coldTable(result.cold)}\n`;
+  const readme = `\nFor the README (\`${commandOf()}\`):\n\n${readmeTable(rows)}\n`;
   const pipeline = result.pipeline === undefined ? "" : `\n${pipelineTable(result.pipeline)}\n`;
-  const md = markdown(rows, goals, preamble(s, ortVersion)) + decode + pipeline;
+  const md = markdown(rows, goals, preamble(s, ortVersion)) + decode + modes + cold + pipeline + readme;
   const files = {
     markdown: join(out, "results.md"),
     json: join(out, "results.json"),
@@ -64,7 +72,7 @@ export async function runBench(
   await writeFile(files.markdown, md);
   await writeFile(
     files.json,
-    `${JSON.stringify({ settings: { ...s, out }, ortVersion, rows, targets: goals, decode: result.decode, pipeline: result.pipeline, rawBatchSweep: result.sweep }, null, 2)}\n`,
+    `${JSON.stringify({ settings: { ...s, out }, ortVersion, rows, targets: goals, decode: result.decode, memory: result.memory, cold: result.cold, pipeline: result.pipeline, rawBatchSweep: result.sweep }, null, 2)}\n`,
   );
   const svg = svgChart(ps, title);
   await writeFile(files.svg, svg);
@@ -75,6 +83,15 @@ export async function runBench(
     `Took ${((performance.now() - started) / 1000).toFixed(0)} s. Results: ${out}/ (results.md, results.json, chart.svg, chart.png)`,
   );
   return { rows, decode: result.decode, targets: goals, files };
+}
+
+/** The command line that repeats a run with `s` (the variables that differ from the defaults). */
+function commandOf(): string {
+  const vars = Object.entries(process.env)
+    .filter(([k]) => (k.startsWith("BENCH_") && k !== "BENCH_OUT") || k === "INFERENCE_THREAD")
+    .map(([k, v]) => `${k}=${v}`);
+  const flags = process.argv.slice(2);
+  return [...vars, "npm run bench", ...(flags.length > 0 ? ["--", ...flags] : [])].join(" ");
 }
 
 if (import.meta.url === `file://${process.argv[1]}` || process.argv[1]?.endsWith("test/bench/run.ts")) {

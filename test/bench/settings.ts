@@ -27,6 +27,14 @@ export interface BenchSettings {
   profile: boolean;
   /** BENCH_OUT / --out: result folder. @default bench-results/<timestamp> */
   out: string;
+  /** BENCH_MODES / --modes: also measure INFERENCE_THREAD=main and =worker (ocr-cls, binary) beside the default. @default true */
+  modes: boolean;
+  /** BENCH_TAIL / --tail: ocr-det 1×3×224×224 JSON at the highest concurrency (the tail under large bodies). @default true */
+  tail: boolean;
+  /** BENCH_COLD / --cold: the model function's cold start against its limit (1 round when quick, else 3). @default true */
+  cold: boolean;
+  /** BENCH_QUICK / --quick: a small run for checks (0.5 s rows, 0.2 s warm-up, no cache rows); other variables still win. */
+  quick: boolean;
   /** Stop each row after this many calls (smoke tests). */
   maxRequests?: number;
 }
@@ -74,16 +82,21 @@ export function readSettings(
   if (concurrency.some((c) => !Number.isInteger(c) || c < 1)) {
     throw new Error("bench: BENCH_CONCURRENCY (--concurrency) must list integers >= 1");
   }
+  const quick = bool("quick", "BENCH_QUICK", false);
   const stamp = new Date().toISOString().replace(/[:.]/g, "-");
   return {
-    seconds: number("seconds", "BENCH_SECONDS", 3, 0.05),
-    warmupSeconds: number("warmup", "BENCH_WARMUP_SECONDS", 0.5, 0),
+    seconds: number("seconds", "BENCH_SECONDS", quick ? 0.5 : 3, 0.05),
+    warmupSeconds: number("warmup", "BENCH_WARMUP_SECONDS", quick ? 0.2 : 0.5, 0),
     threads: number("threads", "BENCH_THREADS", 1, 1),
     models,
     concurrency,
     json: bool("json", "BENCH_JSON", true),
-    cache: bool("cache", "BENCH_CACHE", true),
+    cache: bool("cache", "BENCH_CACHE", !quick),
+    modes: bool("modes", "BENCH_MODES", true),
+    tail: bool("tail", "BENCH_TAIL", true),
+    cold: bool("cold", "BENCH_COLD", true),
     pipeline: bool("pipeline", "BENCH_PIPELINE", true),
+    quick,
     profile: bool("profile", "BENCH_PROFILE", false),
     out: get("out", "BENCH_OUT") ?? join("bench-results", stamp),
   };

@@ -7,14 +7,17 @@
 import type { Tensor } from "../../layers/protocol/types";
 import { measureCacheRows } from "./cache-rows";
 import { benchRepository, modelPath, profiled, startGateway, startHandwritten } from "./children";
+import { type ColdStart, measureColdStart } from "./cold-rows";
 import { type DecodeRow, measureDecode } from "./decode-rows";
 import { measureHttp } from "./http-rows";
 import type { MeasureOptions } from "./measure";
+import { type ModeMemory, measureModeRows } from "./mode-rows";
 import { type BenchModel, binaryRequest, inputTensor, jsonRequest, MODELS } from "./payloads";
 import { measurePipelineRows, type PipelineRow } from "./pipeline-rows";
 import { measureRaw } from "./raw";
 import { type Row, rowOf } from "./report";
 import type { BenchSettings } from "./settings";
+import { measureTailRow } from "./tail-rows";
 
 /** Everything a run found, besides the rows: raw ORT's batch sweep, the JSON decode figures. */
 export interface SuiteResult {
@@ -23,6 +26,10 @@ export interface SuiteResult {
   /** The ocr pipeline against @gutenye/ocr-node (BENCH_PIPELINE). */
   pipeline?: PipelineRow;
   sweep: Record<string, Array<{ batch: number; itemsPerSec: number; p50Ms: number }>>;
+  /** RSS of the gateway in each thread mode (empty when BENCH_MODES is off). */
+  memory: ModeMemory[];
+  /** The model function's cold start (absent when BENCH_COLD is off). */
+  cold?: ColdStart;
 }
 
 /** Outputs of ocr-det differ a little between batch sizes and thread schedules; ocr-cls hardly. */
@@ -89,23 +96,23 @@ export async function runSuite(s: BenchSettings, log: (line: string) => void): P
     );
   }
 
-  const hand = await startHandwritten(s.models, s.threads);
-  try {
+  // Every model × variant × concurrency over HTTP, against one server: one row each.
+  const httpRows = async (port: number, system: Row["system"], batching: Row["batching"]) => {
     for (const name of s.models) {
       const x = inputTensor(modelOf(name));
       for (const variant of variantsOf(s)) {
         const req = variant === "binary" ? binaryRequest(name, x) : jsonRequest(name, x);
         for (const c of s.concurrency) {
-          const m = await measureHttp(hand.port, req, { concurrency: c, ...timing }, check(expected, name));
-          add(
-            rowOf(
-              { model: name, system: "hand-written", variant, batching: "-", concurrency: c, items: 1 },
-              m,
-            ),
-          );
+          const m = await measureHttp(port, req, { concurrency: c, ...timing }, check(expected, name));
+          add(rowOf({ model: name, system, variant, batching, concurrency: c, items: 1 }, m));
         }
       }
     }
+  };
+
+  const hand = await startHandwritten(s.models, s.threads);
+  try {
+    await httpRows(hand.port, "hand-written", "-");
   } finally {
     await hand.stop();
   }
@@ -114,47 +121,40 @@ export async function runSuite(s: BenchSettings, log: (line: string) => void): P
     const repo = await benchRepository(s.models, { batching, cache: false, threads: s.threads });
     const gateway = await startGateway(repo.uri, profiled(s, batching ? "batching-on" : "batching-off"));
     try {
-      for (const name of s.models) {
-        const x = inputTensor(modelOf(name));
-        for (const variant of variantsOf(s)) {
-          const req = variant === "binary" ? binaryRequest(name, x) : jsonRequest(name, x);
-          for (const c of s.concurrency) {
-            const m = await measureHttp(
-              gateway.port,
-              req,
-              { concurrency: c, ...timing },
-              check(expected, name),
-            );
-            add(
-              rowOf(
-                {
-                  model: name,
-                  system: "edge-infer",
-                  variant,
-                  batching: batching ? "on" : "off",
-                  concurrency: c,
-                  items: 1,
-                },
-                m,
-              ),
-            );
-          }
-        }
-      }
+      await httpRows(gateway.port, "edge-infer", batching ? "on" : "off");
     } finally {
       await gateway.stop();
       await repo.cleanup();
     }
   }
 
+  const memory: ModeMemory[] = [];
+  if (s.modes && s.models.includes("ocr-cls")) {
+    const modes = await measureModeRows(s, timing, expected.get("ocr-cls"), add);
+    memory.push(...modes.memory);
+  }
+  if (s.tail && s.json && s.models.includes("ocr-det")) add(await measureTailRow(s, timing));
+
   if (s.cache) {
     const name = s.models.includes("ocr-det") ? "ocr-det" : (s.models[0] ?? "ocr-det");
     for (const row of await measureCacheRows(modelOf(name), s, timing, expected.get(name))) add(row);
   }
+  const cold = s.cold ? await measureColdStart(s.quick ? 1 : 3) : undefined;
+  if (cold !== undefined)
+    log(
+      `ocr-cls model function cold start: ${cold.totalMs.toFixed(0)} ms (limit ${cold.limit.totalMs.toFixed(0)} ms)`,
+    );
   const order = new Map(s.models.map((m, i) => [m, i]));
   rows.sort((a, b) => (order.get(a.model) ?? 0) - (order.get(b.model) ?? 0));
   const pipeline = s.pipeline ? await measurePipelineRows(s, log) : undefined;
-  return { rows, decode, sweep, ...(pipeline === undefined ? {} : { pipeline }) };
+  return {
+    rows,
+    decode,
+    sweep,
+    memory,
+    ...(cold === undefined ? {} : { cold }),
+    ...(pipeline === undefined ? {} : { pipeline }),
+  };
 }
 
 function variantsOf(s: BenchSettings): ReadonlyArray<"binary" | "json"> {

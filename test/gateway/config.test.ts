@@ -32,7 +32,7 @@ describe("readGatewayConfig", () => {
       jsonLimits: { maxDepth: 32, maxElements: 16_777_216 },
       concurrency: { maxInFlight: 32, maxQueued: 128, queueTimeoutMs: 5_000 },
       batching: true,
-      inferenceThread: "main",
+      inferenceThread: "auto",
       serviceName: "edge-infer-gateway",
       metricsNamespace: "EdgeInfer",
     });
@@ -170,7 +170,7 @@ describe("readGatewayConfig", () => {
       'MODEL_QUEUE_TIMEOUT_MS: expected an integer from 1 to 900000, got "1.5"',
     ],
     [{ BATCHING: "maybe" }, 'BATCHING: expected on or off, got "maybe"'],
-    [{ INFERENCE_THREAD: "gpu" }, 'INFERENCE_THREAD: expected one of main, worker, got "gpu"'],
+    [{ INFERENCE_THREAD: "gpu" }, 'INFERENCE_THREAD: expected one of auto, main, worker, got "gpu"'],
     [{ MODEL_CATALOG: "{" }, "MODEL_CATALOG: not valid JSON"],
     [
       { MODEL_CATALOG: "[]" },

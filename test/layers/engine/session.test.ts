@@ -4,7 +4,8 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { createSession, ortOptions, SESSION_CONFIG } from "../../../layers/engine/session";
+import { createSession, fixedInputShapes, ortOptions, SESSION_CONFIG } from "../../../layers/engine/session";
+import type { SessionOptions } from "../../../layers/repository/types";
 import { addModel } from "../../support/models";
 
 let dir: string;
@@ -44,6 +45,27 @@ describe("ortOptions", () => {
       interOpNumThreads: 1,
       executionProviders: ["cpu"],
     });
+  });
+});
+
+describe("memory pattern", () => {
+  const cpu: SessionOptions = {
+    graph_optimization_level: "all",
+    execution_providers: [],
+    allow_cpu_fallback: false,
+  };
+  it("is on only for a model whose config fixes every input shape (the batch dimension aside)", () => {
+    const fixed = { inputs: [{ name: "x", datatype: "FP32" as const, shape: [3, 48, 192] }] };
+    const free = { inputs: [{ name: "x", datatype: "FP32" as const, shape: [3, -1, -1] }] };
+    expect(fixedInputShapes(fixed)).toBe(true);
+    expect(fixedInputShapes(free)).toBe(false);
+    expect(fixedInputShapes({})).toBe(false);
+    expect(fixedInputShapes({ inputs: [...fixed.inputs, ...free.inputs] })).toBe(false);
+    expect(ortOptions(cpu, ["cpu"], true)).toMatchObject({
+      enableMemPattern: true,
+      enableCpuMemArena: false,
+    });
+    expect(ortOptions(cpu, ["cpu"])).toMatchObject({ enableMemPattern: false, enableCpuMemArena: false });
   });
 });
 
