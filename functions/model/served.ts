@@ -10,7 +10,6 @@ import { PipelineBackend, repositoryFiles } from "../../layers/pipeline";
 import { quote } from "../../layers/protocol/quote";
 import type { ModelRepository } from "../../layers/repository";
 import type { LogSink } from "../../layers/telemetry";
-import type { ValidatedRequest } from "../../layers/validation/request";
 
 /** A backend that can load and warm a model version ahead of requests. */
 type Loading = Backend & { load(model: string, version?: number): Promise<unknown> };
@@ -38,24 +37,18 @@ export class ServedModel implements Backend {
     await (await this.of(model)).load(model, version);
   }
 
-  async describe(
-    model: string,
-    version: number | undefined,
-    signal?: AbortSignal,
-  ): Promise<ModelDescription> {
+  /** Metadata and config of a version of MODEL_NAME. */
+  async describe(...[model, version, signal]: Parameters<Backend["describe"]>): Promise<ModelDescription> {
     return (await this.of(model)).describe(model, version, signal);
   }
 
-  async ready(model: string, version: number | undefined, signal?: AbortSignal): Promise<boolean> {
+  /** True once the version is loaded and warmed up (a pipeline: its first sample agreed). */
+  async ready(...[model, version, signal]: Parameters<Backend["ready"]>): Promise<boolean> {
     return (await this.of(model)).ready(model, version, signal);
   }
 
-  async infer(
-    model: string,
-    version: number | undefined,
-    request: ValidatedRequest,
-    signal?: AbortSignal,
-  ): Promise<InferResult> {
+  /** Runs a validated request on MODEL_NAME. */
+  async infer(...[model, version, request, signal]: Parameters<Backend["infer"]>): Promise<InferResult> {
     return (await this.of(model)).infer(model, version, request, signal);
   }
 
