@@ -1,8 +1,8 @@
 /**
  * esbuild bundles of the deployables (`npm run build`): the gateway's Lambda handler, the model
  * function's Lambda handler, the model container's server and the release hook, each one ESM file
- * under dist/. onnxruntime-node stays external: it is native and installed in the images
- * (functions/Dockerfile*). Deterministic: the same source gives the same bytes wherever it is written
+ * under dist/. onnxruntime-node and sharp (pipelines' image decoding) stay external: they are native
+ * and installed in the images (functions/Dockerfile*), each with its binary for the image's platform. Deterministic: the same source gives the same bytes wherever it is written
  * (source map paths are relative to `<root>/dist/<name>/`, no timestamps), so assets keep their hash.
  */
 import { mkdir, stat, writeFile } from "node:fs/promises";
@@ -131,7 +131,7 @@ function esbuildOptions(
     target: "node22",
     format: "esm",
     mainFields: ["module", "main"],
-    external: ["onnxruntime-node"],
+    external: ["onnxruntime-node", "sharp"],
     banner: { js: BANNER },
     minify,
     sourcemap: true,

@@ -26,6 +26,15 @@ export const catalog = defineCatalog({
       memoryMiB: 2048,
       rollout: { canary: { percent: 20, minutes: 10 } },
     },
+    // The ocr pipeline (functions/models/ocr): image in, text out, its three step models in-process.
+    {
+      name: "ocr",
+      backend: "cpu",
+      liveVersion: 1,
+      memoryMiB: 3008,
+      timeoutSeconds: 25,
+      steps: ["ocr-det", "ocr-cls", "ocr-rec"],
+    },
     {
       name: "ocr-det-gpu",
       backend: "gpu",

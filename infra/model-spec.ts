@@ -53,6 +53,12 @@ export interface CpuModelEntry extends ModelEntryBase {
   readonly architecture?: "arm64" | "x86_64";
   /** Pre-initialised instances on alias `live`; 0 = on demand only. @default 0 */
   readonly provisionedConcurrency?: number;
+  /**
+   * A pipeline (`platform: "ensemble"`): the models its steps run, in-process in this function,
+   * which may read their folders of the repository. Each must be a catalog model too, so it stays
+   * addressable through its own function. @default [] (an ONNX model)
+   */
+  readonly steps?: readonly string[];
 }
 
 /** A model served by a SageMaker real-time endpoint running the container server on a GPU. */
@@ -174,6 +180,7 @@ function resolveCpu(entry: CpuModelEntry, base: ModelSpecBase): CpuModel {
     timeoutSeconds: 20,
     architecture: "arm64",
     provisionedConcurrency: 0,
+    steps: [],
     ...entry,
     ...base,
   };
@@ -188,6 +195,9 @@ function resolveCpu(entry: CpuModelEntry, base: ModelSpecBase): CpuModel {
     model.architecture,
   );
   checkInt(n, "provisionedConcurrency", model.provisionedConcurrency, 0, 1000);
+  const { steps } = model;
+  const distinct = new Set(steps).size === steps.length && !steps.includes(n);
+  check(distinct, n, "steps", "distinct models other than the pipeline itself", steps);
   return model;
 }
 
@@ -267,6 +277,11 @@ export function defineCatalog(input: { repositoryPrefix?: string; models: readon
       `model '${name}': backend must be "cpu" or "gpu", received ${JSON.stringify((entry as { backend: unknown }).backend)}`,
     );
   });
+  for (const m of models) {
+    if (m.backend !== "cpu") continue;
+    const missing = m.steps.filter((s) => !seen.has(s));
+    check(missing.length === 0, m.name, "steps", "models of the catalog", missing);
+  }
   return { repositoryPrefix, models };
 }
 

@@ -1,6 +1,7 @@
 /**
  * The core of the model function, shared by the Lambda handler and the container server: one
- * engine over the repository, serving one model, its live version loaded once per instance.
+ * engine over the repository, serving one model (or one pipeline, its steps on that engine), its
+ * live version loaded once per instance.
  */
 import { Logger as PowertoolsLogger } from "@aws-lambda-powertools/logger";
 import { type Backend, EngineBackend, type ModelCatalog } from "../../layers/backend";
@@ -10,11 +11,13 @@ import { type InferenceThread, ModelEngine } from "../../layers/engine";
 import { fromPowertools, type LogSink, silentLogger } from "../../layers/telemetry";
 import { type FunctionConfig, readFunctionConfig } from "./config";
 import { meteredBackend, RunMetrics } from "./run-metrics";
+import { ServedModel } from "./served";
 
 /** One model, served from an in-process engine. */
 export interface ModelService {
   readonly config: FunctionConfig;
   readonly logger: LogSink;
+  /** The engine: runs MODEL_NAME, or the step models of a pipeline. */
   readonly backend: EngineBackend;
   /** What requests go through: `backend`, each run counted in `metrics`. */
   readonly served: Backend;
@@ -60,13 +63,17 @@ export function createModelService(
     liveVersions,
     inferenceThread: options.inferenceThread ?? "main",
   });
-  const backend = new EngineBackend(engine, {
-    models: [model],
-    liveVersions,
-    batching: options.batching ?? true,
+  // Not limited to MODEL_NAME: a pipeline's step models run on it too; ServedModel admits MODEL_NAME only.
+  const backend = new EngineBackend(engine, { liveVersions, batching: options.batching ?? true });
+  const one = new ServedModel({
+    model,
+    repo,
+    engine: backend,
+    liveVersions: liveVersions ?? new Map(),
+    logger,
   });
   const metrics = new RunMetrics(config.metricsNamespace, model, options.emit);
-  const served = meteredBackend(backend, metrics);
+  const served = meteredBackend(one, metrics);
   const catalog = new Map<string, Backend>([[model, served]]);
   return {
     config,
@@ -76,10 +83,8 @@ export function createModelService(
     catalog,
     control: new EngineControl({ repo, engine: backend, catalog, served, only: model, logger }),
     metrics,
-    warm: async () => {
-      await backend.load(model);
-    },
-    ready: () => backend.ready(model, undefined),
+    warm: () => one.load(model),
+    ready: () => one.ready(model, undefined),
     close: () => backend.close(),
   };
 }

@@ -4,8 +4,7 @@
  */
 
 import type { Backend } from "../../layers/backend";
-import { directoryFiles, PipelineBackend } from "../../layers/pipeline";
-import { FileRepository } from "../../layers/repository";
+import { PipelineBackend, repositoryFiles } from "../../layers/pipeline";
 import type { ModelRepository } from "../../layers/repository/types";
 import type { Logger } from "../../layers/telemetry";
 
@@ -30,8 +29,8 @@ export async function splitPipelines(
 
 /**
  * Adds `pipelines` to `catalog`, their steps served by the catalog's other backends; returns the
- * pipelines served. A pipeline reads its version's files (dictionary, samples) from disk: from an
- * s3:// repository none is served, with a warning, and the ONNX models still are.
+ * pipelines served. A pipeline reads its version's files (dictionary, samples) from the repository,
+ * file:// or s3://; from any other kind none is served, with a warning, and the ONNX models still are.
  */
 export function addPipelines(
   catalog: Map<string, Backend>,
@@ -40,8 +39,9 @@ export function addPipelines(
   logger?: Logger,
 ): string[] {
   if (pipelines.length === 0) return [];
-  if (!(repo instanceof FileRepository)) {
-    logger?.warn("pipelines are served in local mode from a file:// repository only; not serving them", {
+  const files = repositoryFiles(repo);
+  if (files === undefined) {
+    logger?.warn("pipelines are served from file:// and s3:// repositories only; not serving them", {
       pipelines,
       repository: repo.uri,
     });
@@ -50,7 +50,7 @@ export function addPipelines(
   const backend = new PipelineBackend({
     models: pipelines,
     readConfig: (m) => repo.readConfig(m),
-    files: directoryFiles(repo.root),
+    files,
     stepBackend: (m) => catalog.get(m),
     ...(logger === undefined ? {} : { logger }),
   });

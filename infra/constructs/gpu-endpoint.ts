@@ -12,7 +12,7 @@ import { CfnEndpoint, CfnEndpointConfig, CfnModel } from "aws-cdk-lib/aws-sagema
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
 import type { GpuModel } from "../model-spec";
-import { ortVersion } from "../paths";
+import { ortVersion, sharpVersion } from "../paths";
 import { sageMakerTrafficRouting } from "../rollout";
 import { stageImage } from "../staging";
 import { notify } from "./alarm-topic";
@@ -65,7 +65,7 @@ export class GpuEndpoint extends Construct implements IModelBackend {
       directory: source.directory,
       file: source.file,
       platform: Platform.LINUX_AMD64,
-      buildArgs: { ORT_VERSION: props.ortVersion ?? ortVersion() },
+      buildArgs: { ORT_VERSION: props.ortVersion ?? ortVersion(), SHARP_VERSION: sharpVersion() },
     });
 
     this.role = new Role(this, "ExecutionRole", {

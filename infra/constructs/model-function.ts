@@ -1,6 +1,6 @@
 /**
- * A CPU model: a Lambda container function running ORT, its published version naming the live model
- * version, alias `live`, and a CodeDeploy deployment group that shifts the alias with the model's
+ * A CPU model (or pipeline, its step models in-process): a Lambda container function running ORT,
+ * its published version naming the live model version, alias `live`, and a CodeDeploy deployment group that shifts the alias with the model's
  * rollout once the release hook has checked the new version, and rolls back when the new version's
  * alarms fire.
  */
@@ -19,7 +19,7 @@ import { LogGroup, RetentionDays } from "aws-cdk-lib/aws-logs";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
 import type { CpuModel } from "../model-spec";
-import { ortVersion } from "../paths";
+import { ortVersion, sharpVersion } from "../paths";
 import { lambdaDeploymentConfig } from "../rollout";
 import { stageImage } from "../staging";
 import type { CatalogTarget, IModelBackend, ImageSource } from "./backend";
@@ -76,7 +76,7 @@ export class ModelFunction extends Construct implements IModelBackend {
       code: DockerImageCode.fromImageAsset(image.directory, {
         file: image.file,
         platform: arm ? Platform.LINUX_ARM64 : Platform.LINUX_AMD64,
-        buildArgs: { ORT_VERSION: props.ortVersion ?? ortVersion() },
+        buildArgs: { ORT_VERSION: props.ortVersion ?? ortVersion(), SHARP_VERSION: sharpVersion() },
       }),
       architecture: arm ? Architecture.ARM_64 : Architecture.X86_64,
       memorySize: model.memoryMiB,
@@ -97,6 +97,8 @@ export class ModelFunction extends Construct implements IModelBackend {
       },
     });
     props.repository.grantRead(role, `${model.name}/`);
+    // A pipeline runs its step models in this function: it reads their files too (nothing more).
+    for (const step of model.steps) props.repository.grantRead(role, `${step}/`);
 
     this.alias = new Alias(this, "Live", {
       aliasName: "live",

@@ -29,6 +29,11 @@ export interface PipelineBackendOptions {
   files: PipelineFiles;
   /** The backend serving a step model (undefined: unknown model). */
   stepBackend(model: string): Backend | undefined;
+  /**
+   * The live version per pipeline (a model function's MODEL_VERSION): answers unversioned requests
+   * and is served whatever the version_policy says. @default the highest version the policy serves
+   */
+  liveVersions?: ReadonlyMap<string, number>;
   /** @default BUILTIN_PROCESSORS */
   registry?: ProcessorRegistry;
   /** @default silent */
@@ -48,7 +53,10 @@ export class PipelineBackend implements Backend {
   private readonly loads = new Map<string, Promise<Loaded>>();
   private readonly warm = new Set<string>();
   /** Config and servable versions per pipeline, read once (a failed read is tried again). */
-  private readonly catalog = new Map<string, Promise<{ config: ModelConfig; servable: number[] }>>();
+  private readonly catalog = new Map<
+    string,
+    Promise<{ config: ModelConfig; servable: number[]; live: number | undefined }>
+  >();
 
   constructor(private readonly options: PipelineBackendOptions) {
     this.models = new Set(options.models);
@@ -192,16 +200,21 @@ export class PipelineBackend implements Backend {
     if (entry === undefined) {
       entry = (async () => {
         const config = await this.options.readConfig(model);
-        return {
-          config,
-          servable: servableVersions(config.version_policy, await this.options.files.versions(model)),
-        };
+        const available = await this.options.files.versions(model);
+        const servable = servableVersions(config.version_policy, available);
+        const live = this.options.liveVersions?.get(model);
+        if (live !== undefined && !available.includes(live)) {
+          throw new ModelNotFound(`model ${quote(model)} live version ${live} is not in the repository`);
+        }
+        // As the engine does: the live version is served even where the policy leaves it out.
+        if (live !== undefined && !servable.includes(live)) servable.push(live);
+        return { config, servable: servable.sort((a, b) => a - b), live };
       })();
       entry.catch(() => this.catalog.delete(model));
       this.catalog.set(model, entry);
     }
-    const { config, servable } = await entry;
-    const v = version === undefined ? defaultVersion(servable) : version;
+    const { config, servable, live } = await entry;
+    const v = version ?? live ?? defaultVersion(servable);
     if (v === undefined) throw new ModelNotReady(`model ${quote(model)} has no version directory`);
     if (!servable.includes(v)) throw new ModelNotFound(`model ${quote(model)} has no version ${v}`);
     return { config, servable, v };

@@ -1,6 +1,6 @@
-/** Where a pipeline's versions and files live: a directory of the model repository. */
+/** Where a pipeline's versions and files live: a directory of the model repository (on disk here; S3: repository-files.ts). */
 import { readdir, readFile } from "node:fs/promises";
-import { join, normalize, sep } from "node:path";
+import { join, posix } from "node:path";
 import { ModelNotReady } from "../errors";
 import { parseVersionDir } from "../repository/names";
 
@@ -14,15 +14,26 @@ export interface PipelineFiles {
   list(model: string, version: number, dir: string): Promise<string[]>;
 }
 
+/**
+ * `path` relative to its version directory, normalised (`a/./b` → `a/b`); ModelNotReady when it
+ * climbs out of it: a config.json names files of its own version only.
+ */
+export function versionPath(model: string, path: string): string {
+  const rel = posix.normalize(path);
+  if (rel === ".." || rel.startsWith("../") || posix.isAbsolute(rel))
+    throw new ModelNotReady(`model '${model}': file '${path}' is outside its version directory`);
+  return rel;
+}
+
+/** The error of a file that cannot be read (the cause stays in `cause`, out of any response). */
+export function unreadable(model: string, version: number, path: string, cause: unknown): ModelNotReady {
+  return new ModelNotReady(`model '${model}' version ${version}: file '${path}' cannot be read`, { cause });
+}
+
 /** PipelineFiles of a file-system repository rooted at `root` (local mode). */
 export function directoryFiles(root: string): PipelineFiles {
-  const inside = (model: string, version: number, path: string) => {
-    const rel = normalize(path);
-    // A config.json names files of its own version directory only.
-    if (rel.startsWith("..") || rel.startsWith(sep))
-      throw new ModelNotReady(`model '${model}': file '${path}' is outside its version directory`);
-    return join(root, model, String(version), rel);
-  };
+  const inside = (model: string, version: number, path: string) =>
+    join(root, model, String(version), versionPath(model, path));
   return {
     async versions(model) {
       const names = await readdir(join(root, model), { withFileTypes: true }).catch(() => []);
@@ -30,13 +41,11 @@ export function directoryFiles(root: string): PipelineFiles {
       return versions.filter((v): v is number => v !== undefined).sort((a, b) => a - b);
     },
     async read(model, version, path) {
+      const file = inside(model, version, path);
       try {
-        return await readFile(inside(model, version, path));
+        return await readFile(file);
       } catch (cause) {
-        if (cause instanceof ModelNotReady) throw cause;
-        throw new ModelNotReady(`model '${model}' version ${version}: file '${path}' cannot be read`, {
-          cause,
-        });
+        throw unreadable(model, version, path, cause);
       }
     },
     async list(model, version, dir) {

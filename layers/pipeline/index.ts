@@ -3,3 +3,4 @@ export { PipelineBackend, type PipelineBackendOptions } from "./backend";
 export { directoryFiles, type PipelineFiles } from "./files";
 export type { Processor, ProcessorRegistry, StepContext } from "./processor";
 export { BUILTIN_PROCESSORS } from "./processors";
+export { repositoryFiles, type S3Location, s3Files } from "./repository-files";

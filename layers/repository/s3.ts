@@ -68,6 +68,11 @@ export class S3Repository implements ModelRepository {
     this.allowMissingChecksum = options.allowMissingChecksum ?? false;
   }
 
+  /** The bucket and key prefix (`""` or ending in `/`), for readers of a version's other files (a pipeline's). */
+  get location(): { client: S3Client; bucket: string; keyPrefix: string } {
+    return { client: this.client, bucket: this.bucket, keyPrefix: this.keyPrefix };
+  }
+
   /** "Directories" under the prefix holding a config.json, sorted. */
   async listModels(): Promise<string[]> {
     try {

@@ -12,6 +12,7 @@ import { coldTable, coldTarget } from "./cold-rows";
 import { type DecodeRow, decodeTable, decodeTargets } from "./decode-rows";
 import { modeTable } from "./mode-rows";
 import { perfTargets } from "./perf-targets";
+import { pipelineTable } from "./pipeline-rows";
 import { renderChart } from "./png";
 import { readmeTable } from "./readme-table";
 import { markdown, type Row, type Target, targets, withRatios } from "./report";
@@ -58,7 +59,8 @@ export async function runBench(
   const modes = result.memory.length === 0 ? "" : `\n${modeTable(rows, result.memory)}\n`;
   const cold = result.cold === undefined ? "" : `\n${coldTable(result.cold)}\n`;
   const readme = `\nFor the README (\`${commandOf()}\`):\n\n${readmeTable(rows)}\n`;
-  const md = markdown(rows, goals, preamble(s, ortVersion)) + decode + modes + cold + readme;
+  const pipeline = result.pipeline === undefined ? "" : `\n${pipelineTable(result.pipeline)}\n`;
+  const md = markdown(rows, goals, preamble(s, ortVersion)) + decode + modes + cold + pipeline + readme;
   const files = {
     markdown: join(out, "results.md"),
     json: join(out, "results.json"),
@@ -70,7 +72,7 @@ export async function runBench(
   await writeFile(files.markdown, md);
   await writeFile(
     files.json,
-    `${JSON.stringify({ settings: { ...s, out }, ortVersion, rows, targets: goals, decode: result.decode, memory: result.memory, cold: result.cold, rawBatchSweep: result.sweep }, null, 2)}\n`,
+    `${JSON.stringify({ settings: { ...s, out }, ortVersion, rows, targets: goals, decode: result.decode, memory: result.memory, cold: result.cold, pipeline: result.pipeline, rawBatchSweep: result.sweep }, null, 2)}\n`,
   );
   const svg = svgChart(ps, title);
   await writeFile(files.svg, svg);

@@ -21,6 +21,8 @@ export interface BenchSettings {
   json: boolean;
   /** BENCH_CACHE / --cache: cache hit/miss rows. @default true */
   cache: boolean;
+  /** BENCH_PIPELINE / --pipeline: the ocr pipeline against @gutenye/ocr-node (pipeline-rows.ts). @default true */
+  pipeline: boolean;
   /** BENCH_PROFILE / --profile: `--cpu-prof` on the gateway children, written under <out>/profiles. */
   profile: boolean;
   /** BENCH_OUT / --out: result folder. @default bench-results/<timestamp> */
@@ -93,6 +95,7 @@ export function readSettings(
     modes: bool("modes", "BENCH_MODES", true),
     tail: bool("tail", "BENCH_TAIL", true),
     cold: bool("cold", "BENCH_COLD", true),
+    pipeline: bool("pipeline", "BENCH_PIPELINE", true),
     quick,
     profile: bool("profile", "BENCH_PROFILE", false),
     out: get("out", "BENCH_OUT") ?? join("bench-results", stamp),

@@ -1,6 +1,7 @@
 /**
  * The bench's phases, in order: raw ORT in this process, the hand-written server, edge-infer local
- * mode with batching off then on (JSON and binary, each concurrency), then the cache rows.
+ * mode with batching off then on (JSON and binary, each concurrency), then the cache rows, then
+ * the ocr pipeline against @gutenye/ocr-node.
  * Only one system runs at a time, so none steals the other's cores.
  */
 import type { Tensor } from "../../layers/protocol/types";
@@ -12,6 +13,7 @@ import { measureHttp } from "./http-rows";
 import type { MeasureOptions } from "./measure";
 import { type ModeMemory, measureModeRows } from "./mode-rows";
 import { type BenchModel, binaryRequest, inputTensor, jsonRequest, MODELS } from "./payloads";
+import { measurePipelineRows, type PipelineRow } from "./pipeline-rows";
 import { measureRaw } from "./raw";
 import { type Row, rowOf } from "./report";
 import type { BenchSettings } from "./settings";
@@ -21,6 +23,8 @@ import { measureTailRow } from "./tail-rows";
 export interface SuiteResult {
   rows: Row[];
   decode: DecodeRow[];
+  /** The ocr pipeline against @gutenye/ocr-node (BENCH_PIPELINE). */
+  pipeline?: PipelineRow;
   sweep: Record<string, Array<{ batch: number; itemsPerSec: number; p50Ms: number }>>;
   /** RSS of the gateway in each thread mode (empty when BENCH_MODES is off). */
   memory: ModeMemory[];
@@ -142,7 +146,15 @@ export async function runSuite(s: BenchSettings, log: (line: string) => void): P
     );
   const order = new Map(s.models.map((m, i) => [m, i]));
   rows.sort((a, b) => (order.get(a.model) ?? 0) - (order.get(b.model) ?? 0));
-  return { rows, decode, sweep, memory, ...(cold === undefined ? {} : { cold }) };
+  const pipeline = s.pipeline ? await measurePipelineRows(s, log) : undefined;
+  return {
+    rows,
+    decode,
+    sweep,
+    memory,
+    ...(cold === undefined ? {} : { cold }),
+    ...(pipeline === undefined ? {} : { pipeline }),
+  };
 }
 
 function variantsOf(s: BenchSettings): ReadonlyArray<"binary" | "json"> {

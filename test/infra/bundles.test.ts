@@ -30,11 +30,14 @@ describe("bundle()", () => {
     }
   });
 
-  it("keeps onnxruntime-node external in the model bundles and out of the gateway", async () => {
+  it("keeps onnxruntime-node and sharp external in the model bundles and out of the gateway", async () => {
     const [gateway, fn, server] = await Promise.all(bundles.built.map((b) => readFile(b.file, "utf8")));
     expect(gateway).not.toContain("onnxruntime");
-    expect(fn).toMatch(/from\s*"onnxruntime-node"/);
-    expect(server).toMatch(/from\s*"onnxruntime-node"/);
+    expect(gateway).not.toMatch(/"sharp"/);
+    for (const code of [fn, server]) {
+      expect(code).toMatch(/from\s*"onnxruntime-node"/);
+      expect(code).toMatch(/from\s*"sharp"/);
+    }
   });
 
   it("bundles prom-client only where /metrics is served: the container, not the gateway on Lambda", async () => {

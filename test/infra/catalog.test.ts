@@ -2,11 +2,12 @@ import { describe, expect, it } from "vitest";
 import { catalog } from "../../infra/catalog";
 
 describe("the deployed catalog", () => {
-  it("serves the three demo OCR models on CPU and one example model on a GPU endpoint", () => {
+  it("serves the three demo OCR models and the ocr pipeline on CPU, and one example model on a GPU endpoint", () => {
     expect(catalog.models.map((m) => [m.name, m.backend])).toEqual([
       ["ocr-det", "cpu"],
       ["ocr-cls", "cpu"],
       ["ocr-rec", "cpu"],
+      ["ocr", "cpu"],
       ["ocr-det-gpu", "gpu"],
     ]);
     const gpu = catalog.models.find((m) => m.backend === "gpu");

@@ -56,6 +56,7 @@ describe("the edge-infer app", () => {
     expect(Object.keys(before).sort()).toEqual([
       "EdgeInfer-Alarms",
       "EdgeInfer-Gateway",
+      "EdgeInfer-Model-ocr",
       "EdgeInfer-Model-ocr-cls",
       "EdgeInfer-Model-ocr-det",
       "EdgeInfer-Model-ocr-det-gpu",
@@ -131,8 +132,8 @@ describe("the edge-infer app", () => {
         expect(r.Properties?.AlarmActions, `${name}/${id}`).toEqual([topic]);
       }
     }
-    // 6 per CPU model (3 release, 3 steady-state), 2 for the GPU endpoint, 2 for the gateway.
-    expect(count).toBe(3 * 6 + 2 + 2);
+    // 6 per CPU model or pipeline (3 release, 3 steady-state), 2 for the GPU endpoint, 2 for the gateway.
+    expect(count).toBe(4 * 6 + 2 + 2);
     // The alarm stack depends on nothing; every stack with alarms depends on it (CDK refuses cycles).
     const assembly = app.synth();
     const deps = (stack: { artifactId: string }) =>
@@ -174,6 +175,7 @@ describe("the edge-infer app", () => {
       ).Origins[0]?.CustomOriginConfig.OriginReadTimeout,
     );
     expect(fns.map((f) => f.name).sort()).toEqual([
+      "EdgeInfer-Model-ocr",
       "EdgeInfer-Model-ocr-cls",
       "EdgeInfer-Model-ocr-det",
       "EdgeInfer-Model-ocr-rec",

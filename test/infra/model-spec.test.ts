@@ -31,6 +31,7 @@ describe("defineCatalog", () => {
       timeoutSeconds: 20,
       architecture: "arm64",
       provisionedConcurrency: 0,
+      steps: [],
       rollout: DEFAULT_ROLLOUT,
       alarms: DEFAULT_ALARMS,
       location: "models/m/",

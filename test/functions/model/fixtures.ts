@@ -3,7 +3,8 @@
  * esbuild bundles in a private folder, and the generated test models in s3rver.
  */
 import { randomUUID } from "node:crypto";
-import { readdir, readFile, rm } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
 import { join, relative, sep } from "node:path";
 import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { type BuiltBundle, type BundleName, bundle } from "../../../infra/bundles";
@@ -67,6 +68,13 @@ export async function s3Models(
     },
     close: () => s3.close(),
   };
+}
+
+/** A copy of the demo repository (functions/models: the ocr pipeline and its models), links resolved. */
+export async function demoRepository(): Promise<{ dir: string; cleanup(): Promise<void> }> {
+  const dir = await mkdtemp(join(tmpdir(), "demo-repo-"));
+  await cp(join(REPO_ROOT, "functions", "models"), dir, { recursive: true, dereference: true });
+  return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
 async function listFiles(dir: string): Promise<string[]> {

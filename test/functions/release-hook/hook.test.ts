@@ -4,7 +4,7 @@
  * models and samples in s3rver, its verdict recorded by a local CodeDeploy endpoint. Every client is
  * the unmodified AWS SDK. Generated models: v1 = identity, v2 = identity + 0.5 (and broken variants).
  */
-import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { cp, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -17,7 +17,7 @@ import {
 } from "../../support/aws-apis";
 import { buildModel, modelConfig, offsetModel, writeModelDir } from "../../support/models";
 import { type BundledLambda, startBundledLambda } from "../../support/server";
-import { buildBundles, type S3Models, s3Models } from "../model/fixtures";
+import { buildBundles, demoRepository, type S3Models, s3Models } from "../model/fixtures";
 
 const identity = offsetModel(0);
 const retrained = offsetModel(0.5);
@@ -63,6 +63,24 @@ async function repository(): Promise<{ dir: string; cleanup(): Promise<void> }> 
   return { dir, cleanup: () => rm(dir, { recursive: true, force: true }) };
 }
 
+/**
+ * The demo ocr pipeline and its step models, with a version 2 of the pipeline: version 1's files and
+ * a second sample that expects other text (the first, by name, is the one it warms up with).
+ */
+async function ocrPipeline(dir: string): Promise<string[]> {
+  const demo = await demoRepository();
+  try {
+    await cp(demo.dir, dir, { recursive: true });
+  } finally {
+    await demo.cleanup();
+  }
+  await cp(join(dir, "ocr", "1"), join(dir, "ocr", "2"), { recursive: true });
+  const hello = JSON.parse(await readFile(join(dir, "ocr", "2", "samples", "hello.json"), "utf8"));
+  hello.expected.outputs = [{ name: "text", datatype: "BYTES", shape: [1], data: ["Goodbye World 2026"] }];
+  await writeFile(join(dir, "ocr", "2", "samples", "wrong.json"), JSON.stringify(hello));
+  return [];
+}
+
 let bundles: Awaited<ReturnType<typeof buildBundles>>;
 let models: S3Models;
 let cacheDir: string;
@@ -74,7 +92,7 @@ const started: BundledLambda[] = [];
 beforeAll(async () => {
   [bundles, models, cacheDir, codedeploy] = await Promise.all([
     buildBundles(["model-function", "release-hook"]),
-    s3Models(undefined, undefined, repository),
+    s3Models(undefined, ocrPipeline, repository),
     mkdtemp(join(tmpdir(), "release-hook-cache-")),
     startCodeDeployApi(),
   ]);
@@ -147,6 +165,16 @@ describe("the release hook bundle", () => {
     expect(r.calls.filter((c) => c.endsWith(":live"))).toEqual(["good:live"]);
     expect(r.log).toContain('"message":"samples"');
     expect(r.log).toContain('"names":["plus-half"]');
+  });
+
+  it("checks a pipeline's new version like any model's: ready after its first sample, then every sample", async () => {
+    const r = await release("ocr");
+    expect(r.reported).toEqual([["hook-ocr", "Failed"]]);
+    // Ready and the same signature (no reason for either); no generated requests for a BYTES input.
+    expect(r.reasons).toEqual([
+      "samples: sample 'wrong' output 'text': 1 of 1 elements beyond abs 0.0001 + rel 0.001; worst element [0]: expected Goodbye World 2026, got Hello World 2026",
+    ]);
+    expect(r.log).toContain('"names":["hello","wrong"]');
   });
 
   it("lets a version without samples through on generated requests alone", async () => {

@@ -1,7 +1,8 @@
-/** Local mode's in-process models: BATCHING reaches the EngineBackend (real ORT, the demo ocr-cls). */
+/** Local mode's in-process models: BATCHING reaches the EngineBackend (real ORT, the demo ocr-cls); pipelines from file:// and s3://. */
 
-import { readFile } from "node:fs/promises";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
+import { mkdtemp, readFile, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterEach, describe, expect, it } from "vitest";
 import { inProcessModels } from "../../../gateway/backends/in-process";
 import { DEMO_REPOSITORY, readGatewayConfig } from "../../../gateway/config";
@@ -10,9 +11,10 @@ import { EngineBackend } from "../../../layers/backend";
 import { inferenceWorkerOf } from "../../../layers/engine/worker-model";
 import { PipelineBackend } from "../../../layers/pipeline";
 import type { Tensor } from "../../../layers/protocol/types";
-import { openRepository } from "../../../layers/repository";
-import { unchecked } from "../../support/infer";
-import { startS3rver } from "../../support/s3rver";
+import { type ModelRepository, openRepository } from "../../../layers/repository";
+import { demoRepository, s3Models } from "../../functions/model/fixtures";
+import { EXPECTED, FIXTURES, imageInput, strings } from "../../layers/pipeline/support";
+import { checkedInfer, unchecked } from "../../support/infer";
 
 const input = (): Tensor => ({
   name: "x",
@@ -51,15 +53,36 @@ describe("pipelines in local mode", () => {
     expect(local.catalog.get("ocr-det")).toBe(local.backend);
   });
 
-  it("leaves the pipelines of an s3:// repository out, with a warning, and serves the rest", async () => {
-    const s3 = await startS3rver(["repo"]);
-    closers.push(() => s3.close());
-    const put = async (key: string, file: string) =>
-      s3.client.send(
-        new PutObjectCommand({ Bucket: "repo", Key: `m/${key}`, Body: await readFile(new URL(file)) }),
-      );
-    await put("ocr/config.json", `${DEMO_REPOSITORY}/ocr/config.json`);
-    await put("ocr-cls/config.json", `${DEMO_REPOSITORY}/ocr-cls/config.json`);
+  it("serves the pipelines of an s3:// repository too: files, samples and steps read from S3", async () => {
+    const models = await s3Models(undefined, undefined, demoRepository);
+    const cacheDir = await mkdtemp(join(tmpdir(), "s3-cache-"));
+    closers.push(
+      () => models.close(),
+      () => rm(cacheDir, { recursive: true, force: true }),
+    );
+    const repo = openRepository(models.uri, { s3Client: models.s3.client, cacheDir });
+    const local = await inProcessModels(repo);
+    closers.push(() => local.close());
+    expect(local.models).toEqual(["ocr", "ocr-cls", "ocr-det", "ocr-rec"]);
+    // Ready means its sample (ocr/1/samples/hello.json, in S3) ran and agreed.
+    expect(await local.warm()).toEqual([]);
+    const ocr = local.catalog.get("ocr") as PipelineBackend;
+    expect(await ocr.ready("ocr", undefined)).toBe(true);
+    const image = imageInput(await readFile(`${FIXTURES}lines.jpg`));
+    const r = await checkedInfer(ocr, "ocr", { inputs: [image], outputs: [{ name: "text" }] });
+    expect(strings(r.outputs[0])).toEqual(EXPECTED["lines.jpg"]);
+  });
+
+  it("leaves the pipelines of another kind of repository out, with a warning, and serves the rest", async () => {
+    const demo = openRepository(DEMO_REPOSITORY);
+    // A repository that is neither file:// nor s3://: its pipelines' files cannot be read.
+    const other: ModelRepository = {
+      uri: "memory://demo",
+      listModels: async () => ["ocr", "ocr-cls"],
+      readConfig: (m) => demo.readConfig(m),
+      listVersions: (m) => demo.listVersions(m),
+      fetchModel: (m, v) => demo.fetchModel(m, v),
+    };
     const warnings: unknown[] = [];
     const logger = {
       debug() {},
@@ -70,14 +93,14 @@ describe("pipelines in local mode", () => {
         return logger;
       },
     };
-    const local = await inProcessModels(openRepository("s3://repo/m", { s3Client: s3.client }), { logger });
+    const local = await inProcessModels(other, { logger });
     closers.push(() => local.close());
     expect(local.models).toEqual(["ocr-cls"]);
     expect(local.catalog.has("ocr")).toBe(false);
     expect(warnings).toEqual([
       [
-        "pipelines are served in local mode from a file:// repository only; not serving them",
-        { pipelines: ["ocr"], repository: "s3://repo/m" },
+        "pipelines are served from file:// and s3:// repositories only; not serving them",
+        { pipelines: ["ocr"], repository: "memory://demo" },
       ],
     ]);
   });

@@ -3,6 +3,7 @@ import { Match, Template } from "aws-cdk-lib/assertions";
 import { beforeAll, describe, expect, it } from "vitest";
 import { GpuEndpoint, VARIANT_NAME } from "../../../infra/constructs/gpu-endpoint";
 import { defineCatalog, type GpuModel } from "../../../infra/model-spec";
+import { sharpVersion } from "../../../infra/paths";
 import { allowStatements, backendFixture, dockerImageSources, nagAcknowledged } from "../helpers";
 
 const [model] = defineCatalog({
@@ -51,7 +52,10 @@ describe("GpuEndpoint", () => {
       },
     });
     expect(dockerImageSources(b.app, b.stack)).toEqual([
-      expect.objectContaining({ platform: "linux/amd64", dockerBuildArgs: { ORT_VERSION: "1.30.0" } }),
+      expect.objectContaining({
+        platform: "linux/amd64",
+        dockerBuildArgs: { ORT_VERSION: "1.30.0", SHARP_VERSION: sharpVersion() },
+      }),
     ]);
   });
 

@@ -4,6 +4,7 @@ import type { Role } from "aws-cdk-lib/aws-iam";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ModelFunction } from "../../../infra/constructs/model-function";
 import { type CpuModel, defineCatalog } from "../../../infra/model-spec";
+import { sharpVersion } from "../../../infra/paths";
 import { allowStatements, backendFixture, dockerImageSources, nagAcknowledged } from "../helpers";
 
 const [det, rec] = defineCatalog({
@@ -70,11 +71,14 @@ describe("ModelFunction", () => {
     });
   });
 
-  it("builds the image for the model's architecture with the pinned ORT version", () => {
+  it("builds the image for the model's architecture with the pinned ORT and sharp versions", () => {
     const sources = dockerImageSources(b.app, b.stack);
     expect(sources.map((s) => s.platform).sort()).toEqual(["linux/amd64", "linux/arm64"]);
     for (const s of sources)
-      expect(s).toMatchObject({ dockerFile: "Dockerfile", dockerBuildArgs: { ORT_VERSION: "1.30.0" } });
+      expect(s).toMatchObject({
+        dockerFile: "Dockerfile",
+        dockerBuildArgs: { ORT_VERSION: "1.30.0", SHARP_VERSION: sharpVersion() },
+      });
   });
 
   it("publishes a version and points alias live at it, with provisioned concurrency where asked", () => {

@@ -91,6 +91,21 @@ describe("decodeImage", () => {
     expect(process.memoryUsage().rss - before).toBeLessThan(64 << 20);
   });
 
+  it("refuses a JPEG whose header claims 60000x60000 pixels, before decoding it", async () => {
+    const jpeg = await sharp({ create: { width: 16, height: 16, channels: 3, background: "#808080" } })
+      .jpeg()
+      .toBuffer();
+    const sof = jpeg.indexOf(Buffer.from([0xff, 0xc0])); // baseline frame header: P, Y, X follow
+    expect(sof).toBeGreaterThan(0);
+    jpeg.writeUInt16BE(60000, sof + 5);
+    jpeg.writeUInt16BE(60000, sof + 7);
+    const before = process.memoryUsage().rss;
+    await expect(
+      decodeImage(jpeg, { maxBytes: 1 << 20, maxPixels: 16 << 20 }, "input 'image'"),
+    ).rejects.toThrow("input 'image' is 60000x60000 pixels (3600000000), at most 16777216 pixels allowed");
+    expect(process.memoryUsage().rss - before).toBeLessThan(64 << 20);
+  });
+
   it("sniffs the format from the signature", () => {
     expect(sniffFormat(Uint8Array.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]))).toBe("png");
     expect(sniffFormat(Uint8Array.from([0xff, 0xd8, 0xff, 0xe0]))).toBe("jpeg");

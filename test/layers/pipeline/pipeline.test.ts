@@ -1,9 +1,10 @@
-/** Pipelines that must not become ready: wiring, parameters, files and samples checked at load. */
+/** Pipelines that must not become ready (wiring, parameters, files and samples checked at load), and bounds per request. */
 import { mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
-import { DEMO, pipelineOver } from "./support";
+import { checkedInfer } from "../../support/infer";
+import { DEMO, EXPECTED, FIXTURES, imageInput, pipelineOver, strings } from "./support";
 
 const root = mkdtempSync(join(tmpdir(), "pipelines-"));
 for (const m of ["ocr-det", "ocr-cls", "ocr-rec"]) symlinkSync(join(DEMO, m), join(root, m));
@@ -93,7 +94,20 @@ wrong.expected.outputs[0].data = ["Goodbye"];
 const disagrees = pipeline("disagrees", () => {}, wrong);
 const malformed = pipeline("malformed", () => {}, { inputs: [] });
 
-const { pipeline: backend, close } = pipelineOver(root, [...names, noSample, disagrees, malformed]);
+// Bounds its sample (hello.png: 2066 bytes, 400x80 pixels, one line) stays within.
+const small = pipeline("small", (c) =>
+  Object.assign(step(c, 0).parameters, { max_bytes: 4096, max_pixels: 40_000 }),
+);
+const few = pipeline("few", (c) => Object.assign(step(c, 3).parameters, { max_regions: 2 }));
+
+const { pipeline: backend, close } = pipelineOver(root, [
+  ...names,
+  noSample,
+  disagrees,
+  malformed,
+  small,
+  few,
+]);
 afterAll(async () => {
   await close();
   rmSync(root, { recursive: true, force: true });
@@ -128,5 +142,24 @@ describe("a pipeline that cannot run is never ready", () => {
   it("answers unknown pipelines and versions as not found", async () => {
     await expect(backend.describe("elsewhere", undefined)).rejects.toMatchObject({ kind: "model_not_found" });
     await expect(backend.ready(disagrees, 7)).rejects.toThrow(`model "disagrees" has no version 7`);
+  });
+});
+
+describe("a pipeline's bounds, per request", () => {
+  const read = (name: string, file: string) =>
+    checkedInfer(backend, name, { inputs: [imageInput(readFileSync(FIXTURES + file))] });
+
+  it.each([
+    ["lines.jpg", "input 'image' is 19817 bytes, at most 4096 allowed"],
+    ["mono.png", "input 'image' is 560x90 pixels (50400), at most 40000 pixels allowed"],
+  ])("refuses %s over max_bytes or max_pixels as the client's fault", async (file, message) => {
+    await expect(read(small, file)).rejects.toMatchObject({ kind: "invalid_input", message });
+    expect(strings((await read(small, "hello.png")).outputs[0])).toEqual(EXPECTED["hello.png"]);
+  });
+
+  it("recognises at most max_regions regions of an image: the first found, top down", async () => {
+    const r = await read(few, "paragraph.png");
+    expect(strings(r.outputs[0])).toEqual(EXPECTED["paragraph.png"]?.slice(0, 2));
+    expect(r.outputs[1]?.shape).toEqual([2, 4, 2]);
   });
 });

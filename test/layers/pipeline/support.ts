@@ -44,6 +44,7 @@ import { fileURLToPath } from "node:url";
 import { EngineBackend } from "../../../layers/backend";
 import { ModelEngine } from "../../../layers/engine";
 import { directoryFiles, PipelineBackend } from "../../../layers/pipeline";
+import { decodeInferResponse, encodeInferRequest } from "../../../layers/protocol";
 import type { Tensor } from "../../../layers/protocol/types";
 import { FileRepository } from "../../../layers/repository";
 
@@ -90,3 +91,34 @@ export const imageInput = (bytes: Uint8Array): Tensor => ({
 /** A BYTES tensor's elements as strings. */
 export const strings = (t: Tensor | undefined): string[] =>
   ((t?.data ?? []) as Uint8Array[]).map((b) => new TextDecoder().decode(b));
+
+/** POST init of an ocr infer request carrying `bytes` as a binary BYTES tensor (fetch or app.request). */
+export function ocrRequest(bytes: Uint8Array, headers: Record<string, string> = {}): RequestInit {
+  const encoded = encodeInferRequest({ inputs: [imageInput(bytes)] }, { binary: true });
+  return {
+    method: "POST",
+    body: encoded.body as Uint8Array<ArrayBuffer>,
+    headers: { "Inference-Header-Content-Length": String(encoded.headerLength), ...headers },
+  };
+}
+
+/** The `text` output of an infer response (binary or JSON), and its decoded body (the error's when not 200). */
+export async function ocrAnswer(res: Response): Promise<{ text: string[]; body: unknown }> {
+  if (res.status !== 200) return { text: [], body: await res.json() };
+  const out = decodeInferResponse(
+    new Uint8Array(await res.arrayBuffer()),
+    Number(res.headers.get("inference-header-content-length")) || undefined,
+  );
+  return { text: strings(out.outputs.find((o) => o.name === "text")), body: out };
+}
+
+/** Fixtures @gutenye/ocr-node is not compared on: it has no angle classifier (it reads "u umop apisdn"). */
+export const REFERENCE_SKIPS: readonly string[] = ["rotated.png"];
+
+/**
+ * A reading's characters: lines joined by a space, whitespace dropped. The pipeline and the
+ * reference differ in spaces between words, not in characters (see test/fixtures/ocr/README.md).
+ */
+export function characters(lines: readonly string[]): string {
+  return lines.join(" ").replace(/\s+/g, "");
+}
