@@ -6,7 +6,10 @@
  */
 import type { Hono, MiddlewareHandler } from "hono";
 import type { ModelCatalog } from "../layers/backend";
+import { ModelNotFound } from "../layers/errors";
 import { createProtocolApp, type InferMiddleware, type ProtocolEnv } from "../layers/http";
+import { targetOf } from "../layers/http/target";
+import { quote } from "../layers/protocol/quote";
 import type { Logger } from "../layers/telemetry";
 import { version } from "../package.json";
 import type { JsonLimits } from "./limits/json-limits";
@@ -30,6 +33,8 @@ export interface AppDeps {
   jsonLimits?: JsonLimits;
   /** Serves `GET /metrics` (behind the same middleware as every route) when given. */
   metricsEndpoint?: { contentType: string; render: () => string };
+  /** Serves `GET /v2/models/{m}/shadow` (the shadow comparison's summary) when given. */
+  shadowSummary?: (model: string) => unknown;
 }
 
 /**
@@ -46,6 +51,14 @@ export function createApp(deps: AppDeps): Hono<ProtocolEnv> {
   const metrics = deps.metricsEndpoint;
   if (metrics !== undefined) {
     app.get("/metrics", (c) => c.body(metrics.render(), 200, { "Content-Type": metrics.contentType }));
+  }
+  const shadow = deps.shadowSummary;
+  if (shadow !== undefined) {
+    app.get("/v2/models/:model/shadow", (c) => {
+      const model = targetOf(c)?.model ?? "";
+      if (!deps.catalog.has(model)) throw new ModelNotFound(`unknown model ${quote(model)}`);
+      return c.json(shadow(model) as object);
+    });
   }
   return app;
 }

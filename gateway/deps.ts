@@ -37,6 +37,7 @@ import { rateLimitMiddleware } from "./limits/rate-limit";
 import { lambdaResponseLimitMiddleware } from "./limits/response-limit";
 import { RateLimiter } from "./limits/token-bucket";
 import { cacheCountersText } from "./metrics-text";
+import { type ShadowMirror, shadowMirror, shadowSummary } from "./shadow/wiring";
 import { telemetryMiddleware } from "./telemetry";
 
 /** The SDK clients remote backends use; tests hand in clients aimed at local servers. */
@@ -95,6 +96,8 @@ export interface Gateway {
   deps: AppDeps;
   cache: ResultCache;
   metrics: Metrics;
+  /** Mirrors sampled requests to each model's shadow version (summary, idle()). */
+  shadow: ShadowMirror;
   /** The key store in keys mode. */
   keys: KeyStore | undefined;
   /** Lines to print at start (the auth mode, loudly when open). */
@@ -167,10 +170,14 @@ export function gatewayDeps(
     // After auth: an anonymous client cannot make the gateway buffer a body.
     bodyLimitMiddleware(config.maxBodyBytes, options.readBody) as MiddlewareHandler,
   ];
+  const limiter = new ConcurrencyLimiter(config.concurrency);
+  const shadow = shadowMirror(config, metrics, limiter, logger);
   const inferMiddleware: InferMiddleware[] = [
     // Outermost: a hit takes no concurrency slot, and identical requests share one (single flight).
     resultCacheMiddleware(cache, { logger }),
-    concurrencyMiddleware(new ConcurrencyLimiter(config.concurrency)),
+    // Inside the cache (a hit is not shadowed), outside the limit (a mirror takes no client slot).
+    shadow.middleware(),
+    concurrencyMiddleware(limiter),
   ];
   const deps: AppDeps = {
     catalog,
@@ -179,6 +186,7 @@ export function gatewayDeps(
     middleware,
     inferMiddleware,
     jsonLimits: config.jsonLimits,
+    shadowSummary: (model) => shadowSummary(shadow, model),
   };
   // Local mode only: on Lambda each instance counts for itself, and EMF carries the metrics.
   if (!config.onLambda) {
@@ -194,7 +202,9 @@ export function gatewayDeps(
     metrics,
     keys,
     notices,
+    shadow,
     async close() {
+      await shadow.idle();
       await cache.flush();
       for (const c of clients) c.destroy();
     },

@@ -5,6 +5,7 @@
 import { tensorToJSONData } from "../../layers/protocol/json";
 import type { InferRequest, RequestInput, Tensor, TensorMetadata } from "../../layers/protocol/types";
 import { type ExpectedOutput, type ReleaseTolerance, toleranceFor } from "../../layers/repository/release";
+import { unflatten } from "../../layers/shadow/compare";
 
 type Signature = { inputs: TensorMetadata[]; outputs: TensorMetadata[] };
 
@@ -109,16 +110,7 @@ export function outputProblems(outputs: readonly Tensor[], signature: readonly T
 }
 
 /** Row-major flat index → `[i, j, ...]`. */
-function indexText(shape: readonly number[], flat: number): string {
-  const idx: number[] = [];
-  let rest = flat;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    const n = shape[d] ?? 1;
-    idx.unshift(n > 0 ? rest % n : 0);
-    rest = n > 0 ? Math.floor(rest / n) : 0;
-  }
-  return shapeText(idx);
-}
+const indexText = (shape: readonly number[], flat: number): string => shapeText(unflatten(shape, flat));
 
 const asNumber = (v: number | string | boolean): number =>
   typeof v === "boolean" ? Number(v) : typeof v === "number" ? v : Number(v);

@@ -8,6 +8,7 @@ import { FieldReader } from "./config-fields";
 import { ensembleScheduling } from "./ensemble";
 import { parseLimits } from "./limits";
 import { parseReleaseConfig } from "./release";
+import { parseShadowFields } from "./shadow";
 import type { ConfigTensor, DynamicBatching, ModelConfig, SessionOptions, VersionPolicy } from "./types";
 
 /** The platform of an ONNX model (the default). */
@@ -29,6 +30,8 @@ const TOP_LEVEL = [
   "release",
   "limits",
   "ensemble_scheduling",
+  "shadow",
+  "live_version",
 ] as const;
 const GRAPH_LEVELS = ["disabled", "basic", "extended", "all"] as const;
 const PROVIDERS = ["cuda", "cpu"] as const;
@@ -80,6 +83,7 @@ export function parseModelConfig(json: unknown, modelDirName: string): ModelConf
   if (doc.inputs !== undefined) config.inputs = tensors(r, doc.inputs, "inputs");
   if (doc.outputs !== undefined) config.outputs = tensors(r, doc.outputs, "outputs");
   if (doc.limits !== undefined) config.limits = parseLimits(r, doc.limits);
+  Object.assign(config, parseShadowFields(r, doc.shadow, doc.live_version));
   return config;
 }
 
