@@ -27,7 +27,7 @@ describe("the demo's shadow", () => {
       expect(res.status).toBe(200);
       expect(((await res.json()) as { model_version: string }).model_version).toBe("1");
       await g.gateway.shadow.idle();
-      compared = (await g.summary("ocr-cls")).totals.requests ?? 0;
+      compared = (await g.summary("ocr-cls")).totals.requests;
     }
     const s = await g.summary("ocr-cls");
     expect(s.shadow).toMatchObject({ version: 2, percent: 50 });

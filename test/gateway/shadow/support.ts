@@ -2,6 +2,7 @@
 import { createApp } from "../../../gateway/app";
 import { readGatewayConfig } from "../../../gateway/config";
 import { type Gateway, gatewayDeps } from "../../../gateway/deps";
+import type { ShadowTotals } from "../../../gateway/shadow/stats";
 import type { Backend } from "../../../layers/backend";
 
 /** A gateway in local mode (open, no cache table) over `catalog`; `timeoutMs` bounds every backend call. */
@@ -19,7 +20,7 @@ export function shadowGateway(catalog: Map<string, Backend>, timeoutMs = 2000) {
       shadow: { version: number; percent: number } | null;
       live_version?: string;
       shadow_version?: string;
-      totals: Record<string, number>;
+      totals: ShadowTotals;
       last_disagreements: Array<{ request_id: string; outputs: Array<Record<string, unknown>> }>;
     };
   const metrics = async () => (await app.request("/metrics")).text();
