@@ -15,6 +15,9 @@ export interface ShadowConfig {
   argmax: string[];
 }
 
+/** A `shadow` as written (catalog line): `argmax` may be left out. */
+export type ShadowSpec = Omit<ShadowConfig, "argmax"> & { argmax?: string[] };
+
 /** Checks a `shadow` object (config.json or catalog); `fail(path, text)` builds the error. */
 export function readShadow(
   value: unknown,
