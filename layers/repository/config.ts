@@ -89,6 +89,12 @@ export function parseModelConfig(json: unknown, modelDirName: string): ModelConf
 
 /** A pipeline: declared inputs and outputs, steps, no batch dimension, no ONNX session options. */
 function ensembleConfig(r: FieldReader, doc: Record<string, unknown>, name: string): ModelConfig {
+  if (doc.shadow !== undefined || doc.live_version !== undefined) {
+    throw r.error(
+      doc.shadow !== undefined ? "shadow" : "live_version",
+      `does not apply to platform "${ENSEMBLE}" (yet)`,
+    );
+  }
   for (const field of ["max_batch_size", "dynamic_batching", "optimization"] as const) {
     if (doc[field] !== undefined && !(field === "max_batch_size" && doc[field] === 0)) {
       throw r.error(field, `does not apply to platform "${ENSEMBLE}" (a pipeline has no batch dimension)`);

@@ -25,6 +25,11 @@ describe("config.json shadow and live_version", () => {
     expect(fails(json)).toThrow(message);
   });
 
+  it("a pipeline refuses both (not shadowed yet)", () => {
+    const pipeline = { platform: "ensemble", inputs: [], outputs: [], shadow: { version: 2, percent: 1 } };
+    expect(fails(pipeline)).toThrow(/shadow does not apply to platform "ensemble"/);
+  });
+
   it("the catalog line's shadow is checked the same way, naming MODEL_CATALOG", () => {
     const line = { backend: "lambda", target: "arn:fn:live" };
     const ok = parseCatalog(JSON.stringify({ m: { ...line, shadow: { version: 1, percent: 10 } } }));
