@@ -77,6 +77,9 @@ export function addEdgeInfer(scope: Stage, options: EdgeInferOptions): EdgeInfer
     description: "edge-infer: gateway Lambda, Function URL and CloudFront",
     ...options.gateway,
     backends: [...models.values()].map((s) => s.backend),
+    shadows: Object.fromEntries(
+      catalog.models.flatMap((m) => (m.shadow === undefined ? [] : [[m.name, m.shadow]])),
+    ),
     storage: storage.storage,
   });
   const observability = new ObservabilityStack(scope, `${prefix}-Observability`, {

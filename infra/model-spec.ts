@@ -3,6 +3,8 @@
  * data; everything here is what lets one catalog line stand for a whole deployment.
  */
 
+import { readShadow, type ShadowSpec } from "../layers/repository/shadow";
+
 /** How a new live version takes traffic: CodeDeploy for Lambda, blue/green for SageMaker. */
 export type Rollout =
   | "all-at-once"
@@ -40,6 +42,8 @@ interface ModelEntryBase {
   readonly rollout?: Rollout;
   /** @default DEFAULT_ALARMS */
   readonly alarms?: Partial<AlarmThresholds>;
+  /** Mirror `percent` % of unpinned requests to `version` and compare (README "Shadow comparison"). @default none */
+  readonly shadow?: ShadowSpec;
 }
 
 /** A model served by a Lambda container function running ORT on CPU. */
@@ -70,13 +74,15 @@ export interface GpuModelEntry extends ModelEntryBase {
 export type ModelEntry = CpuModelEntry | GpuModelEntry;
 
 /** A catalog entry with every default applied and validated. */
-export type CpuModel = Required<CpuModelEntry> & {
+export type CpuModel = Required<Omit<CpuModelEntry, "shadow">> & {
+  readonly shadow?: ShadowSpec;
   readonly alarms: AlarmThresholds;
   /** Key prefix of the model in the repository bucket, e.g. `models/ocr-det/`. */
   readonly location: string;
 };
 /** A GPU catalog entry with every default applied and validated. */
-export type GpuModel = Required<GpuModelEntry> & {
+export type GpuModel = Required<Omit<GpuModelEntry, "shadow">> & {
+  readonly shadow?: ShadowSpec;
   readonly alarms: AlarmThresholds;
   /** Key prefix of the model in the repository bucket, e.g. `models/ocr-det/`. */
   readonly location: string;
@@ -123,6 +129,18 @@ function check(ok: boolean, model: string, field: string, expected: string, rece
       `model '${model}': ${field} must be ${expected}, received ${JSON.stringify(received)}`,
     );
   }
+}
+
+/** The catalog line's `shadow`: the gateway's own check (MODEL_CATALOG), at synth, naming the model. */
+function checkShadow(model: string, shadow: ShadowSpec, liveVersion: number): void {
+  readShadow(shadow, "shadow", (path, text) => new CatalogError(`model '${model}': ${path} ${text}`));
+  check(
+    shadow.version !== liveVersion,
+    model,
+    "shadow.version",
+    "another version than liveVersion",
+    shadow.version,
+  );
 }
 
 function intIn(value: number, min: number, max: number): boolean {
@@ -252,6 +270,7 @@ export function defineCatalog(input: { repositoryPrefix?: string; models: readon
       "a positive integer",
       entry.liveVersion,
     );
+    if (entry.shadow !== undefined) checkShadow(name, entry.shadow, entry.liveVersion);
     const rollout = entry.rollout ?? DEFAULT_ROLLOUT;
     checkRollout(name, rollout);
     const base: ModelSpecBase = {

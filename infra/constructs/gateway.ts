@@ -36,6 +36,7 @@ import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { ASSETS_GLOBAL } from "../../gateway/console/assets";
 import { buildConsoleAssets } from "../../gateway/console/build";
+import type { ShadowSpec } from "../../layers/repository/shadow";
 import { REPO_ROOT } from "../paths";
 import { gatewayTimeouts } from "../timeouts";
 import type { CatalogTarget, IModelBackend } from "./backend";
@@ -46,6 +47,8 @@ import { acknowledge } from "./nag";
 export interface GatewayProps {
   /** The models the gateway routes to; it may invoke these and nothing else. */
   readonly backends: readonly IModelBackend[];
+  /** Each model's shadow (catalog line `shadow`), written into MODEL_CATALOG. @default none */
+  readonly shadows?: Readonly<Record<string, ShadowSpec>>;
   /** Repository, cache table and API keys table. */
   readonly storage: ModelStorage;
   /** TypeScript entry exporting `handler`. @default "<repo>/gateway/lambda.ts" */
@@ -95,13 +98,18 @@ export class Gateway extends Construct {
   /** The shared secret CloudFront sends in `x-origin-verify` and the gateway expects. */
   readonly originVerifySecret: Secret;
   /** The MODEL_CATALOG the gateway receives, by model name. */
-  readonly modelCatalog: Readonly<Record<string, CatalogTarget>>;
+  readonly modelCatalog: Readonly<Record<string, CatalogTarget & { shadow?: ShadowSpec }>>;
 
   constructor(scope: Construct, id: string, props: GatewayProps) {
     super(scope, id);
     const { storage } = props;
     const timeout = props.timeout ?? Duration.seconds(30);
-    this.modelCatalog = Object.fromEntries(props.backends.map((b) => [b.modelName, b.catalogTarget]));
+    this.modelCatalog = Object.fromEntries(
+      props.backends.map((b) => {
+        const shadow = props.shadows?.[b.modelName];
+        return [b.modelName, shadow === undefined ? b.catalogTarget : { ...b.catalogTarget, shadow }];
+      }),
+    );
     this.originVerifySecret = this.createOriginVerifySecret();
     // A CloudFormation dynamic reference ({{resolve:secretsmanager:...}}): resolved at deploy time,
     // never written into the template. The function gets it in its environment rather than reading

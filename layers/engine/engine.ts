@@ -182,14 +182,17 @@ export class ModelEngine {
       throw new ModelNotReady(`model '${model}' cannot be read from the repository`, { cause: e });
     }
     const policy = servableVersions(config.version_policy, available);
-    const live = this.options.liveVersions?.get(model);
+    const live = this.options.liveVersions?.get(model) ?? config.live_version;
     if (live !== undefined && !available.includes(live)) {
       throw new ModelNotFound(
         `model '${model}' live version ${live} is not in the repository (available: ${available.join(", ") || "none"})`,
       );
     }
-    const servable =
-      live === undefined || policy.includes(live) ? policy : [...policy, live].sort((a, b) => a - b);
+    // The live version and a shadow present in the repository are served whatever the policy says.
+    const extra = [live, config.shadow?.version].filter(
+      (v): v is number => v !== undefined && available.includes(v) && !policy.includes(v),
+    );
+    const servable = extra.length === 0 ? policy : [...new Set([...policy, ...extra])].sort((a, b) => a - b);
     const dv = live ?? defaultVersion(servable);
     if (dv === undefined) {
       throw new ModelNotFound(

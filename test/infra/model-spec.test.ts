@@ -147,3 +147,16 @@ describe("withLiveVersion", () => {
     expect(() => withLiveVersion(c, "m", -2)).toThrow(/liveVersion must be a positive integer, received -2/);
   });
 });
+
+describe("defineCatalog shadow", () => {
+  it("keeps a valid shadow and refuses a bad one, naming the model and the field", () => {
+    const [m] = defineCatalog({ models: [cpu({ shadow: { version: 2, percent: 5 } })] }).models;
+    expect(m?.shadow).toEqual({ version: 2, percent: 5 });
+    expect(() => defineCatalog({ models: [cpu({ shadow: { version: 2, percent: 500 } })] })).toThrow(
+      "model 'm': shadow.percent must be a number from 0 to 100, received 500",
+    );
+    expect(() => defineCatalog({ models: [cpu({ shadow: { version: 1, percent: 5 } })] })).toThrow(
+      "model 'm': shadow.version must be another version than liveVersion, received 1",
+    );
+  });
+});

@@ -17,7 +17,8 @@ import {
 const catalog = defineCatalog({
   models: [
     { name: "det", backend: "cpu", liveVersion: 1 },
-    { name: "rec", backend: "cpu", liveVersion: 2 },
+    // During a release: the new live version 2 is compared with the old one on live traffic.
+    { name: "rec", backend: "cpu", liveVersion: 2, shadow: { version: 1, percent: 10 } },
     { name: "det-gpu", backend: "gpu", liveVersion: 1, instanceType: "ml.g5.xlarge", rollout: "all-at-once" },
   ],
 });
@@ -45,7 +46,7 @@ describe("Gateway", () => {
     });
   });
 
-  it("passes the catalog and the storage to the gateway through its environment", () => {
+  it("passes the catalog (with the catalog line's shadow) and the storage to the gateway through its environment", () => {
     const fn = t.findResources("AWS::Lambda::Function")[fnId];
     const env = fn?.Properties.Environment.Variables as Record<string, unknown>;
     expect(JSON.parse(joinedText(env.MODEL_CATALOG))).toEqual({
@@ -56,6 +57,7 @@ describe("Gateway", () => {
       rec: {
         backend: "lambda",
         target: expect.stringMatching(/^REF\(EdgeInfer-Model-rec:ExportsOutputRefModelLive/),
+        shadow: { version: 1, percent: 10 },
       },
       "det-gpu": {
         backend: "sagemaker",
