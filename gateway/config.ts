@@ -56,6 +56,8 @@ export interface GatewayConfig {
   region: string | undefined;
   /** S3_ENDPOINT: an S3-compatible endpoint (tests: s3rver). */
   s3Endpoint: string | undefined;
+  /** SHADOW_FUNCTION: on Lambda, the shadow comparison function sampled requests are handed to (infra sets it). */
+  shadowFunction: string | undefined;
   /** LAMBDA_ENDPOINT: a Lambda-compatible endpoint (tests). */
   lambdaEndpoint: string | undefined;
   /** SAGEMAKER_RUNTIME_ENDPOINT: a SageMaker-runtime-compatible endpoint (tests). */
@@ -120,6 +122,7 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
     region: text("AWS_REGION"),
     s3Endpoint: url("S3_ENDPOINT", text("S3_ENDPOINT")),
     lambdaEndpoint: url("LAMBDA_ENDPOINT", text("LAMBDA_ENDPOINT")),
+    shadowFunction: text("SHADOW_FUNCTION"),
     sagemakerEndpoint: url("SAGEMAKER_RUNTIME_ENDPOINT", text("SAGEMAKER_RUNTIME_ENDPOINT")),
     logLevel: logLevel(text("LOG_LEVEL")),
     onLambda,

@@ -191,7 +191,7 @@ export function gatewayDeps(
     bodyLimitMiddleware(config.maxBodyBytes, options.readBody) as MiddlewareHandler,
   ];
   const limiter = new ConcurrencyLimiter(config.concurrency);
-  const shadow = shadowMirror(config, options.prometheus, limiter, logger);
+  const shadow = shadowMirror(config, options.prometheus, limiter, logger, options.emit ?? stdoutEmit);
   const inferMiddleware: InferMiddleware[] = [
     // Outermost: a hit takes no concurrency slot, and identical requests share one (single flight).
     resultCacheMiddleware(cache, { logger }),

@@ -29,6 +29,11 @@ export interface ShadowMirrorOptions {
   /** Uniform [0, 1) source for sampling (a seeded one in tests). @default Math.random */
   random?: () => number;
   logger?: Logger;
+  /**
+   * On AWS: hands each sampled request over (awaited, before the answer is returned) instead of
+   * calling the shadow in-process (remote.ts); busy and maxInFlight do not apply.
+   */
+  remote?: { send(ctx: InferContext, shadow: ShadowConfig, live: InferResult): Promise<void> };
 }
 
 /** Mirrors sampled unpinned requests to the shadow version and records the comparison. */
@@ -64,7 +69,10 @@ export class ShadowMirror {
       const shadow = ctx.version === undefined ? this.shadowOf(ctx.model, ctx.description) : undefined;
       if (shadow !== undefined) this.#seen.set(ctx.model, shadow);
       if (shadow !== undefined && String(shadow.version) !== result.version) {
-        if ((this.#o.random ?? Math.random)() * 100 < shadow.percent) this.#mirror(ctx, shadow, result);
+        if ((this.#o.random ?? Math.random)() * 100 < shadow.percent) {
+          if (this.#o.remote === undefined) this.#mirror(ctx, shadow, result);
+          else await this.#o.remote.send(ctx, shadow, result);
+        }
       }
       return result;
     };

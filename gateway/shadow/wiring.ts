@@ -1,10 +1,12 @@
 /** The gateway's shadow mirror built from its configuration, and the summary route's body. */
+import { LambdaClient } from "@aws-sdk/client-lambda";
 import type { Backend } from "../../layers/backend";
 import { withDeadline } from "../../layers/http";
 import type { Logger } from "../../layers/telemetry";
 import type { GatewayConfig } from "../config";
 import type { ConcurrencyLimiter } from "../limits/concurrency";
 import { ShadowMirror } from "./mirror";
+import { RemoteShadow } from "./remote";
 import { NO_REGISTRY, type ShadowRegistry, ShadowStats } from "./stats";
 
 export { ShadowMirror } from "./mirror";
@@ -14,23 +16,46 @@ export const SHADOW_KEEP = 20;
 
 /**
  * The mirror of a gateway: the shadow comes from MODEL_CATALOG when the gateway has one (the catalog
- * wins on AWS), from config.json otherwise. On Lambda nothing is mirrored: a buffered Function URL
- * freezes the instance once the answer is returned, so work after it would never run.
+ * wins on AWS), from config.json otherwise. On Lambda a buffered Function URL freezes the instance
+ * once the answer is returned, so sampled requests are handed to the comparison function named by
+ * SHADOW_FUNCTION (remote.ts); without it nothing is mirrored there.
  */
 export function shadowMirror(
-  config: Pick<GatewayConfig, "catalog" | "onLambda" | "backendTimeoutMs" | "concurrency">,
+  config: Pick<
+    GatewayConfig,
+    | "catalog"
+    | "onLambda"
+    | "backendTimeoutMs"
+    | "concurrency"
+    | "shadowFunction"
+    | "region"
+    | "lambdaEndpoint"
+    | "metricsNamespace"
+  >,
   registry: ShadowRegistry | undefined,
   limiter: ConcurrencyLimiter,
   logger: Logger,
+  emit: (lines: string[]) => void,
 ): ShadowMirror {
-  const { catalog } = config;
+  const { catalog, shadowFunction } = config;
+  const remote =
+    config.onLambda && shadowFunction !== undefined
+      ? new RemoteShadow({
+          client: new LambdaClient({ region: config.region, endpoint: config.lambdaEndpoint }),
+          functionName: shadowFunction,
+          namespace: config.metricsNamespace,
+          emit,
+          logger,
+        })
+      : undefined;
   return new ShadowMirror({
     stats: new ShadowStats(registry ?? NO_REGISTRY, SHADOW_KEEP),
-    shadowOf: config.onLambda
-      ? () => undefined
-      : catalog === undefined
-        ? (_, d) => d.config.shadow
-        : (model) => catalog[model]?.shadow,
+    shadowOf:
+      config.onLambda && remote === undefined
+        ? () => undefined
+        : catalog === undefined
+          ? (_, d) => d.config.shadow
+          : (model) => catalog[model]?.shadow,
     // Busy: every slot taken or someone waiting for one; a mirror would only delay client requests.
     busy: (model) => {
       const s = limiter.stats(model);
@@ -38,6 +63,7 @@ export function shadowMirror(
     },
     timeoutMs: config.backendTimeoutMs,
     logger,
+    ...(remote === undefined ? {} : { remote }),
   });
 }
 
