@@ -158,7 +158,12 @@ describe("shadow comparison on AWS (bundles, local Lambda API)", () => {
       .find((l) => l.includes('"shadow disagreement"'));
     const logged = JSON.parse(line ?? "{}") as { outputs: Array<Record<string, unknown>>; requestId: string };
     expect(logged.outputs).toEqual([
-      expect.objectContaining({ output: "sum", maxAbsDiff: 1, withinShare: 0, worst: { index: [0, 0], live: 12, shadow: 11 } }),
+      expect.objectContaining({
+        output: "sum",
+        maxAbsDiff: 1,
+        withinShare: 0,
+        worst: { index: [0, 0], live: 12, shadow: 11 },
+      }),
     ]);
     expect(line).not.toContain('"data"');
   });
