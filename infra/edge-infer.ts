@@ -89,6 +89,11 @@ export function addEdgeInfer(scope: Stage, options: EdgeInferOptions): EdgeInfer
     topic: alarmTopic,
     gatewayFunction: gateway.gateway.function,
     namespace: options.gateway?.metricsNamespace,
+    shadows: catalog.models.flatMap((m) =>
+      m.shadow === undefined
+        ? []
+        : [{ model: m.name, liveVersion: m.liveVersion, shadowVersion: m.shadow.version }],
+    ),
   });
   return { storage, alarms, models, gateway, observability };
 }

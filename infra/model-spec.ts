@@ -28,6 +28,8 @@ export interface AlarmThresholds {
   readonly minInvocations: number;
   /** Throttled invocations per minute that trip it (Lambda only). */
   readonly throttles: number;
+  /** Shadow disagreements (`shadow_disagreements`), in percent of compared requests, that trip the shadow alarm. */
+  readonly shadowDisagreementRatePercent: number;
   /** Consecutive one-minute periods that must breach. */
   readonly evaluationPeriods: number;
 }
@@ -44,6 +46,11 @@ interface ModelEntryBase {
   readonly alarms?: Partial<AlarmThresholds>;
   /** Mirror `percent` % of unpinned requests to `version` and compare (README "Shadow comparison"). @default none */
   readonly shadow?: ShadowSpec;
+  /**
+   * The model's config.json `release.compare_with_live`, stated here because the deployment group is
+   * built at synth: true makes the shadow disagreement alarm a rollback alarm. @default false
+   */
+  readonly compareWithLive?: boolean;
 }
 
 /** A model served by a Lambda container function running ORT on CPU. */
@@ -105,6 +112,7 @@ export const DEFAULT_ALARMS: AlarmThresholds = {
   runFailureRatePercent: 5,
   minInvocations: 10,
   throttles: 5,
+  shadowDisagreementRatePercent: 5,
   evaluationPeriods: 2,
 };
 
@@ -169,20 +177,13 @@ function resolveAlarms(model: string, partial: Partial<AlarmThresholds> | undefi
   }
   checkInt(model, "alarms.evaluationPeriods", alarms.evaluationPeriods, 1, 60);
   checkInt(model, "alarms.minInvocations", alarms.minInvocations, 1, 1_000_000);
-  check(
-    alarms.errorRatePercent <= 100,
-    model,
-    "alarms.errorRatePercent",
-    "at most 100",
-    alarms.errorRatePercent,
-  );
-  check(
-    alarms.runFailureRatePercent <= 100,
-    model,
-    "alarms.runFailureRatePercent",
-    "at most 100",
-    alarms.runFailureRatePercent,
-  );
+  for (const rate of [
+    "errorRatePercent",
+    "runFailureRatePercent",
+    "shadowDisagreementRatePercent",
+  ] as const) {
+    check(alarms[rate] <= 100, model, `alarms.${rate}`, "at most 100", alarms[rate]);
+  }
   return alarms;
 }
 
@@ -241,7 +242,10 @@ function resolveGpu(entry: GpuModelEntry, base: ModelSpecBase): GpuModel {
   return model;
 }
 
-type ModelSpecBase = Pick<ModelSpec, "name" | "liveVersion" | "rollout" | "alarms" | "location">;
+type ModelSpecBase = Pick<
+  ModelSpec,
+  "name" | "liveVersion" | "rollout" | "alarms" | "location" | "compareWithLive"
+>;
 
 /** Applies defaults to every entry and validates it; throws CatalogError naming the model and field. */
 export function defineCatalog(input: { repositoryPrefix?: string; models: readonly ModelEntry[] }): Catalog {
@@ -270,7 +274,18 @@ export function defineCatalog(input: { repositoryPrefix?: string; models: readon
       "a positive integer",
       entry.liveVersion,
     );
-    if (entry.shadow !== undefined) checkShadow(name, entry.shadow, entry.liveVersion);
+    if (entry.shadow !== undefined) {
+      // The comparison function (functions/shadow-compare) calls a pinned version of a Lambda function.
+      check(entry.backend === "cpu", name, "shadow", "set on a cpu model only", entry.backend);
+      checkShadow(name, entry.shadow, entry.liveVersion);
+    }
+    check(
+      entry.compareWithLive === undefined || typeof entry.compareWithLive === "boolean",
+      name,
+      "compareWithLive",
+      "a boolean",
+      entry.compareWithLive,
+    );
     const rollout = entry.rollout ?? DEFAULT_ROLLOUT;
     checkRollout(name, rollout);
     const base: ModelSpecBase = {
@@ -279,6 +294,7 @@ export function defineCatalog(input: { repositoryPrefix?: string; models: readon
       rollout,
       alarms: resolveAlarms(name, entry.alarms),
       location: `${repositoryPrefix}/${name}/`,
+      compareWithLive: entry.compareWithLive ?? false,
     };
     if (entry.backend === "cpu") return resolveCpu(entry, base);
     if (entry.backend === "gpu") return resolveGpu(entry, base);

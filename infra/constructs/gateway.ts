@@ -42,6 +42,7 @@ import { gatewayTimeouts } from "../timeouts";
 import type { CatalogTarget, IModelBackend } from "./backend";
 import type { ModelStorage } from "./model-storage";
 import { acknowledge } from "./nag";
+import { ShadowCompare } from "./shadow-compare";
 
 /** Properties of Gateway. */
 export interface GatewayProps {
@@ -97,6 +98,8 @@ export class Gateway extends Construct {
   readonly distribution: Distribution;
   /** The shared secret CloudFront sends in `x-origin-verify` and the gateway expects. */
   readonly originVerifySecret: Secret;
+  /** The shadow comparison function, when a model has a shadow. */
+  readonly shadowCompare?: ShadowCompare;
   /** The MODEL_CATALOG the gateway receives, by model name. */
   readonly modelCatalog: Readonly<Record<string, CatalogTarget & { shadow?: ShadowSpec }>>;
 
@@ -175,6 +178,17 @@ export class Gateway extends Construct {
     );
 
     for (const backend of props.backends) backend.grantInvoke(role);
+    // Sampled requests of shadowed models are compared by a function of their own (README "Shadow comparison").
+    const shadowed = props.backends.filter((b) => props.shadows?.[b.modelName] !== undefined);
+    if (shadowed.length > 0) {
+      const compare = new ShadowCompare(this, "ShadowCompare", {
+        backends: shadowed,
+        metricsNamespace: props.metricsNamespace ?? "EdgeInfer",
+      });
+      compare.grantHandOver(role);
+      this.function.addEnvironment("SHADOW_FUNCTION", compare.function.functionName);
+      this.shadowCompare = compare;
+    }
     storage.grantCacheReadWrite(role);
     storage.grantApiKeysRead(role);
     storage.grantRead(role);

@@ -34,6 +34,7 @@ describe("defineCatalog", () => {
       rollout: DEFAULT_ROLLOUT,
       alarms: DEFAULT_ALARMS,
       location: "models/m/",
+      compareWithLive: false,
     });
   });
 
@@ -158,5 +159,21 @@ describe("defineCatalog shadow", () => {
     expect(() => defineCatalog({ models: [cpu({ shadow: { version: 1, percent: 5 } })] })).toThrow(
       "model 'm': shadow.version must be another version than liveVersion, received 1",
     );
+  });
+
+  it("takes a shadow on cpu models only, and compareWithLive as a boolean", () => {
+    expect(() => defineCatalog({ models: [gpu({ shadow: { version: 2, percent: 5 } })] })).toThrow(
+      "model 'g': shadow must be set on a cpu model only, received \"gpu\"",
+    );
+    expect(() => defineCatalog({ models: [cpu({ compareWithLive: "yes" })] })).toThrow(
+      "model 'm': compareWithLive must be a boolean",
+    );
+    const [m] = defineCatalog({
+      models: [cpu({ shadow: { version: 2, percent: 5 }, compareWithLive: true })],
+    }).models;
+    expect(m?.compareWithLive).toBe(true);
+    expect(() =>
+      defineCatalog({ models: [cpu({ alarms: { shadowDisagreementRatePercent: 101 } })] }),
+    ).toThrow("alarms.shadowDisagreementRatePercent must be at most 100");
   });
 });

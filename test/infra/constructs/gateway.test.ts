@@ -194,13 +194,21 @@ describe("Gateway", () => {
     );
   });
 
-  it("may invoke the catalog's aliases and endpoints and nothing else", () => {
+  it("may invoke the catalog's aliases, endpoints and the shadow comparison function, nothing else", () => {
     const invoke = statementsFor(t, "lambda:InvokeFunction");
     for (const s of invoke) expect(s.actions).toEqual(["lambda:InvokeFunction"]);
-    expect(invoke.flatMap((s) => s.resources)).toEqual([
-      { "Fn::ImportValue": expect.stringMatching(/^EdgeInfer-Model-det:.*ModelLive/) },
-      { "Fn::ImportValue": expect.stringMatching(/^EdgeInfer-Model-rec:.*ModelLive/) },
-    ]);
+    const compare = b.stacks.gateway.gateway.shadowCompare;
+    const compareFn = b.stacks.gateway.getLogicalId(compare?.function.node.defaultChild as CfnElement);
+    const rec = { "Fn::ImportValue": expect.stringMatching(/^EdgeInfer-Model-rec:.*ModelLive/) };
+    expect(invoke.flatMap((s) => s.resources)).toEqual(
+      expect.arrayContaining([
+        { "Fn::ImportValue": expect.stringMatching(/^EdgeInfer-Model-det:.*ModelLive/) },
+        rec,
+        { "Fn::GetAtt": [compareFn, "Arn"] },
+      ]),
+    );
+    // The gateway's three, and the comparison function's one: the shadowed model's alias.
+    expect(invoke.flatMap((s) => s.resources)).toHaveLength(4);
     const sagemaker = statementsFor(t, "sagemaker:InvokeEndpoint").flatMap((s) => s.resources);
     expect(sagemaker).toHaveLength(1);
     expect(joinedText(sagemaker[0])).toMatch(
@@ -235,9 +243,42 @@ describe("Gateway", () => {
       "AwsSolutions-CFR4",
       expect.stringMatching(/^AwsSolutions-IAM5\[Resource::EdgeInfer-Storage:.*\/models\/\*\]$/),
       "AwsSolutions-L1",
+      "AwsSolutions-L1",
       "AwsSolutions-S1",
       "AwsSolutions-SMG4",
     ]);
     for (const a of acks) expect(a.reason.length).toBeGreaterThan(40);
+  });
+
+  it("compares shadowed models in a function of its own: bounded, never retried, named to the gateway", () => {
+    const compare = b.stacks.gateway.gateway.shadowCompare;
+    expect(compare).toBeDefined();
+    const compareId = b.stacks.gateway.getLogicalId(compare?.function.node.defaultChild as CfnElement);
+    const fns = t.findResources("AWS::Lambda::Function");
+    expect(fns[compareId]?.Properties).toMatchObject({
+      Runtime: "nodejs22.x",
+      Handler: "index.handler",
+      ReservedConcurrentExecutions: 10,
+      Timeout: 60,
+    });
+    const env = fns[compareId]?.Properties.Environment.Variables as Record<string, unknown>;
+    expect(Object.keys(JSON.parse(joinedText(env.SHADOW_TARGETS)))).toEqual(["rec"]);
+    expect(env.POWERTOOLS_METRICS_NAMESPACE).toBe("EdgeInfer");
+    t.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+      FunctionName: { Ref: compareId },
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 300,
+    });
+    const gatewayEnv = fns[fnId]?.Properties.Environment.Variables as Record<string, unknown>;
+    expect(gatewayEnv.SHADOW_FUNCTION).toEqual({ Ref: compareId });
+  });
+
+  it("has no comparison function when no model has a shadow", () => {
+    const plain = fixtureApp(defineCatalog({ models: [{ name: "det", backend: "cpu", liveVersion: 1 }] }));
+    expect(plain.stacks.gateway.gateway.shadowCompare).toBeUndefined();
+    const env = Object.values(Template.fromStack(plain.stacks.gateway).findResources("AWS::Lambda::Function"))
+      .map((f) => f.Properties.Environment?.Variables ?? {})
+      .find((v) => "MODEL_CATALOG" in v);
+    expect(env?.SHADOW_FUNCTION).toBeUndefined();
   });
 });
