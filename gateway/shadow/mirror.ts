@@ -51,6 +51,11 @@ export class ShadowMirror {
     this.stats = options.stats;
   }
 
+  /** True when comparisons run elsewhere (the comparison function on AWS), not in this process. */
+  get remote(): boolean {
+    return this.#o.remote !== undefined;
+  }
+
   /** The shadow a model was last served with; undefined before its first unpinned request. */
   configured(model: string): ShadowConfig | undefined {
     return this.#seen.get(model);

@@ -11,6 +11,10 @@ import { NO_REGISTRY, type ShadowRegistry, ShadowStats } from "./stats";
 
 export { ShadowMirror } from "./mirror";
 
+/** Where the summary route on Lambda points to (README "Shadow comparison"). */
+export const REMOTE_RESULTS =
+  "the shadow comparison function: EMF metrics shadow_* {model, version} (dashboard row 'Shadow: <model>', alarm ShadowDisagreementRate) and its log lines 'shadow disagreement'";
+
 /** Disagreements kept per model for `GET /v2/models/{m}/shadow`. */
 export const SHADOW_KEEP = 20;
 
@@ -86,6 +90,8 @@ export async function shadowSummary(
       ),
     );
   if (shadow === undefined) return undefined;
+  // On Lambda each instance only hands requests over; the counts are the comparison function's.
+  if (mirror.remote) return { model, shadow, compared_in: REMOTE_RESULTS };
   const s = mirror.stats.summary(model);
   return {
     model,

@@ -11,6 +11,7 @@ import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createKeyTable, DynamoKeyStore } from "../../../gateway/auth/dynamo-store";
 import { newKeyRecord } from "../../../gateway/auth/keys";
+import { REMOTE_RESULTS } from "../../../gateway/shadow/wiring";
 import { decodeInferResponse } from "../../../layers/protocol";
 import { inferEvent } from "../../../layers/transport";
 import { startLambdaApi } from "../../support/aws-apis";
@@ -166,6 +167,20 @@ describe("shadow comparison on AWS (bundles, local Lambda API)", () => {
       }),
     ]);
     expect(line).not.toContain('"data"');
+  });
+
+  it("the summary route on Lambda names the shadow and where its results are", async () => {
+    const r = await (fns.gateway as BundledLambda).invoke(
+      functionUrlEvent("GET", "/v2/models/add/shadow", { "x-api-key": key.key }),
+    );
+    if (!r.ok) throw new Error(r.error.errorMessage);
+    const res = r.payload as UrlResult;
+    expect(res.statusCode).toBe(200);
+    expect(JSON.parse(res.body)).toEqual({
+      model: "add",
+      shadow: { version: 1, percent: 100, argmax: [] },
+      compared_in: REMOTE_RESULTS,
+    });
   });
 
   it("identical versions: compared, no disagreement; a failing shadow version is an error, not a disagreement", async () => {
