@@ -165,7 +165,7 @@ describe("defineCatalog shadow", () => {
     expect(() => defineCatalog({ models: [gpu({ shadow: { version: 2, percent: 5 } })] })).toThrow(
       "model 'g': shadow must be set on a cpu model only, received \"gpu\"",
     );
-    expect(() => defineCatalog({ models: [cpu({ compareWithLive: "yes" })] })).toThrow(
+    expect(() => defineCatalog({ models: [cpu({ compareWithLive: "yes" as unknown as boolean })] })).toThrow(
       "model 'm': compareWithLive must be a boolean",
     );
     const [m] = defineCatalog({
