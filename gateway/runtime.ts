@@ -3,7 +3,7 @@
  * MODEL_CATALOG is set, the AWS backends it names; the same edge (gatewayDeps) around either.
  * Imports ONNX Runtime: never bundled for Lambda.
  */
-import { openRepository } from "../layers/repository";
+import { openConfiguredRepository } from "../layers/config/repository";
 import { PrometheusMetrics } from "../layers/telemetry/prometheus";
 import type { AppDeps } from "./app";
 import { inProcessModels } from "./backends/in-process";
@@ -40,13 +40,7 @@ export async function createRuntime(config: GatewayConfig, options: GatewayOptio
       close: () => gateway.close(),
     };
   }
-  const repo = openRepository(config.modelRepository, {
-    s3Endpoint: config.s3Endpoint,
-    region: config.region,
-    cacheDir: config.modelCacheDir,
-    allowMissingChecksum: config.allowMissingChecksum,
-    logger: (msg, fields) => logger.warn(msg, { ...fields }),
-  });
+  const repo = openConfiguredRepository(config, logger);
   const local = await inProcessModels(repo, {
     logger,
     batching: config.batching,

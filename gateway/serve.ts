@@ -6,12 +6,12 @@ import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { applyServerLimits } from "../layers/config/server-limits";
+import { nodeClientSignal } from "../layers/http/node-client";
 import { drainServer } from "../layers/http/shutdown";
 import { createApp } from "./app";
 import type { GatewayConfig } from "./config";
 import type { GatewayOptions } from "./deps";
 import { readNodeBody } from "./node-body";
-import { nodeClientSignal } from "./node-client";
 import { createRuntime, type Runtime } from "./runtime";
 
 /** A gateway listening on HTTP. */

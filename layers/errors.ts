@@ -15,13 +15,14 @@ export type ErrorKind =
   | "backend_failure"
   | "model_not_ready"
   | "overloaded"
+  | "dependency_unavailable"
   | "backend_timeout"
   | "client_closed";
 
 /** Base class of every error edge-infer raises on purpose. */
 export class InferenceError extends Error {
   readonly kind: ErrorKind;
-  /** Seconds a client should wait before retrying (429, 503 overloaded). */
+  /** Seconds a client should wait before retrying (429, 503 overloaded or dependency unavailable). */
   readonly retryAfter: number | undefined;
 
   constructor(kind: ErrorKind, message: string, options?: { cause?: unknown; retryAfter?: number }) {
@@ -69,15 +70,11 @@ export class BackendTimeout extends InferenceError {
 
 /**
  * A service the gateway itself depends on (the API key store) cannot be reached: 503 with
- * `Retry-After`, failing closed. Its message is written for clients and shown as is.
+ * `Retry-After`, failing closed. Clients see the table's public text, never this message.
  */
-export class ServiceUnavailable extends InferenceError {
-  /** The 503 body's text (the edge shows a 5xx's cause only when it is marked public like this). */
-  readonly publicMessage: string;
+export class DependencyUnavailable extends InferenceError {
   constructor(message: string, options: { cause?: unknown; retryAfter?: number } = {}) {
-    // "overloaded": the 503 kind that means "come back later"; no new kind for the tables to list.
-    super("overloaded", message, { cause: options.cause, retryAfter: options.retryAfter ?? 5 });
-    this.publicMessage = message;
+    super("dependency_unavailable", message, { cause: options.cause, retryAfter: options.retryAfter ?? 5 });
   }
 }
 
@@ -173,6 +170,13 @@ export const ERROR_TABLE: Readonly<Record<ErrorKind, ErrorKindInfo>> = {
     retryable: true,
     public: (m) => (m ? `model ${m} is overloaded, retry later` : "overloaded, retry later"),
     rebuild: (m) => new Overloaded(m),
+  },
+  // The key store is the one dependency the gateway fails closed on; another would get its own words.
+  dependency_unavailable: {
+    status: 503,
+    retryable: true,
+    public: () => "the API key store is unavailable; retry later",
+    rebuild: (m) => new DependencyUnavailable(m),
   },
   backend_timeout: {
     status: 504,

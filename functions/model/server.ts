@@ -6,6 +6,7 @@
  */
 import type { Hono } from "hono";
 import { createProtocolApp, type ProtocolEnv, RETRY_AFTER_503_SECONDS, STATUS_OF } from "../../layers/http";
+import { nodeClientSignal } from "../../layers/http/node-client";
 import { PrometheusMetrics } from "../../layers/telemetry/prometheus";
 import { handleTransportEvent, type TransportResult } from "../../layers/transport";
 import { version } from "../../package.json";
@@ -20,6 +21,8 @@ export function createServerApp(service: ModelService, metrics = new PrometheusM
     backendTimeoutMs: service.config.timeoutMs,
     server: { name: "edge-infer-model", version },
     middleware: [inferRouteMetrics(metrics)],
+    // As the gateway's: a client that leaves takes its request out of the batcher's queue (499).
+    clientSignal: nodeClientSignal,
     routes: [
       [/^\/ping$/, ["GET"]],
       [/^\/invocations$/, ["POST"]],
@@ -51,7 +54,13 @@ export function createServerApp(service: ModelService, metrics = new PrometheusM
       return c.json(bad, 400);
     }
     const started = performance.now();
-    const result = await handleTransportEvent(service.served, event, service.logger, c.get("requestId"));
+    const result = await handleTransportEvent(
+      service.served,
+      event,
+      service.logger,
+      c.get("requestId"),
+      nodeClientSignal(c),
+    );
     const status = result.ok ? 200 : STATUS_OF[result.kind];
     recordInvocation(metrics, service.config.modelName, event, result, status, performance.now() - started);
     return c.json(result, status);

@@ -4,8 +4,8 @@
  */
 import { Logger as PowertoolsLogger } from "@aws-lambda-powertools/logger";
 import { type Backend, EngineBackend, type ModelCatalog } from "../../layers/backend";
+import { openConfiguredRepository } from "../../layers/config/repository";
 import { type InferenceThread, ModelEngine } from "../../layers/engine";
-import { openRepository } from "../../layers/repository";
 import { fromPowertools, type LogSink, silentLogger } from "../../layers/telemetry";
 import { type FunctionConfig, readFunctionConfig } from "./config";
 import { meteredBackend, RunMetrics } from "./run-metrics";
@@ -49,13 +49,7 @@ export function createModelService(
   logger: LogSink = functionLogger(config),
   options: ModelServiceOptions = {},
 ): ModelService {
-  const repo = openRepository(config.modelRepository, {
-    s3Endpoint: config.s3Endpoint,
-    region: config.region,
-    cacheDir: config.modelCacheDir,
-    allowMissingChecksum: config.allowMissingChecksum,
-    logger: (msg, fields) => logger.warn(msg, { ...fields }),
-  });
+  const repo = openConfiguredRepository(config, logger);
   const { modelName: model, modelVersion } = config;
   const liveVersions = modelVersion === undefined ? undefined : new Map([[model, modelVersion]]);
   const engine = new ModelEngine(repo, {

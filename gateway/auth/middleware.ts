@@ -3,7 +3,7 @@
  * the path, and puts the key's record on the context for the rate limiter and the logs.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { Forbidden, ServiceUnavailable, Unauthorized } from "../../layers/errors";
+import { DependencyUnavailable, Forbidden, Unauthorized } from "../../layers/errors";
 import { BEARER_CHALLENGE } from "../../layers/http/errors";
 import { targetOf } from "../../layers/http/target";
 import { quote } from "../../layers/protocol/quote";
@@ -82,7 +82,7 @@ export function authMiddleware(options: AuthOptions): MiddlewareHandler<AuthEnv>
       record = await store.lookup(hash);
     } catch (e) {
       // Fail closed, and keep the store's message (table names, AWS errors) out of the response.
-      throw new ServiceUnavailable("the API key store is unavailable; retry later", { cause: e });
+      throw new DependencyUnavailable("the API key store is unavailable; retry later", { cause: e });
     }
     if (record === undefined || !hashesEqual(record.keyHash, hash)) throw unauthorized(c, "invalid API key");
     if (record.revoked) throw unauthorized(c, "API key has been revoked");

@@ -14,7 +14,6 @@ import {
   type TransportEvent,
   type TransportResult,
 } from "../../layers/transport";
-import type { ValidatedRequest } from "../../layers/validation/request";
 
 const utf8 = new TextEncoder();
 const utf8Decoder = new TextDecoder();
@@ -57,12 +56,7 @@ export abstract class RemoteBackend<Client> implements Backend {
   }
 
   /** Runs the request in the function; tensors cross as a base64 binary protocol body. */
-  async infer(
-    model: string,
-    version: number | undefined,
-    request: ValidatedRequest,
-    signal?: AbortSignal,
-  ): Promise<InferResult> {
+  async infer(...[model, version, request, signal]: Parameters<Backend["infer"]>): Promise<InferResult> {
     return inferResultOf(await this.call(model, inferEvent(model, version, request), signal), model);
   }
 

@@ -9,6 +9,7 @@ import type { ModelCatalog } from "../../layers/backend";
 import type { ProtocolEnv } from "../../layers/http";
 import { targetOf } from "../../layers/http/target";
 import { DEFAULT_BUCKETS_MS } from "../../layers/telemetry";
+import type { LiveAnswer, LivePoint } from "./live-answer";
 
 /** One model's counts during one window. */
 interface Window {
@@ -19,18 +20,6 @@ interface Window {
   misses: number;
   /** Counts per bucket of DEFAULT_BUCKETS_MS, plus one for above the last bound. */
   buckets: number[];
-}
-
-/** One point of a model's series, as the JSON route sends it. */
-export interface LivePoint {
-  /** Window start, seconds since the epoch. */
-  t: number;
-  rps: number;
-  p50: number | null;
-  p99: number | null;
-  errors: number;
-  /** Hits / (hits + misses); null when the cache saw nothing. */
-  hitRatio: number | null;
 }
 
 /** Options of LiveStats. */
@@ -87,10 +76,7 @@ export class LiveStats {
   }
 
   /** The series of `names` (default: the catalog) over the kept windows, oldest first; empty windows are zeros. */
-  snapshot(names: Iterable<string> = this.catalog.keys()): {
-    windowSeconds: number;
-    models: Record<string, LivePoint[]>;
-  } {
+  snapshot(names: Iterable<string> = this.catalog.keys()): Pick<LiveAnswer, "windowSeconds" | "models"> {
     const end = Math.floor(this.#now() / this.windowMs) * this.windowMs;
     const models: Record<string, LivePoint[]> = {};
     for (const model of names) {

@@ -12,6 +12,7 @@ import { LambdaBackend } from "../backends/lambda";
 import { SageMakerBackend } from "../backends/sagemaker";
 import type { ConsoleAssets } from "./assets";
 import type { LiveStats } from "./live";
+import type { LiveAnswer } from "./live-answer";
 
 /** What the console is served from. */
 export interface ConsoleDeps {
@@ -19,10 +20,8 @@ export interface ConsoleDeps {
   assets?: ConsoleAssets;
   catalog: ModelCatalog;
   live: LiveStats;
-  /** "instance" on Lambda (each instance counts alone), "process" locally. */
-  scope: "instance" | "process";
-  /** Where the fleet-wide figures are (CloudWatch), on AWS. */
-  dashboardUrl?: string;
+  scope: LiveAnswer["scope"];
+  dashboardUrl?: LiveAnswer["dashboardUrl"];
 }
 
 /** No inline script or style, no eval, nothing from elsewhere; data only from this origin. */
@@ -84,6 +83,6 @@ export function mountConsole(app: Hono<ProtocolEnv>, deps: ConsoleDeps): void {
       scope: deps.scope,
       ...(deps.dashboardUrl === undefined ? {} : { dashboardUrl: deps.dashboardUrl }),
       ...live.snapshot(visible(c, catalog)),
-    }),
+    } satisfies LiveAnswer),
   );
 }

@@ -1,19 +1,18 @@
 /** The stack of the public edge: gateway function, Function URL, CloudFront. */
-import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, type StackProps } from "aws-cdk-lib";
 import type { Construct } from "constructs";
 import { Gateway, type GatewayProps } from "../constructs/gateway";
-import { consumeStrongReferences } from "./references";
+import { StronglyReferencingStack } from "./references";
 
 /** Properties of GatewayStack: those of the Gateway construct. */
 export interface GatewayStackProps extends StackProps, GatewayProps {}
 
 /** Gateway construct plus its public URL as an output. */
-export class GatewayStack extends Stack {
+export class GatewayStack extends StronglyReferencingStack {
   readonly gateway: Gateway;
 
   constructor(scope: Construct, id: string, props: GatewayStackProps) {
     super(scope, id, props);
-    consumeStrongReferences(this);
     this.gateway = new Gateway(this, "Gateway", props);
     new CfnOutput(this, "Url", {
       value: `https://${this.gateway.distribution.distributionDomainName}`,

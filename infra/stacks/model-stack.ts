@@ -1,5 +1,5 @@
 /** One stack per catalog model, so that a release of one model touches no other stack. */
-import { CfnOutput, Stack, type StackProps } from "aws-cdk-lib";
+import { CfnOutput, type StackProps } from "aws-cdk-lib";
 import type { ITopic } from "aws-cdk-lib/aws-sns";
 import type { Construct } from "constructs";
 import type { IModelBackend, ImageSource } from "../constructs/backend";
@@ -7,7 +7,7 @@ import { GpuEndpoint } from "../constructs/gpu-endpoint";
 import { ModelFunction } from "../constructs/model-function";
 import type { IModelRepository } from "../constructs/model-storage";
 import type { ModelSpec } from "../model-spec";
-import { consumeStrongReferences } from "./references";
+import { StronglyReferencingStack } from "./references";
 
 /** Properties of ModelStack. */
 export interface ModelStackProps extends StackProps {
@@ -26,12 +26,11 @@ export interface ModelStackProps extends StackProps {
 }
 
 /** A Lambda model function (backend cpu) or a SageMaker endpoint (backend gpu). */
-export class ModelStack extends Stack {
+export class ModelStack extends StronglyReferencingStack {
   readonly backend: IModelBackend;
 
   constructor(scope: Construct, id: string, props: ModelStackProps) {
     super(scope, id, props);
-    consumeStrongReferences(this);
     const { model, repository, ortVersion, alarmTopic } = props;
     if (model.backend === "cpu") {
       const fn = new ModelFunction(this, "Model", {

@@ -14,7 +14,7 @@ import type { ModelEngine } from "../engine";
 import type { LoadedModel } from "../engine/types";
 import { ModelNotFound } from "../errors";
 import { quote } from "../protocol/quote";
-import { requestedOutputs, type ValidatedRequest } from "../validation/request";
+import { requestedOutputs } from "../validation/request";
 import type { Backend, InferResult, ModelDescription } from "./contract";
 
 /** Options of EngineBackend. */
@@ -84,12 +84,7 @@ export class EngineBackend implements Backend {
    * against this version's description. `signal` takes a request out of the batcher's queue; a run
    * already started finishes.
    */
-  async infer(
-    model: string,
-    version: number | undefined,
-    request: ValidatedRequest,
-    signal?: AbortSignal,
-  ): Promise<InferResult> {
+  async infer(...[model, version, request, signal]: Parameters<Backend["infer"]>): Promise<InferResult> {
     const loaded = await this.engine.load(model, this.resolve(model, version));
     const names = requestedOutputs(request);
     const answered = String(loaded.version);

@@ -2,11 +2,4 @@
 export { DynamicBatcher } from "./batcher";
 export { batcherOptionsOf, batchingEnabled } from "./config";
 export { prepareRequest, splitOutputs, stackInputs } from "./tensors";
-export type {
-  BatcherStats,
-  BatchInfo,
-  DynamicBatcherOptions,
-  RunBatch,
-  SubmitOptions,
-  SubmitResult,
-} from "./types";
+export type * from "./types";

@@ -51,10 +51,7 @@ export function describeError(
   if (status === 503) headers["Retry-After"] ??= String(RETRY_AFTER_503_SECONDS);
   if (status >= 500) {
     const m = model === undefined ? "" : quote(model);
-    // An error may carry a message written for clients (e.g. "API key store unavailable").
-    const own = (err as { publicMessage?: unknown }).publicMessage;
-    const text = typeof own === "string" ? own : (ERROR_TABLE[kind].public?.(m) ?? "internal error");
-    message = `${text} (request id ${requestId})`;
+    message = `${ERROR_TABLE[kind].public?.(m) ?? "internal error"} (request id ${requestId})`;
   }
   return { status, message, kind, headers };
 }

@@ -16,7 +16,6 @@ import { DEFAULT_RELEASE } from "../repository/release";
 import { disagreements, parseSample, type Sample, SampleError } from "../repository/samples";
 import type { ModelConfig, StepModel } from "../repository/types";
 import type { LogSink as Logger } from "../telemetry/logger";
-import type { ValidatedRequest } from "../validation/request";
 import type { PipelineFiles } from "./files";
 import { type Pipeline, preparePipeline } from "./pipeline";
 import type { ProcessorRegistry } from "./processor";
@@ -94,12 +93,7 @@ export class PipelineBackend implements Backend {
   }
 
   /** Runs every step; `timing.steps` has each step's duration for Server-Timing. */
-  async infer(
-    model: string,
-    version: number | undefined,
-    request: ValidatedRequest,
-    signal?: AbortSignal,
-  ): Promise<InferResult> {
+  async infer(...[model, version, request, signal]: Parameters<Backend["infer"]>): Promise<InferResult> {
     const loaded = await this.load(model, version);
     const requested = request.outputs?.map((o) => o.name).filter((n) => n !== "");
     const names = requested !== undefined && requested.length > 0 ? requested : undefined;

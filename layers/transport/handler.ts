@@ -12,12 +12,14 @@ import { failureOf, parseTransportEvent, requestOfEvent } from "./wire";
 /**
  * Runs one transport event against `backend`; domain errors come back as `{ ok: false, kind }`.
  * Its log lines carry `requestId` and the error's cause (e.g. ONNX Runtime's text), which no answer shows.
+ * `signal` (the container's client connection) takes an infer out of the batcher's queue when it aborts.
  */
 export async function handleTransportEvent(
   backend: Backend,
   raw: unknown,
   logger: LogSink = silentLogger,
   requestId?: string,
+  signal?: AbortSignal,
 ): Promise<TransportResult> {
   try {
     const event = parseTransportEvent(raw);
@@ -35,7 +37,7 @@ export async function handleTransportEvent(
     }
     // Validated once in this process, against the description of the version that will run it.
     const request = validateFor(requestOfEvent(event), await backend.describe(model, version));
-    const result = await backend.infer(model, version, request);
+    const result = await backend.infer(model, version, request, signal);
     const encoded = encodeBackendResult(model, request, result, "all");
     const out: TransportResult = {
       ok: true,

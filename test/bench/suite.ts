@@ -86,23 +86,23 @@ export async function runSuite(s: BenchSettings, log: (line: string) => void): P
     );
   }
 
-  const hand = await startHandwritten(s.models, s.threads);
-  try {
+  // Every model × variant × concurrency over HTTP, against one server: one row each.
+  const httpRows = async (port: number, system: Row["system"], batching: Row["batching"]) => {
     for (const name of s.models) {
       const x = inputTensor(modelOf(name));
       for (const variant of variantsOf(s)) {
         const req = variant === "binary" ? binaryRequest(name, x) : jsonRequest(name, x);
         for (const c of s.concurrency) {
-          const m = await measureHttp(hand.port, req, { concurrency: c, ...timing }, check(expected, name));
-          add(
-            rowOf(
-              { model: name, system: "hand-written", variant, batching: "-", concurrency: c, items: 1 },
-              m,
-            ),
-          );
+          const m = await measureHttp(port, req, { concurrency: c, ...timing }, check(expected, name));
+          add(rowOf({ model: name, system, variant, batching, concurrency: c, items: 1 }, m));
         }
       }
     }
+  };
+
+  const hand = await startHandwritten(s.models, s.threads);
+  try {
+    await httpRows(hand.port, "hand-written", "-");
   } finally {
     await hand.stop();
   }
@@ -111,33 +111,7 @@ export async function runSuite(s: BenchSettings, log: (line: string) => void): P
     const repo = await benchRepository(s.models, { batching, cache: false, threads: s.threads });
     const gateway = await startGateway(repo.uri, profiled(s, batching ? "batching-on" : "batching-off"));
     try {
-      for (const name of s.models) {
-        const x = inputTensor(modelOf(name));
-        for (const variant of variantsOf(s)) {
-          const req = variant === "binary" ? binaryRequest(name, x) : jsonRequest(name, x);
-          for (const c of s.concurrency) {
-            const m = await measureHttp(
-              gateway.port,
-              req,
-              { concurrency: c, ...timing },
-              check(expected, name),
-            );
-            add(
-              rowOf(
-                {
-                  model: name,
-                  system: "edge-infer",
-                  variant,
-                  batching: batching ? "on" : "off",
-                  concurrency: c,
-                  items: 1,
-                },
-                m,
-              ),
-            );
-          }
-        }
-      }
+      await httpRows(gateway.port, "edge-infer", batching ? "on" : "off");
     } finally {
       await gateway.stop();
       await repo.cleanup();

@@ -3,12 +3,13 @@
  * running backend work is aborted only once no other request shares it (single flight), and the
  * request is logged and counted as 499.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../gateway/app";
 import { readGatewayConfig } from "../../gateway/config";
 import { type Gateway, gatewayDeps } from "../../gateway/deps";
-import { nodeClientSignal } from "../../gateway/node-client";
+import { ConcurrencyLimiter } from "../../gateway/limits/concurrency";
 import type { Backend, EngineBackend, InferResult } from "../../layers/backend";
+import { nodeClientSignal } from "../../layers/http/node-client";
 import { createLogger } from "../../layers/telemetry";
 import { PrometheusMetrics } from "../../layers/telemetry/prometheus";
 import { makeTestRepository } from "../support/models";
@@ -81,6 +82,10 @@ beforeEach(() => {
   lines.length = 0;
 });
 
+afterEach(() => {
+  vi.restoreAllMocks();
+});
+
 const body = (first: number) =>
   JSON.stringify({
     inputs: [
@@ -107,12 +112,15 @@ const logged = (status: number) => lines.filter((l) => l.message === "request" &
 
 describe("a client that disconnects", () => {
   it("does not fail an identical request sharing its flight; the shared call goes on", async () => {
+    // A spy that calls through: ResultCache.run joins an existing flight before it returns.
+    const runs = vi.spyOn(gateway.cache, "run");
     const leaving = new AbortController();
     const first = infer(body(1), { signal: leaving.signal });
     await until(() => backend.calls.infer === 1);
     const second = infer(body(1));
-    await until(() => gateway.cache.inFlight === 1 && lines.length === 0);
-    await new Promise((r) => setTimeout(r, 50)); // the second request joined the flight
+    await until(() => runs.mock.calls.length === 2); // the second request joined the flight
+    expect(gateway.cache.inFlight).toBe(1);
+    expect(lines).toEqual([]);
     leaving.abort();
     await expect(first).rejects.toThrow();
     await until(() => logged(499).length === 1);
@@ -129,13 +137,15 @@ describe("a client that disconnects", () => {
   });
 
   it("aborts the running call of a lone request, and drops its queued work", async () => {
-    // The first request holds the model's one slot; the second waits in its queue.
+    // The first request holds the model's one slot; the second waits in its queue. A spy that
+    // calls through: acquire() puts a waiter in the queue before it returns.
+    const acquired = vi.spyOn(ConcurrencyLimiter.prototype, "acquire");
     const running = new AbortController();
     const queued = new AbortController();
     const first = infer(body(2), { signal: running.signal, noCache: true });
     await until(() => backend.calls.infer === 1);
     const second = infer(body(3), { signal: queued.signal, noCache: true });
-    await new Promise((r) => setTimeout(r, 50));
+    await until(() => acquired.mock.calls.length === 2);
     queued.abort();
     await expect(second).rejects.toThrow();
     await until(() => logged(499).length === 1);

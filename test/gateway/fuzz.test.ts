@@ -16,7 +16,7 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import fc from "fast-check";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { addModel, modelConfig, writeModelDir } from "../support/models";
+import { addConfig, addModel, writeModelDir } from "../support/models";
 import { startGatewayServer, type TestGateway } from "../support/server";
 import { badHeaderLengths, oversizeAndRoutes, truncatedBinary, wrongContentTypes } from "./fuzz-binary";
 import {
@@ -51,17 +51,7 @@ function settledMemory(): NodeJS.MemoryUsage {
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "edge-infer-fuzz-"));
-  const vec = (name: string) => ({ name, datatype: "FP32" as const, shape: [4] });
-  await writeModelDir(
-    dir,
-    "add",
-    modelConfig("add", {
-      max_batch_size: 8,
-      inputs: [vec("a"), vec("b")],
-      outputs: [vec("sum"), vec("diff")],
-    }),
-    { 1: addModel(0) },
-  );
+  await writeModelDir(dir, "add", addConfig("add"), { 1: addModel(0) });
   gateway = await startGatewayServer({
     MODEL_REPOSITORY: pathToFileURL(dir).href,
     MAX_BODY_BYTES: "65536",

@@ -4,7 +4,7 @@ import { type Backend, EngineBackend, type InferResult, type ModelDescription } 
 import { ModelEngine } from "../../layers/engine";
 import { openRepository } from "../../layers/repository";
 import type { ValidatedRequest } from "../../layers/validation/request";
-import { addModel, modelConfig, writeModelDir } from "../support/models";
+import { addConfig, addModel, writeModelDir } from "../support/models";
 
 /** The demo repository (functions/models). */
 export const DEMO_DIR = new URL("../../functions/models/", import.meta.url);
@@ -65,18 +65,6 @@ export function f32bytes(values: number[]): Uint8Array {
 
 /** Writes model `cached-add` (a, b → sum, diff over FP32 [4], batching up to 8) with its result cache on. */
 export async function writeCachedAdd(dir: string): Promise<void> {
-  const vec = (name: string) => ({ name, datatype: "FP32" as const, shape: [4] });
-  await writeModelDir(
-    dir,
-    "cached-add",
-    {
-      ...modelConfig("cached-add", {
-        max_batch_size: 8,
-        inputs: [vec("a"), vec("b")],
-        outputs: [vec("sum"), vec("diff")],
-      }),
-      cache: { enabled: true, ttl_seconds: 60 },
-    },
-    { 1: addModel(0) },
-  );
+  const config = { ...addConfig("cached-add"), cache: { enabled: true, ttl_seconds: 60 } };
+  await writeModelDir(dir, "cached-add", config, { 1: addModel(0) });
 }

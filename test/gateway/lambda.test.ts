@@ -16,7 +16,7 @@ import { decodeInferResponse, encodeInferRequest } from "../../layers/protocol";
 import { buildBundles, type S3Models, s3Models } from "../functions/model/fixtures";
 import { type AwsApi, startLambdaApi } from "../support/aws-apis";
 import { type DynaliteHandle, startDynalite } from "../support/dynalite";
-import { modelConfig } from "../support/models";
+import { addConfig } from "../support/models";
 import { type BundledLambda, startBundledLambda } from "../support/server";
 import { functionUrlEvent, type UrlResult } from "../support/url-event";
 
@@ -64,13 +64,7 @@ beforeAll(async () => {
     startDynalite(),
   ]);
   // `add` with its results cached (the generated models have caching off).
-  const vec = (name: string) => ({ name, datatype: "FP32" as const, shape: [4] });
-  const config = modelConfig("add", {
-    max_batch_size: 8,
-    inputs: [vec("a"), vec("b")],
-    outputs: [vec("sum"), vec("diff")],
-    version_policy: { latest: { num_versions: 2 } },
-  });
+  const config = addConfig("add", { version_policy: { latest: { num_versions: 2 } } });
   await models.s3.client.send(
     new PutObjectCommand({
       Bucket: "edge-infer-models",

@@ -14,7 +14,8 @@ import { type Gateway, gatewayDeps } from "../../gateway/deps";
 import type { EngineBackend } from "../../layers/backend";
 import { createLogger } from "../../layers/telemetry";
 import { PrometheusMetrics } from "../../layers/telemetry/prometheus";
-import { addModel, modelConfig, writeModelDir } from "../support/models";
+import { prometheusValues } from "../support/metrics";
+import { addConfig, addModel, writeModelDir } from "../support/models";
 import { engineBackend } from "./helpers";
 
 let dir: string;
@@ -25,21 +26,11 @@ const lines: Array<Record<string, unknown>> = [];
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "edge-infer-telemetry-"));
-  const vec = (name: string) => ({ name, datatype: "FP32" as const, shape: [4] });
-  await writeModelDir(
-    dir,
-    "add",
-    {
-      ...modelConfig("add", {
-        max_batch_size: 8,
-        inputs: [vec("a"), vec("b")],
-        outputs: [vec("sum"), vec("diff")],
-        version_policy: { all: {} },
-      }),
-      cache: { enabled: true, ttl_seconds: 60 },
-    },
-    { 1: addModel(0), 2: addModel(1) },
-  );
+  const add = {
+    ...addConfig("add", { version_policy: { all: {} } }),
+    cache: { enabled: true, ttl_seconds: 60 },
+  };
+  await writeModelDir(dir, "add", add, { 1: addModel(0), 2: addModel(1) });
   engine = engineBackend(dir, ["add"]);
   const logger = createLogger({
     service: "edge-infer-gateway",
@@ -134,13 +125,8 @@ describe("gateway telemetry", () => {
     await infer("/v2/models/ghost/infer", body(3));
     await infer("/v2/models/another-ghost/infer", body(3));
     const res = await app.request("/metrics");
-    expect(res.status).toBe(200);
-    expect(res.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
-    const text = await res.text();
-    const value = (series: string) => {
-      const line = text.split("\n").find((l) => l.startsWith(`${series} `));
-      return line === undefined ? undefined : Number(line.slice(series.length + 1));
-    };
+    const text = await res.clone().text();
+    const value = await prometheusValues(res);
     expect(value('nv_inference_request_success{model="add",version="2"}')).toBe(4);
     expect(value('nv_inference_request_success{model="add",version="1"}')).toBe(1);
     expect(value('nv_inference_request_failure{model="add",version="",reason="invalid_input"}')).toBe(2);

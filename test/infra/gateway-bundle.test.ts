@@ -6,13 +6,11 @@ import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { type CfnElement, Stack } from "aws-cdk-lib";
 import { Template } from "aws-cdk-lib/assertions";
-import { Topic } from "aws-cdk-lib/aws-sns";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { Gateway } from "../../infra/constructs/gateway";
 import { ModelFunction } from "../../infra/constructs/model-function";
-import { ModelStorage } from "../../infra/constructs/model-storage";
 import { type CpuModel, defineCatalog } from "../../infra/model-spec";
-import { assetSources, FIXTURE_IMAGE, FIXTURE_ORT, joinedText, nagApp } from "./helpers";
+import { assetSources, backendFixture, joinedText } from "./helpers";
 
 type Handler = (event: unknown, context: unknown) => Promise<{ statusCode: number; body: string }>;
 
@@ -34,17 +32,9 @@ describe("the packaged gateway", () => {
   let env: Record<string, string>;
 
   beforeAll(async () => {
-    const app = nagApp();
-    const storage = new ModelStorage(new Stack(app, "Storage"), "ModelStorage");
-    const models = new Stack(app, "Models");
+    const { app, storage, stack: models, props } = backendFixture("Models");
     const [model] = defineCatalog({ models: [{ name: "ocr-det", backend: "cpu", liveVersion: 1 }] }).models;
-    const backend = new ModelFunction(models, "Det", {
-      model: model as CpuModel,
-      repository: storage,
-      alarmTopic: new Topic(models, "Topic", { enforceSSL: true }),
-      image: FIXTURE_IMAGE,
-      ortVersion: FIXTURE_ORT,
-    });
+    const backend = new ModelFunction(models, "Det", { ...props, model: model as CpuModel });
     const stack = new Stack(app, "Gateway");
     const gateway = new Gateway(stack, "Gateway", { backends: [backend], storage });
     const id = stack.getLogicalId(gateway.function.node.defaultChild as CfnElement);

@@ -2,11 +2,15 @@
 import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { App, type Stack, Validations } from "aws-cdk-lib";
+import { App, Stack, Validations } from "aws-cdk-lib";
 import type { Template } from "aws-cdk-lib/assertions";
+import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
+import { Topic } from "aws-cdk-lib/aws-sns";
 import { AwsSolutionsChecks } from "cdk-nag";
+import { expect } from "vitest";
 import type { ImageSource } from "../../infra/constructs/backend";
 import type { GatewayProps } from "../../infra/constructs/gateway";
+import { ModelStorage } from "../../infra/constructs/model-storage";
 import { addEdgeInfer, addNagChecks } from "../../infra/edge-infer";
 import type { Catalog } from "../../infra/model-spec";
 
@@ -135,4 +139,27 @@ export function joinedText(value: unknown): string {
       return `REF(${String(p["Fn::ImportValue"] ?? p.Ref ?? JSON.stringify(p).replaceAll('"', ""))})`;
     })
     .join(join[0]);
+}
+
+/**
+ * What a model backend construct (ModelFunction, GpuEndpoint) is built on in its tests: a nag-checked
+ * app, ModelStorage in stack "Storage", and stack `stackId` with an alarm topic; `props` are the
+ * construct's props but `model`, with the fixture image; `gatewayRole()` adds a role Lambda assumes,
+ * standing for the gateway's in grant tests.
+ */
+export function backendFixture(stackId: string) {
+  const app = nagApp();
+  const storage = new ModelStorage(new Stack(app, "Storage"), "ModelStorage");
+  const stack = new Stack(app, stackId);
+  const alarmTopic = new Topic(stack, "Topic", { enforceSSL: true });
+  const props = { repository: storage, image: FIXTURE_IMAGE, ortVersion: FIXTURE_ORT, alarmTopic };
+  const gatewayRole = () =>
+    new Role(stack, "Gateway", { assumedBy: new ServicePrincipal("lambda.amazonaws.com") });
+  return { app, storage, stack, alarmTopic, props, gatewayRole };
+}
+
+/** Expects no unacknowledged cdk-nag error in `app`; returns what was acknowledged, to be checked. */
+export function nagAcknowledged(app: App): { path: string; id: string; reason: string }[] {
+  expect(nagErrors(app)).toEqual([]);
+  return acknowledgements(app);
 }

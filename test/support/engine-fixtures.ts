@@ -1,7 +1,7 @@
 /** Model and tensor fixtures shared by the engine tests (main thread and inference worker alike). */
 import { toHalf } from "../../layers/protocol/datatypes";
 import type { Tensor } from "../../layers/protocol/types";
-import { buildModel, type IDENTITY_DATATYPES } from "./models";
+import { addModel, buildModel, type IDENTITY_DATATYPES, modelConfig, writeModelDir } from "./models";
 
 /** Two extreme values of every fixed-size datatype, for identityAllModel's round trip. */
 export const IDENTITY_SAMPLES: Record<(typeof IDENTITY_DATATYPES)[number], Tensor["data"]> = {
@@ -34,4 +34,18 @@ export function reshapeModel(): Uint8Array {
       },
     ],
   });
+}
+
+/**
+ * Writes the models whose load goes its own way into `dir`: `reshape` (reshapeModel: the warm-up
+ * fails, later runs of 4 elements work), `gpu-add` (CUDA, else CPU by allow_cpu_fallback) and
+ * `gpu-only` (CUDA or not ready), the last two addModel(0) batching up to 8.
+ */
+export async function writeLoadEdgeModels(dir: string): Promise<void> {
+  await writeModelDir(dir, "reshape", modelConfig("reshape"), { 1: reshapeModel() });
+  const cuda = { max_batch_size: 8, execution_providers: ["cuda" as const, "cpu" as const] };
+  await writeModelDir(dir, "gpu-add", modelConfig("gpu-add", { ...cuda, allow_cpu_fallback: true }), {
+    1: addModel(0),
+  });
+  await writeModelDir(dir, "gpu-only", modelConfig("gpu-only", cuda), { 1: addModel(0) });
 }

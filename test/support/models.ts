@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { dirname, join } from "node:path";
 import onnxProto from "onnx-proto";
 import type { Datatype } from "../../layers/protocol/types";
+import type { ModelSignature } from "../../layers/repository/types";
 
 const { onnx } = onnxProto;
 type ElemType = onnxProto.onnx.TensorProto.DataType;
@@ -312,6 +313,31 @@ export async function writeModelDir(
 
 const addTensor = (name: string) => ({ name, datatype: "FP32" as const, shape: [4] });
 
+/** The signature of addConfig's models as metadata shows it: the batch dimension (-1) first. */
+export const ADD_SIGNATURE: ModelSignature = {
+  inputs: [
+    { name: "a", datatype: "FP32", shape: [-1, 4] },
+    { name: "b", datatype: "FP32", shape: [-1, 4] },
+  ],
+  outputs: [
+    { name: "sum", datatype: "FP32", shape: [-1, 4] },
+    { name: "diff", datatype: "FP32", shape: [-1, 4] },
+  ],
+};
+
+/** config.json of an addModel under `name`: a, b → sum, diff over FP32 [4], batches of up to 8. */
+export function addConfig(
+  name: string,
+  fields: Parameters<typeof modelConfig>[1] = {},
+): Record<string, unknown> {
+  return modelConfig(name, {
+    max_batch_size: 8,
+    inputs: [addTensor("a"), addTensor("b")],
+    outputs: [addTensor("sum"), addTensor("diff")],
+    ...fields,
+  });
+}
+
 /**
  * A temporary repository with: `add` (v1 a+b, v2 a+b+1; latest 2; max_batch_size 8), `int64-ops`,
  * `bool-not`, `bytes-identity`, `half` (FP16), `uint8-cast`, `identity-all` (every fixed-size type),
@@ -320,17 +346,8 @@ const addTensor = (name: string) => ({ name, datatype: "FP32" as const, shape: [
  */
 export async function makeTestRepository(): Promise<{ dir: string; cleanup(): Promise<void> }> {
   const dir = await mkdtemp(join(tmpdir(), "edge-infer-models-"));
-  await writeModelDir(
-    dir,
-    "add",
-    modelConfig("add", {
-      max_batch_size: 8,
-      inputs: [addTensor("a"), addTensor("b")],
-      outputs: [addTensor("sum"), addTensor("diff")],
-      version_policy: { latest: { num_versions: 2 } },
-    }),
-    { 1: addModel(0), 2: addModel(1) },
-  );
+  const add = addConfig("add", { version_policy: { latest: { num_versions: 2 } } });
+  await writeModelDir(dir, "add", add, { 1: addModel(0), 2: addModel(1) });
   await writeModelDir(dir, "int64-ops", modelConfig("int64-ops", { max_batch_size: 4 }), { 1: int64Model() });
   await writeModelDir(dir, "bool-not", modelConfig("bool-not"), { 1: boolNotModel() });
   await writeModelDir(dir, "bytes-identity", modelConfig("bytes-identity"), { 1: bytesIdentityModel() });

@@ -5,6 +5,7 @@
  */
 import { type ChildProcess, spawn } from "node:child_process";
 import type { Server } from "node:http";
+import { pathToFileURL } from "node:url";
 import { serve } from "@hono/node-server";
 import type { RunningGateway, StartOptions } from "../../gateway/serve";
 
@@ -110,6 +111,29 @@ export function startProcess(
       clearTimeout(timer);
       reject(new Error(`process exited (${code}) before it was ready; output:\n${out}`));
     });
+  });
+}
+
+/**
+ * The model container's server (`args`: its bundle, or functions/model/main.ts under tsx) serving
+ * model `add` of the file repository `dir` on a free loopback port; `env` adds or overrides variables.
+ */
+export function startModelServer(
+  args: string[],
+  dir: string,
+  env: Record<string, string> = {},
+): Promise<Started> {
+  return startProcess(process.execPath, args, {
+    env: {
+      PATH: process.env.PATH,
+      PORT: "0",
+      HOST: "127.0.0.1",
+      MODEL_NAME: "add",
+      MODEL_REPOSITORY: pathToFileURL(dir).href,
+      LOG_LEVEL: "WARN",
+      ...env,
+    },
+    ready: /listening on 127\.0\.0\.1:(\d+)/,
   });
 }
 

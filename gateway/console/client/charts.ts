@@ -4,24 +4,9 @@
  * the CloudWatch dashboard the page links.
  */
 import uPlot from "uplot";
+import type { LiveAnswer } from "../live-answer";
 import { getJson } from "./api";
 import { byId, el } from "./dom";
-
-interface LivePoint {
-  t: number;
-  rps: number;
-  p50: number | null;
-  p99: number | null;
-  errors: number;
-  hitRatio: number | null;
-}
-
-interface LiveAnswer {
-  scope: "instance" | "process";
-  dashboardUrl?: string;
-  windowSeconds: number;
-  models: Record<string, LivePoint[]>;
-}
 
 const charts = new Map<string, uPlot>();
 

@@ -10,8 +10,9 @@ import { createServerApp } from "../../../functions/model/server";
 import { createModelService, type ModelService } from "../../../functions/model/service";
 import type { Tensor } from "../../../layers/protocol/types";
 import { inferEvent, inferResultOf, parseTransportResult } from "../../../layers/transport";
+import { prometheusValues } from "../../support/metrics";
 import { makeTestRepository } from "../../support/models";
-import { type Listening, listen, startProcess } from "../../support/server";
+import { type Listening, listen, startModelServer } from "../../support/server";
 import { buildBundles } from "./fixtures";
 
 const fp32 = (name: string, values: number[]): Tensor => ({
@@ -128,14 +129,7 @@ describe("model container app", () => {
   });
 
   it("counts the infer requests above at GET /metrics, with Triton's names", async () => {
-    const res = await fetch(`${server.url}/metrics`);
-    expect(res.status).toBe(200);
-    expect(res.headers.get("content-type")).toBe("text/plain; version=0.0.4; charset=utf-8");
-    const text = await res.text();
-    const value = (series: string) => {
-      const line = text.split("\n").find((l) => l.startsWith(`${series} `));
-      return line === undefined ? undefined : Number(line.slice(series.length + 1));
-    };
+    const value = await prometheusValues(await fetch(`${server.url}/metrics`));
     // /invocations: one infer on the live version 2 and one invalid; the ready event is not an inference.
     expect(value('nv_inference_request_success{model="add",version="2"}')).toBe(1);
     expect(value('nv_inference_request_failure{model="add",version="",reason="invalid_input"}')).toBe(1);
@@ -150,17 +144,7 @@ describe("model container app", () => {
 describe("model container bundle", () => {
   it("serves on PORT, then on SIGTERM finishes the request in flight and exits 0", async () => {
     const bundles = await buildBundles(["model-server"]);
-    const proc = await startProcess(process.execPath, [bundles.files["model-server"]], {
-      env: {
-        PATH: process.env.PATH,
-        PORT: "0",
-        HOST: "127.0.0.1",
-        MODEL_NAME: "add",
-        MODEL_REPOSITORY: pathToFileURL(repo.dir).href,
-        LOG_LEVEL: "WARN",
-      },
-      ready: /listening on 127\.0\.0\.1:(\d+)/,
-    });
+    const proc = await startModelServer([bundles.files["model-server"]], repo.dir);
     try {
       const port = Number(proc.match[1]);
       let ping = 0;

@@ -2,10 +2,9 @@
  * The model container's server (functions/model/main.ts) bounds slow and idle clients by its HTTP_*
  * variables: repro 3 of issue 12 with the timeouts set small.
  */
-import { pathToFileURL } from "node:url";
 import { afterAll, beforeAll, describe, it } from "vitest";
 import { makeTestRepository } from "../../support/models";
-import { type Started, startProcess } from "../../support/server";
+import { type Started, startModelServer } from "../../support/server";
 import { expectSlowClientsBounded, SMALL_SERVER_LIMITS } from "../../support/slow-clients";
 
 let repo: Awaited<ReturnType<typeof makeTestRepository>>;
@@ -13,18 +12,9 @@ let proc: Started;
 
 beforeAll(async () => {
   repo = await makeTestRepository();
-  proc = await startProcess(process.execPath, ["--import", "tsx", "functions/model/main.ts"], {
-    env: {
-      PATH: process.env.PATH,
-      PORT: "0",
-      HOST: "127.0.0.1",
-      MODEL_NAME: "add",
-      MODEL_REPOSITORY: pathToFileURL(repo.dir).href,
-      LOG_LEVEL: "WARN",
-      BACKEND_TIMEOUT_MS: "500",
-      ...SMALL_SERVER_LIMITS,
-    },
-    ready: /listening on 127\.0\.0\.1:(\d+)/,
+  proc = await startModelServer(["--import", "tsx", "functions/model/main.ts"], repo.dir, {
+    BACKEND_TIMEOUT_MS: "500",
+    ...SMALL_SERVER_LIMITS,
   });
 });
 

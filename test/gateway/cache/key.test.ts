@@ -99,6 +99,13 @@ describe("cacheKey", () => {
 
   it("cannot be collided by moving bytes between adjacent fields", () => {
     const t = (name: string) => f32(name, [1]);
+    const bytes = (name: string, ...elements: string[]): Tensor => ({
+      name,
+      datatype: "BYTES",
+      shape: [elements.length],
+      data: elements.map((e) => utf8.encode(e)),
+    });
+    const zeros = Array.from({ length: 11 }, () => 0);
     const pairs: Array<[CacheKeyParts, CacheKeyParts]> = [
       [
         { model: "ab", version: "c", inputs: [t("x")] },
@@ -109,44 +116,16 @@ describe("cacheKey", () => {
         { model: "m", version: "1", inputs: [t("x")], parameters: { a: "bc" } },
       ],
       [
-        {
-          model: "m",
-          version: "1",
-          inputs: [{ name: "s", datatype: "BYTES", shape: [2], data: [utf8.encode("ab"), utf8.encode("c")] }],
-        },
-        {
-          model: "m",
-          version: "1",
-          inputs: [{ name: "s", datatype: "BYTES", shape: [2], data: [utf8.encode("a"), utf8.encode("bc")] }],
-        },
+        { model: "m", version: "1", inputs: [bytes("s", "ab", "c")] },
+        { model: "m", version: "1", inputs: [bytes("s", "a", "bc")] },
       ],
       [
         { model: "m", version: "1", inputs: [f32("x", [1, 2]), f32("y", [3])] },
         { model: "m", version: "1", inputs: [f32("x", [1]), f32("y", [2, 3])] },
       ],
       [
-        {
-          model: "m",
-          version: "1",
-          inputs: [
-            f32(
-              "x",
-              Array.from({ length: 11 }, () => 0),
-              [1, 11],
-            ),
-          ],
-        },
-        {
-          model: "m",
-          version: "1",
-          inputs: [
-            f32(
-              "x",
-              Array.from({ length: 11 }, () => 0),
-              [11, 1],
-            ),
-          ],
-        },
+        { model: "m", version: "1", inputs: [f32("x", zeros, [1, 11])] },
+        { model: "m", version: "1", inputs: [f32("x", zeros, [11, 1])] },
       ],
       [
         { model: "m", version: "1", inputs: [t("x")], parameters: { p: 1 } },

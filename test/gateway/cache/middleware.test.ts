@@ -14,10 +14,9 @@ import { type Gateway, gatewayDeps } from "../../../gateway/deps";
 import type { EngineBackend } from "../../../layers/backend";
 import { decodeInferResponse, encodeInferRequest } from "../../../layers/protocol";
 import { type DynaliteHandle, startDynalite } from "../../support/dynalite";
-import { addModel, buildModel, modelConfig, writeModelDir } from "../../support/models";
+import { addConfig, addModel, buildModel, modelConfig, writeModelDir } from "../../support/models";
 import { CountingBackend, engineBackend } from "../helpers";
 
-const vec = (name: string) => ({ name, datatype: "FP32" as const, shape: [4] });
 const flat = (name: string) => ({ name, datatype: "FP32" as const, shape: [-1] });
 
 let dir: string;
@@ -31,16 +30,12 @@ const clock = () => Date.now() + skewMs;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "edge-infer-cache-"));
-  const addConfig = (name: string, enabled: boolean) => ({
-    ...modelConfig(name, {
-      max_batch_size: 8,
-      inputs: [vec("a"), vec("b")],
-      outputs: [vec("sum"), vec("diff")],
-    }),
+  const cachedAdd = (name: string, enabled: boolean) => ({
+    ...addConfig(name),
     cache: { enabled, ttl_seconds: 60 },
   });
-  await writeModelDir(dir, "add", addConfig("add", true), { 1: addModel(1) });
-  await writeModelDir(dir, "nocache", addConfig("nocache", false), { 1: addModel(1) });
+  await writeModelDir(dir, "add", cachedAdd("add", true), { 1: addModel(1) });
+  await writeModelDir(dir, "nocache", cachedAdd("nocache", false), { 1: addModel(1) });
   const identity = buildModel({
     inputs: [{ name: "x", datatype: "FP32", dims: ["n"] }],
     outputs: [{ name: "y", datatype: "FP32", dims: ["n"] }],

@@ -41,6 +41,16 @@ function app(max?: number, read?: BodyReader) {
   return a;
 }
 
+/** POSTs `body` as a stream to app(max), with `contentLength` as its Content-Length if given. */
+function post(max: number, body: ReadableStream<Uint8Array>, contentLength?: string) {
+  return app(max).request("/echo", {
+    method: "POST",
+    body,
+    headers: contentLength === undefined ? {} : { "content-length": contentLength },
+    duplex: "half",
+  } as RequestInit);
+}
+
 describe("bodyLimitMiddleware", () => {
   it("defaults to ≈4.4 MiB: base64 of a body it accepts, in an event, still fits Lambda's 6 MiB", () => {
     expect(DEFAULT_MAX_BODY_BYTES).toBe(4_620_288);
@@ -59,54 +69,41 @@ describe("bodyLimitMiddleware", () => {
     expect(await (await app(10).request("/echo")).json()).toEqual({ read: false });
   });
 
-  it("answers 413 from Content-Length alone, before reading the body", async () => {
-    const body = chunked(1000, 1000);
-    const res = await app(1024).request("/echo", {
-      method: "POST",
-      body: body.stream,
-      headers: { "content-length": "1000000" },
-      duplex: "half",
-    } as RequestInit);
+  it.each([
+    {
+      how: "from Content-Length alone, before reading the body",
+      chunks: 1000,
+      max: 1024,
+      contentLength: "1000000",
+      error: "request body is 1000000 bytes, limit is 1024 bytes",
+      mostPulled: 1, // a stream may pre-pull one chunk
+    },
+    {
+      how: "by streamed size without Content-Length, and stops reading",
+      chunks: 1000,
+      max: 4096,
+      contentLength: undefined,
+      error: "request body exceeds the limit of 4096 bytes",
+      mostPulled: 9,
+    },
+    {
+      how: "when Content-Length lies low",
+      chunks: 10,
+      max: 4096,
+      contentLength: "10",
+      error: "request body exceeds the limit of 4096 bytes",
+      mostPulled: 9,
+    },
+  ])("answers 413 $how", async ({ chunks, max, contentLength, error, mostPulled }) => {
+    const body = chunked(chunks, 1000);
+    const res = await post(max, body.stream, contentLength);
     expect(res.status).toBe(413);
-    expect(await res.json()).toEqual({
-      error: `request body is 1000000 bytes, limit is 1024 bytes; ${BODY_LIMIT_HINT}`,
-    });
-    expect(body.pulled()).toBeLessThanOrEqual(1); // a stream may pre-pull one chunk
-  });
-
-  it("answers 413 by streamed size without Content-Length, and stops reading", async () => {
-    const body = chunked(1000, 1000);
-    const res = await app(4096).request("/echo", {
-      method: "POST",
-      body: body.stream,
-      duplex: "half",
-    } as RequestInit);
-    expect(res.status).toBe(413);
-    expect(await res.json()).toEqual({
-      error: `request body exceeds the limit of 4096 bytes; ${BODY_LIMIT_HINT}`,
-    });
-    expect(body.pulled()).toBeLessThan(10);
-  });
-
-  it("answers 413 when Content-Length lies low", async () => {
-    const body = chunked(10, 1000);
-    const res = await app(4096).request("/echo", {
-      method: "POST",
-      body: body.stream,
-      headers: { "content-length": "10" },
-      duplex: "half",
-    } as RequestInit);
-    expect(res.status).toBe(413);
+    expect(await res.json()).toEqual({ error: `${error}; ${BODY_LIMIT_HINT}` });
+    expect(body.pulled()).toBeLessThanOrEqual(mostPulled);
   });
 
   it("hands the handler the size actually read when Content-Length lies high", async () => {
-    const body = chunked(3, 100);
-    const res = await app(4096).request("/echo", {
-      method: "POST",
-      body: body.stream,
-      headers: { "content-length": "4000" },
-      duplex: "half",
-    } as RequestInit);
+    const res = await post(4096, chunked(3, 100).stream, "4000");
     expect(await res.json()).toEqual({ bytes: 300, sum: 300 * 0x61 });
   });
 

@@ -1,21 +1,11 @@
-import { type CfnElement, Stack } from "aws-cdk-lib";
+import type { CfnElement } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
 import type { Alarm } from "aws-cdk-lib/aws-cloudwatch";
-import { Role, ServicePrincipal } from "aws-cdk-lib/aws-iam";
-import { Topic } from "aws-cdk-lib/aws-sns";
+import type { Role } from "aws-cdk-lib/aws-iam";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ModelFunction } from "../../../infra/constructs/model-function";
-import { ModelStorage } from "../../../infra/constructs/model-storage";
 import { type CpuModel, defineCatalog } from "../../../infra/model-spec";
-import {
-  acknowledgements,
-  allowStatements,
-  dockerImageSources,
-  FIXTURE_IMAGE,
-  FIXTURE_ORT,
-  nagApp,
-  nagErrors,
-} from "../helpers";
+import { allowStatements, backendFixture, dockerImageSources, nagAcknowledged } from "../helpers";
 
 const [det, rec] = defineCatalog({
   models: [
@@ -34,16 +24,12 @@ const [det, rec] = defineCatalog({
 }).models as CpuModel[];
 
 function build() {
-  const app = nagApp();
-  const storage = new ModelStorage(new Stack(app, "Storage"), "ModelStorage");
-  const stack = new Stack(app, "Models");
-  const alarmTopic = new Topic(stack, "Topic", { enforceSSL: true });
-  const opts = { repository: storage, image: FIXTURE_IMAGE, ortVersion: FIXTURE_ORT, alarmTopic };
+  const { app, stack, alarmTopic, props, gatewayRole } = backendFixture("Models");
   const fns = {
-    det: new ModelFunction(stack, "Det", { ...opts, model: det as CpuModel }),
-    rec: new ModelFunction(stack, "Rec", { ...opts, model: rec as CpuModel }),
+    det: new ModelFunction(stack, "Det", { ...props, model: det as CpuModel }),
+    rec: new ModelFunction(stack, "Rec", { ...props, model: rec as CpuModel }),
   };
-  const gateway = new Role(stack, "Gateway", { assumedBy: new ServicePrincipal("lambda.amazonaws.com") });
+  const gateway = gatewayRole();
   fns.det.grantInvoke(gateway);
   return { app, stack, fns, gateway, topic: alarmTopic };
 }
@@ -162,48 +148,23 @@ describe("ModelFunction", () => {
     // One error in three requests is no evidence: below 10 invocations a minute the rate reads 0.
     const expression = "IF(total >= 10, 100 * FILL(failures, 0) / total, 0)";
     expect(alarms[id(errorRate)]?.Properties).toMatchObject({ EvaluationPeriods: 3, Threshold: 5 });
-    expect(queries(errorRate).map((q) => [q.Id, q.Expression ?? q.MetricStat])).toEqual([
+    // failures / total per minute, both summed from one namespace and one set of dimensions.
+    const rate = (Namespace: string, failures: string, total: string, Dimensions: unknown) => [
       [expect.any(String), expression],
-      [
-        "failures",
-        {
-          Metric: { Namespace: "AWS/Lambda", MetricName: "Errors", Dimensions: onNewVersion },
-          Period: 60,
-          Stat: "Sum",
-        },
-      ],
-      [
-        "total",
-        {
-          Metric: { Namespace: "AWS/Lambda", MetricName: "Invocations", Dimensions: onNewVersion },
-          Period: 60,
-          Stat: "Sum",
-        },
-      ],
-    ]);
+      ["failures", { Metric: { Namespace, MetricName: failures, Dimensions }, Period: 60, Stat: "Sum" }],
+      ["total", { Metric: { Namespace, MetricName: total, Dimensions }, Period: 60, Stat: "Sum" }],
+    ];
+    const idAndQuery = (q: Query) => [q.Id, q.Expression ?? q.MetricStat];
+    expect(queries(errorRate).map(idAndQuery)).toEqual(
+      rate("AWS/Lambda", "Errors", "Invocations", onNewVersion),
+    );
     const emf = [
       { Name: "model", Value: "det" },
       { Name: "version", Value: "3" },
     ];
-    expect(queries(runFailureRate).map((q) => [q.Id, q.Expression ?? q.MetricStat])).toEqual([
-      [expect.any(String), expression],
-      [
-        "failures",
-        {
-          Metric: { Namespace: "EdgeInfer", MetricName: "model_run_failures", Dimensions: emf },
-          Period: 60,
-          Stat: "Sum",
-        },
-      ],
-      [
-        "total",
-        {
-          Metric: { Namespace: "EdgeInfer", MetricName: "model_runs", Dimensions: emf },
-          Period: 60,
-          Stat: "Sum",
-        },
-      ],
-    ]);
+    expect(queries(runFailureRate).map(idAndQuery)).toEqual(
+      rate("EdgeInfer", "model_run_failures", "model_runs", emf),
+    );
     t.hasResourceProperties("AWS::CloudWatch::Alarm", {
       Namespace: "AWS/Lambda",
       MetricName: "Duration",
@@ -319,8 +280,7 @@ describe("ModelFunction", () => {
   });
 
   it("passes cdk-nag, acknowledging only CodeDeploy's managed policy, the prefix wildcard and the hook's versions", () => {
-    expect(nagErrors(b.app)).toEqual([]);
-    const ids = acknowledgements(b.app).map((a) => a.id);
+    const ids = nagAcknowledged(b.app).map((a) => a.id);
     expect(ids.filter((i) => i.startsWith("AwsSolutions-IAM4"))).toEqual([
       "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]",
       "AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSCodeDeployRoleForLambdaLimited]",
@@ -350,11 +310,7 @@ describe("ModelFunction with a shadow", () => {
       { name: "retrained", backend: "cpu", liveVersion: 4, shadow: { version: 3, percent: 5 } },
     ],
   }).models as CpuModel[];
-  const app = nagApp();
-  const storage = new ModelStorage(new Stack(app, "Storage"), "ModelStorage");
-  const stack = new Stack(app, "Models");
-  const alarmTopic = new Topic(stack, "Topic", { enforceSSL: true });
-  const opts = { repository: storage, image: FIXTURE_IMAGE, ortVersion: FIXTURE_ORT, alarmTopic };
+  const { stack, props: opts } = backendFixture("Models");
   const fns = {
     strict: new ModelFunction(stack, "Strict", { ...opts, model: strict as CpuModel }),
     retrained: new ModelFunction(stack, "Retrained", { ...opts, model: retrained as CpuModel }),

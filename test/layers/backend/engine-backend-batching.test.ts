@@ -4,16 +4,14 @@ import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { EngineBackend, type InferResult } from "../../../layers/backend";
 import { ModelEngine } from "../../../layers/engine";
 import { InvalidInput, ModelNotReady } from "../../../layers/errors";
 import type { Tensor } from "../../../layers/protocol/types";
 import { openRepository } from "../../../layers/repository";
 import { inferOn, unchecked } from "../../support/infer";
-import { addModel, buildModel, modelConfig, writeModelDir } from "../../support/models";
-
-const row = (name: string) => ({ name, datatype: "FP32" as const, shape: [4] });
+import { addConfig, addModel, buildModel, modelConfig, writeModelDir } from "../../support/models";
 
 /** `gather`: y[i] = table[idx[i]] with table = [10, 20, 30, 40]; an index past 3 makes ORT fail. */
 function gatherModel(): Uint8Array {
@@ -32,6 +30,10 @@ function gatherModel(): Uint8Array {
   });
 }
 
+/** Resolves once `slow` (version 1) holds `n` queued requests: its load and enqueue are awaited, not guessed. */
+const queuedOnSlow = (n: number) =>
+  vi.waitFor(() => expect(batched.batcherStats("slow", 1)?.queued).toBe(n), { timeout: 10_000, interval: 2 });
+
 const batching = (over: Record<string, unknown>) => ({ enabled: true, ...over });
 
 let dir: string;
@@ -40,11 +42,7 @@ let plain: EngineBackend;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), "edge-infer-batching-"));
-  const add = modelConfig("add", {
-    max_batch_size: 8,
-    inputs: [row("a"), row("b")],
-    outputs: [row("sum"), row("diff")],
-  });
+  const add = addConfig("add");
   // A long delay: concurrent requests always find each other, whatever the machine's load.
   const addDelay = { max_queue_delay_microseconds: 200_000, preferred_batch_size: [8] };
   await writeModelDir(dir, "add", { ...add, dynamic_batching: batching(addDelay) }, { 1: addModel(0) });
@@ -164,8 +162,7 @@ describe("EngineBackend with dynamic batching", () => {
   it("takes an aborted request out of the queue with the signal's reason", async () => {
     const controller = new AbortController();
     const pending = batched.infer("slow", undefined, unchecked({ inputs: addRequest(1) }), controller.signal);
-    await new Promise((r) => setTimeout(r, 20));
-    expect(batched.batcherStats("slow", 1)?.queued).toBe(1);
+    await queuedOnSlow(1);
     controller.abort(new Error("client went away"));
     await expect(pending).rejects.toThrow("client went away");
     expect(batched.batcherStats("slow", 1)).toMatchObject({ queued: 0, batches: 0 });
@@ -173,7 +170,7 @@ describe("EngineBackend with dynamic batching", () => {
 
   it("refuses queued requests with ModelNotReady when the version is unloaded", async () => {
     const pending = batched.infer("slow", undefined, unchecked({ inputs: addRequest(2) }));
-    await new Promise((r) => setTimeout(r, 20));
+    await queuedOnSlow(1);
     await batched.unload("slow", 1);
     await expect(pending).rejects.toThrow(
       new ModelNotReady("model is shutting down: the request was not run"),

@@ -6,7 +6,7 @@ import type { Tensor } from "../../../layers/protocol/types";
 import { openRepository } from "../../../layers/repository";
 import { IDENTITY_SAMPLES } from "../../support/engine-fixtures";
 import { inferOn } from "../../support/infer";
-import { IDENTITY_DATATYPES, makeTestRepository } from "../../support/models";
+import { ADD_SIGNATURE, IDENTITY_DATATYPES, makeTestRepository } from "../../support/models";
 import { fp32, utf8 } from "../../support/tensors";
 
 let repo: { dir: string; cleanup(): Promise<void> };
@@ -172,14 +172,7 @@ describe("ModelEngine on generated models", () => {
       name: "add",
       versions: ["1", "2"],
       platform: "onnxruntime_onnx",
-      inputs: [
-        { name: "a", datatype: "FP32", shape: [-1, 4] },
-        { name: "b", datatype: "FP32", shape: [-1, 4] },
-      ],
-      outputs: [
-        { name: "sum", datatype: "FP32", shape: [-1, 4] },
-        { name: "diff", datatype: "FP32", shape: [-1, 4] },
-      ],
+      ...ADD_SIGNATURE,
     });
     // No inputs/outputs in config.json: read from the model.
     const meta = await engine.metadata("int64-ops");

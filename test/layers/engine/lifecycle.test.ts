@@ -6,7 +6,7 @@ import { InvalidInput, ModelNotReady } from "../../../layers/errors";
 import type { Tensor } from "../../../layers/protocol/types";
 import { openRepository } from "../../../layers/repository";
 import type { ModelConfig, ModelRepository } from "../../../layers/repository/types";
-import { reshapeModel } from "../../support/engine-fixtures";
+import { writeLoadEdgeModels } from "../../support/engine-fixtures";
 import { inferOn } from "../../support/infer";
 import {
   addModel,
@@ -115,23 +115,7 @@ beforeAll(async () => {
       }),
     },
   );
-  await writeModelDir(repo.dir, "reshape", modelConfig("reshape"), { 1: reshapeModel() });
-  await writeModelDir(
-    repo.dir,
-    "gpu-add",
-    modelConfig("gpu-add", {
-      max_batch_size: 8,
-      execution_providers: ["cuda", "cpu"],
-      allow_cpu_fallback: true,
-    }),
-    add,
-  );
-  await writeModelDir(
-    repo.dir,
-    "gpu-only",
-    modelConfig("gpu-only", { max_batch_size: 8, execution_providers: ["cuda", "cpu"] }),
-    add,
-  );
+  await writeLoadEdgeModels(repo.dir);
 });
 
 afterAll(async () => {

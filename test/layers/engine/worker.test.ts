@@ -6,16 +6,9 @@ import { inferenceWorkerCount } from "../../../layers/engine/worker-thread";
 import { InvalidInput, ModelNotReady } from "../../../layers/errors";
 import type { Tensor } from "../../../layers/protocol/types";
 import { openRepository } from "../../../layers/repository";
-import { reshapeModel } from "../../support/engine-fixtures";
+import { writeLoadEdgeModels } from "../../support/engine-fixtures";
 import { inferOn } from "../../support/infer";
-import {
-  addModel,
-  buildModel,
-  hasCuda,
-  makeTestRepository,
-  modelConfig,
-  writeModelDir,
-} from "../../support/models";
+import { buildModel, hasCuda, makeTestRepository, modelConfig, writeModelDir } from "../../support/models";
 import { fp32, values } from "../../support/tensors";
 
 let repo: { dir: string; cleanup(): Promise<void> };
@@ -56,23 +49,7 @@ const isScaledIdentity = (t: Tensor | undefined, k2: number): boolean => {
 beforeAll(async () => {
   repo = await makeTestRepository();
   await writeModelDir(repo.dir, "square", modelConfig("square"), { 1: squareModel() });
-  await writeModelDir(repo.dir, "reshape", modelConfig("reshape"), { 1: reshapeModel() });
-  await writeModelDir(
-    repo.dir,
-    "gpu-add",
-    modelConfig("gpu-add", {
-      max_batch_size: 8,
-      execution_providers: ["cuda", "cpu"],
-      allow_cpu_fallback: true,
-    }),
-    { 1: addModel(0) },
-  );
-  await writeModelDir(
-    repo.dir,
-    "gpu-only",
-    modelConfig("gpu-only", { max_batch_size: 8, execution_providers: ["cuda", "cpu"] }),
-    { 1: addModel(0) },
-  );
+  await writeLoadEdgeModels(repo.dir);
   worker = newEngine();
 });
 afterAll(async () => {

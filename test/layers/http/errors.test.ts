@@ -3,6 +3,7 @@ import { HTTPException } from "hono/http-exception";
 import { describe, expect, it } from "vitest";
 import {
   BackendFailure,
+  DependencyUnavailable,
   type ErrorKind,
   InferenceError,
   ModelNotReady,
@@ -24,6 +25,7 @@ describe("describeError", () => {
       backend_failure: 502,
       model_not_ready: 503,
       overloaded: 503,
+      dependency_unavailable: 503,
       backend_timeout: 504,
       client_closed: 499,
     };
@@ -55,6 +57,16 @@ describe("describeError", () => {
   it("sets Retry-After in whole seconds and the auth challenge", () => {
     expect(describeError(new Overloaded("queue full", 0.2), "r", "m").headers).toEqual({
       "Retry-After": "1",
+    });
+    // A dependency's outage: its own kind (metric reason), the table's words, the 503's default wait.
+    const outage = new DependencyUnavailable("key lookup failed: table keys", {
+      cause: new Error("ECONNREFUSED"),
+    });
+    expect(describeError(outage, "r", "m")).toEqual({
+      status: 503,
+      kind: "dependency_unavailable",
+      message: "the API key store is unavailable; retry later (request id r)",
+      headers: { "Retry-After": "5" },
     });
     expect(describeError(new Unauthorized("missing API key"), "r", undefined)).toMatchObject({
       status: 401,

@@ -164,53 +164,18 @@ describe("tensorFromJSON / tensorToJSONData", () => {
     );
   });
 
-  it("rejects ragged or mis-shaped nested data", () => {
-    expectInvalid(
-      () =>
-        tensorFromJSON(
-          input({
-            data: [
-              [1, 2, 3],
-              [4, 5],
-            ],
-          }),
-        ),
+  // The data as a client's JSON writes it; shape [2,3] unless the row gives one.
+  it.each([
+    [
+      "[[1,2,3],[4,5]]",
       "input 'x': nested data does not match shape [2,3]: expected 3 elements at depth 1, received 2 elements",
-    );
-    expectInvalid(
-      () => tensorFromJSON(input({ data: [[1, 2, 3], 4] })),
-      "expected 3 elements at depth 1, received 4",
-    );
-    expectInvalid(
-      () =>
-        tensorFromJSON(
-          input({
-            data: [
-              [1, 2, 3],
-              [4, 5, 6],
-              [7, 8, 9],
-            ],
-          }),
-        ),
-      "expected 2 elements at depth 0, received 3 elements",
-    );
-    expectInvalid(
-      () =>
-        tensorFromJSON(
-          input({
-            shape: [6],
-            data: [
-              [1, 2, 3],
-              [4, 5, 6],
-            ],
-          }),
-        ),
-      "input 'x': expected 6 elements for shape [6], received 2",
-    );
-    expectInvalid(
-      () => tensorFromJSON(input({ shape: [2], data: [[1], [2]] })),
-      "input 'x': expected a number for FP32 at element 0, received an array",
-    );
+    ],
+    ["[[1,2,3],4]", "expected 3 elements at depth 1, received 4"],
+    ["[[1,2,3],[4,5,6],[7,8,9]]", "expected 2 elements at depth 0, received 3 elements"],
+    ["[[1,2,3],[4,5,6]]", "input 'x': expected 6 elements for shape [6], received 2", [6]],
+    ["[[1],[2]]", "input 'x': expected a number for FP32 at element 0, received an array", [2]],
+  ])("rejects ragged or mis-shaped nested data: %s", (data, error, shape = [2, 3]) => {
+    expectInvalid(() => tensorFromJSON(input({ shape, data: JSON.parse(data) })), error);
   });
 
   it("rejects a huge shape by the data's structure, before reserving memory for it", () => {

@@ -8,7 +8,6 @@ import { copyFile, mkdir, mkdtemp, open, readdir, readFile, rm, writeFile } from
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { PutObjectCommand } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ModelEngine } from "../../../layers/engine";
 import { ModelNotReady } from "../../../layers/errors";
@@ -107,13 +106,11 @@ describe("model.onnx.sha256 on s3://", () => {
     });
 
   it("refuses a version without a sum unless ALLOW_MISSING_CHECKSUM allows it", async () => {
-    await upload(s3.client, "sums", { "bare/m/config.json": "{}" });
-    await s3.client.send(
-      new PutObjectCommand({
-        Bucket: "sums",
-        Key: "bare/m/1/model.onnx",
-        Body: "weights",
-      }),
+    await upload(
+      s3.client,
+      "sums",
+      { "bare/m/config.json": "{}", "bare/m/1/model.onnx": "weights" },
+      { sums: false },
     );
     const cache = await mkdtemp(join(base, "cache-"));
     const e = await rejection(() => repository("bare", cache).fetchModel("m", 1));
@@ -127,13 +124,7 @@ describe("model.onnx.sha256 on s3://", () => {
   it("verifies after each download and drops a copy that fails, so a fixed object loads", async () => {
     await upload(s3.client, "sums", { "bad/m/config.json": "{}", "bad/m/1/model.onnx": "good weights" });
     // The object changes but its sum does not: a corrupt upload.
-    await s3.client.send(
-      new PutObjectCommand({
-        Bucket: "sums",
-        Key: "bad/m/1/model.onnx",
-        Body: "evil weights",
-      }),
-    );
+    await upload(s3.client, "sums", { "bad/m/1/model.onnx": "evil weights" }, { sums: false });
     const cache = await mkdtemp(join(base, "cache-"));
     const repo = repository("bad", cache);
     const e = await rejection(() => repo.fetchModel("m", 1));

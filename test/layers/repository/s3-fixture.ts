@@ -2,11 +2,19 @@
 import { PutObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { checksumText } from "../../support/models";
 
-/** Uploads `files` (key → content) to `bucket`, each `model.onnx` with its `model.onnx.sha256`. */
-export async function upload(client: S3Client, bucket: string, files: Record<string, string | Uint8Array>) {
+/**
+ * Uploads `files` (key → content) to `bucket`, each `model.onnx` with its `model.onnx.sha256`
+ * unless `sums` is false (a version without one, or weights that no longer match theirs).
+ */
+export async function upload(
+  client: S3Client,
+  bucket: string,
+  files: Record<string, string | Uint8Array>,
+  { sums = true }: { sums?: boolean } = {},
+) {
   for (const [Key, Body] of Object.entries(files)) {
     await client.send(new PutObjectCommand({ Bucket: bucket, Key, Body }));
-    if (Key.endsWith("/model.onnx")) {
+    if (sums && Key.endsWith("/model.onnx")) {
       await client.send(
         new PutObjectCommand({ Bucket: bucket, Key: `${Key}.sha256`, Body: checksumText(Body) }),
       );

@@ -3,17 +3,10 @@ import { InvalidInput } from "../../../layers/errors";
 import type { Tensor } from "../../../layers/protocol/types";
 import type { ModelSignature } from "../../../layers/repository/types";
 import { validateRequest } from "../../../layers/validation/request";
+import { ADD_SIGNATURE } from "../../support/models";
 
-const sig: ModelSignature = {
-  inputs: [
-    { name: "a", datatype: "FP32", shape: [-1, 4] },
-    { name: "b", datatype: "FP32", shape: [-1, 4] },
-  ],
-  outputs: [
-    { name: "sum", datatype: "FP32", shape: [-1, 4] },
-    { name: "diff", datatype: "FP32", shape: [-1, 4] },
-  ],
-};
+/** a, b → sum, diff over FP32 [-1, 4] (a batch of rows of 4). */
+const sig: ModelSignature = ADD_SIGNATURE;
 
 const fp32 = (name: string, shape: number[], n = shape.reduce((x, y) => x * y, 1)): Tensor => ({
   name,

@@ -4,7 +4,7 @@
  */
 import { ServerResponse } from "node:http";
 import type { Context } from "hono";
-import { ClientClosed } from "../layers/errors";
+import { ClientClosed } from "../errors";
 
 /** The signal of `c`'s client under @hono/node-server; undefined for any other request. */
 export function nodeClientSignal(c: Context): AbortSignal | undefined {
