@@ -6,6 +6,7 @@
  */
 import type { Hono, MiddlewareHandler } from "hono";
 import type { ModelCatalog } from "../layers/backend";
+import { ModelNotFound } from "../layers/errors";
 import {
   createProtocolApp,
   type InferMiddleware,
@@ -13,6 +14,8 @@ import {
   type ProtocolEnv,
 } from "../layers/http";
 import type { StatisticsOptions } from "../layers/http/stats-routes";
+import { targetOf } from "../layers/http/target";
+import { quote } from "../layers/protocol/quote";
 import type { Logger } from "../layers/telemetry";
 import { version } from "../package.json";
 import { type ConsoleDeps, mountConsole } from "./console/routes";
@@ -45,6 +48,8 @@ export interface AppDeps {
   metricsEndpoint?: { contentType: string; render: () => Promise<string> };
   /** Serves the web console at `GET /` and its data routes (README, "Console") when given. */
   console?: ConsoleDeps;
+  /** Serves `GET /v2/models/{m}/shadow` (the shadow comparison's summary; undefined: no shadow, 404) when given. */
+  shadowSummary?: (model: string) => Promise<object | undefined>;
 }
 
 /**
@@ -57,7 +62,10 @@ export function createApp(deps: AppDeps): Hono<ProtocolEnv> {
     ...deps,
     server: deps.server ?? { name: "edge-infer", version },
     requestIdInErrors: true,
-    routes: deps.metricsEndpoint === undefined ? [] : [[/^\/metrics$/, ["GET"]]],
+    routes: [
+      ...(deps.metricsEndpoint === undefined ? [] : [[/^\/metrics$/, ["GET"]] as const]),
+      ...(deps.shadowSummary === undefined ? [] : [[/^\/v2\/models\/[^/]+\/shadow$/, ["GET"]] as const]),
+    ],
   });
   const metrics = deps.metricsEndpoint;
   if (metrics !== undefined) {
@@ -66,5 +74,15 @@ export function createApp(deps: AppDeps): Hono<ProtocolEnv> {
     );
   }
   if (deps.console !== undefined) mountConsole(app, deps.console);
+  const shadow = deps.shadowSummary;
+  if (shadow !== undefined) {
+    app.get("/v2/models/:model/shadow", async (c) => {
+      const model = targetOf(c)?.model ?? "";
+      if (!deps.catalog.has(model)) throw new ModelNotFound(`unknown model ${quote(model)}`);
+      const summary = await shadow(model);
+      if (summary === undefined) throw new ModelNotFound(`model ${quote(model)} has no shadow version`);
+      return c.json(summary);
+    });
+  }
   return app;
 }

@@ -17,6 +17,7 @@ import {
 import { readServerLimits, type ServerLimits } from "../layers/config/server-limits";
 import type { InferenceThread } from "../layers/engine";
 import { isValidModelName } from "../layers/repository/names";
+import { readShadow, type ShadowConfig } from "../layers/repository/shadow";
 import { type AuthMode, authMode } from "./auth/mode";
 import type { CacheConfig } from "./cache/create";
 import { DEFAULT_MAX_BODY_BYTES } from "./limits/body-limit";
@@ -25,7 +26,13 @@ import { DEFAULT_JSON_LIMITS, type JsonLimits } from "./limits/json-limits";
 const INFERENCE_THREADS: readonly InferenceThread[] = ["auto", "main", "worker"];
 
 /** Where one model is served when the gateway runs against AWS. */
-export type CatalogEntry = { backend: "lambda"; target: string } | { backend: "sagemaker"; target: string };
+export type CatalogEntry = (
+  | { backend: "lambda"; target: string }
+  | { backend: "sagemaker"; target: string }
+) & {
+  /** The catalog line's `shadow`: on AWS it wins over config.json's. */
+  shadow?: ShadowConfig;
+};
 
 /** The gateway's settings. */
 export interface GatewayConfig {
@@ -49,6 +56,8 @@ export interface GatewayConfig {
   region: string | undefined;
   /** S3_ENDPOINT: an S3-compatible endpoint (tests: s3rver). */
   s3Endpoint: string | undefined;
+  /** SHADOW_FUNCTION: on Lambda, the shadow comparison function sampled requests are handed to (infra sets it). */
+  shadowFunction: string | undefined;
   /** LAMBDA_ENDPOINT: a Lambda-compatible endpoint (tests). */
   lambdaEndpoint: string | undefined;
   /** SAGEMAKER_RUNTIME_ENDPOINT: a SageMaker-runtime-compatible endpoint (tests). */
@@ -114,6 +123,7 @@ export function readGatewayConfig(env: Env = process.env): GatewayConfig {
     region: text("AWS_REGION"),
     s3Endpoint: url("S3_ENDPOINT", text("S3_ENDPOINT")),
     lambdaEndpoint: url("LAMBDA_ENDPOINT", text("LAMBDA_ENDPOINT")),
+    shadowFunction: text("SHADOW_FUNCTION"),
     sagemakerEndpoint: url("SAGEMAKER_RUNTIME_ENDPOINT", text("SAGEMAKER_RUNTIME_ENDPOINT")),
     logLevel: logLevel(text("LOG_LEVEL")),
     onLambda,
@@ -180,7 +190,7 @@ export function parseCatalog(value: string | undefined): Record<string, CatalogE
   const catalog: Record<string, CatalogEntry> = {};
   for (const [model, entry] of Object.entries(parsed)) {
     if (!isValidModelName(model)) throw fail(`invalid model name ${JSON.stringify(model)}`);
-    const e = entry as { backend?: unknown; target?: unknown } | null;
+    const e = entry as { backend?: unknown; target?: unknown; shadow?: unknown } | null;
     if (typeof e !== "object" || e === null) throw fail(`"${model}" must be an object`);
     if (e.backend !== "lambda" && e.backend !== "sagemaker") {
       throw fail(`"${model}".backend must be "lambda" or "sagemaker", got ${JSON.stringify(e.backend)}`);
@@ -188,7 +198,10 @@ export function parseCatalog(value: string | undefined): Record<string, CatalogE
     if (typeof e.target !== "string" || e.target.trim() === "") {
       throw fail(`"${model}".target must be a function ARN/name or an endpoint name`);
     }
-    catalog[model] = { backend: e.backend, target: e.target.trim() };
+    const line: CatalogEntry = { backend: e.backend, target: e.target.trim() };
+    if (e.shadow !== undefined)
+      line.shadow = readShadow(e.shadow, `"${model}".shadow`, (p, t) => fail(`${p} ${t}`));
+    catalog[model] = line;
   }
   if (Object.keys(catalog).length === 0) throw fail("lists no model");
   return catalog;

@@ -39,6 +39,7 @@ import { concurrencyMiddleware } from "./limits/infer-concurrency";
 import { rateLimitMiddleware } from "./limits/rate-limit";
 import { lambdaResponseLimitMiddleware } from "./limits/response-limit";
 import { RateLimiter } from "./limits/token-bucket";
+import { type ShadowMirror, shadowMirror, shadowSummary } from "./shadow/wiring";
 import { telemetryMiddleware } from "./telemetry";
 
 /** The SDK clients remote backends use; tests hand in clients aimed at local servers. */
@@ -111,6 +112,8 @@ export interface GatewayOptions {
 export interface Gateway {
   deps: AppDeps;
   cache: ResultCache;
+  /** Mirrors sampled requests to each model's shadow version (summary, idle()). */
+  shadow: ShadowMirror;
   /** The key store in keys mode. */
   keys: KeyStore | undefined;
   /** Lines to print at start (the auth mode, loudly when open). */
@@ -191,10 +194,14 @@ export function gatewayDeps(
     // After auth: an anonymous client cannot make the gateway buffer a body.
     bodyLimitMiddleware(config.maxBodyBytes, options.readBody) as MiddlewareHandler,
   ];
+  const limiter = new ConcurrencyLimiter(config.concurrency);
+  const shadow = shadowMirror(config, options.prometheus, limiter, logger, options.emit ?? stdoutEmit);
   const inferMiddleware: InferMiddleware[] = [
     // Outermost: a hit takes no concurrency slot, and identical requests share one (single flight).
     resultCacheMiddleware(cache, { logger }),
-    concurrencyMiddleware(new ConcurrencyLimiter(config.concurrency)),
+    // Inside the cache (a hit is not shadowed), outside the limit (a mirror takes no client slot).
+    shadow.middleware(),
+    concurrencyMiddleware(limiter),
   ];
   const deps: AppDeps = {
     catalog,
@@ -225,6 +232,10 @@ export function gatewayDeps(
       // Each Lambda instance counts alone: say so, and where the fleet's numbers are.
       ...(config.onLambda ? { scope: LAMBDA_STATS_SCOPE } : {}),
     },
+    shadowSummary: async (model) => {
+      const backend = catalog.get(model);
+      return backend && shadowSummary(shadow, backend, model, config.backendTimeoutMs);
+    },
   };
   // Local mode only: on Lambda each instance counts for itself, and EMF carries the metrics.
   const prometheus = options.prometheus;
@@ -241,7 +252,9 @@ export function gatewayDeps(
     cache,
     keys,
     notices,
+    shadow,
     async close() {
+      await shadow.idle();
       await cache.flush();
       for (const c of clients) c.destroy();
     },

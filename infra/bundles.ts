@@ -20,6 +20,7 @@ export const BUNDLES = {
   "model-function": { entry: "functions/model/lambda.ts", outdir: "model-function" },
   "model-server": { entry: "functions/model/main.ts", outdir: "model-server" },
   "release-hook": { entry: "functions/release-hook/index.ts", outdir: "release-hook" },
+  "shadow-compare": { entry: "functions/shadow-compare/index.ts", outdir: "shadow-compare" },
 } as const;
 
 /** Extra entry points written beside a bundle: the container's inference worker (INFERENCE_THREAD=worker). */

@@ -77,6 +77,9 @@ export function addEdgeInfer(scope: Stage, options: EdgeInferOptions): EdgeInfer
     description: "edge-infer: gateway Lambda, Function URL and CloudFront",
     ...options.gateway,
     backends: [...models.values()].map((s) => s.backend),
+    shadows: Object.fromEntries(
+      catalog.models.flatMap((m) => (m.shadow === undefined ? [] : [[m.name, m.shadow]])),
+    ),
     storage: storage.storage,
   });
   const observability = new ObservabilityStack(scope, `${prefix}-Observability`, {
@@ -86,6 +89,11 @@ export function addEdgeInfer(scope: Stage, options: EdgeInferOptions): EdgeInfer
     topic: alarmTopic,
     gatewayFunction: gateway.gateway.function,
     namespace: options.gateway?.metricsNamespace,
+    shadows: catalog.models.flatMap((m) =>
+      m.shadow === undefined
+        ? []
+        : [{ model: m.name, liveVersion: m.liveVersion, shadowVersion: m.shadow.version }],
+    ),
   });
   return { storage, alarms, models, gateway, observability };
 }

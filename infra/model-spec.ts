@@ -3,6 +3,8 @@
  * data; everything here is what lets one catalog line stand for a whole deployment.
  */
 
+import { readShadow, type ShadowSpec } from "../layers/repository/shadow";
+
 /** How a new live version takes traffic: CodeDeploy for Lambda, blue/green for SageMaker. */
 export type Rollout =
   | "all-at-once"
@@ -26,6 +28,8 @@ export interface AlarmThresholds {
   readonly minInvocations: number;
   /** Throttled invocations per minute that trip it (Lambda only). */
   readonly throttles: number;
+  /** Shadow disagreements (`shadow_disagreements`), in percent of compared requests, that trip the shadow alarm. */
+  readonly shadowDisagreementRatePercent: number;
   /** Consecutive one-minute periods that must breach. */
   readonly evaluationPeriods: number;
 }
@@ -40,6 +44,13 @@ interface ModelEntryBase {
   readonly rollout?: Rollout;
   /** @default DEFAULT_ALARMS */
   readonly alarms?: Partial<AlarmThresholds>;
+  /** Mirror `percent` % of unpinned requests to `version` and compare (README "Shadow comparison"). @default none */
+  readonly shadow?: ShadowSpec;
+  /**
+   * The model's config.json `release.compare_with_live`, stated here because the deployment group is
+   * built at synth: true makes the shadow disagreement alarm a rollback alarm. @default false
+   */
+  readonly compareWithLive?: boolean;
 }
 
 /** A model served by a Lambda container function running ORT on CPU. */
@@ -76,13 +87,15 @@ export interface GpuModelEntry extends ModelEntryBase {
 export type ModelEntry = CpuModelEntry | GpuModelEntry;
 
 /** A catalog entry with every default applied and validated. */
-export type CpuModel = Required<CpuModelEntry> & {
+export type CpuModel = Required<Omit<CpuModelEntry, "shadow">> & {
+  readonly shadow?: ShadowSpec;
   readonly alarms: AlarmThresholds;
   /** Key prefix of the model in the repository bucket, e.g. `models/ocr-det/`. */
   readonly location: string;
 };
 /** A GPU catalog entry with every default applied and validated. */
-export type GpuModel = Required<GpuModelEntry> & {
+export type GpuModel = Required<Omit<GpuModelEntry, "shadow">> & {
+  readonly shadow?: ShadowSpec;
   readonly alarms: AlarmThresholds;
   /** Key prefix of the model in the repository bucket, e.g. `models/ocr-det/`. */
   readonly location: string;
@@ -105,6 +118,7 @@ export const DEFAULT_ALARMS: AlarmThresholds = {
   runFailureRatePercent: 5,
   minInvocations: 10,
   throttles: 5,
+  shadowDisagreementRatePercent: 5,
   evaluationPeriods: 2,
 };
 
@@ -129,6 +143,18 @@ function check(ok: boolean, model: string, field: string, expected: string, rece
       `model '${model}': ${field} must be ${expected}, received ${JSON.stringify(received)}`,
     );
   }
+}
+
+/** The catalog line's `shadow`: the gateway's own check (MODEL_CATALOG), at synth, naming the model. */
+function checkShadow(model: string, shadow: ShadowSpec, liveVersion: number): void {
+  readShadow(shadow, "shadow", (path, text) => new CatalogError(`model '${model}': ${path} ${text}`));
+  check(
+    shadow.version !== liveVersion,
+    model,
+    "shadow.version",
+    "another version than liveVersion",
+    shadow.version,
+  );
 }
 
 function intIn(value: number, min: number, max: number): boolean {
@@ -157,20 +183,13 @@ function resolveAlarms(model: string, partial: Partial<AlarmThresholds> | undefi
   }
   checkInt(model, "alarms.evaluationPeriods", alarms.evaluationPeriods, 1, 60);
   checkInt(model, "alarms.minInvocations", alarms.minInvocations, 1, 1_000_000);
-  check(
-    alarms.errorRatePercent <= 100,
-    model,
-    "alarms.errorRatePercent",
-    "at most 100",
-    alarms.errorRatePercent,
-  );
-  check(
-    alarms.runFailureRatePercent <= 100,
-    model,
-    "alarms.runFailureRatePercent",
-    "at most 100",
-    alarms.runFailureRatePercent,
-  );
+  for (const rate of [
+    "errorRatePercent",
+    "runFailureRatePercent",
+    "shadowDisagreementRatePercent",
+  ] as const) {
+    check(alarms[rate] <= 100, model, `alarms.${rate}`, "at most 100", alarms[rate]);
+  }
   return alarms;
 }
 
@@ -233,7 +252,10 @@ function resolveGpu(entry: GpuModelEntry, base: ModelSpecBase): GpuModel {
   return model;
 }
 
-type ModelSpecBase = Pick<ModelSpec, "name" | "liveVersion" | "rollout" | "alarms" | "location">;
+type ModelSpecBase = Pick<
+  ModelSpec,
+  "name" | "liveVersion" | "rollout" | "alarms" | "location" | "compareWithLive"
+>;
 
 /** Applies defaults to every entry and validates it; throws CatalogError naming the model and field. */
 export function defineCatalog(input: { repositoryPrefix?: string; models: readonly ModelEntry[] }): Catalog {
@@ -262,6 +284,18 @@ export function defineCatalog(input: { repositoryPrefix?: string; models: readon
       "a positive integer",
       entry.liveVersion,
     );
+    if (entry.shadow !== undefined) {
+      // The comparison function (functions/shadow-compare) calls a pinned version of a Lambda function.
+      check(entry.backend === "cpu", name, "shadow", "set on a cpu model only", entry.backend);
+      checkShadow(name, entry.shadow, entry.liveVersion);
+    }
+    check(
+      entry.compareWithLive === undefined || typeof entry.compareWithLive === "boolean",
+      name,
+      "compareWithLive",
+      "a boolean",
+      entry.compareWithLive,
+    );
     const rollout = entry.rollout ?? DEFAULT_ROLLOUT;
     checkRollout(name, rollout);
     const base: ModelSpecBase = {
@@ -270,6 +304,7 @@ export function defineCatalog(input: { repositoryPrefix?: string; models: readon
       rollout,
       alarms: resolveAlarms(name, entry.alarms),
       location: `${repositoryPrefix}/${name}/`,
+      compareWithLive: entry.compareWithLive ?? false,
     };
     if (entry.backend === "cpu") return resolveCpu(entry, base);
     if (entry.backend === "gpu") return resolveGpu(entry, base);

@@ -70,9 +70,10 @@ export function mountConsole(app: Hono<ProtocolEnv>, deps: ConsoleDeps): void {
     const releases: Record<string, unknown> = {};
     for (const name of visible(c, catalog)) {
       // The same request with the caller's headers (key, origin secret): it sees what they may see.
-      const res = await app.request(`/v2/models/${encodeURIComponent(name)}/shadow`, {
-        headers: c.req.raw.headers,
-      });
+      // Not Accept-Encoding: an inner answer is read here, not sent, and would come back compressed.
+      const headers = new Headers(c.req.raw.headers);
+      headers.delete("accept-encoding");
+      const res = await app.request(`/v2/models/${encodeURIComponent(name)}/shadow`, { headers });
       if (res.status === 200) releases[name] = await res.json();
     }
     return c.json({ releases });

@@ -36,16 +36,20 @@ import { Secret } from "aws-cdk-lib/aws-secretsmanager";
 import { Construct } from "constructs";
 import { ASSETS_GLOBAL } from "../../gateway/console/assets";
 import { buildConsoleAssets } from "../../gateway/console/build";
+import type { ShadowSpec } from "../../layers/repository/shadow";
 import { REPO_ROOT } from "../paths";
 import { gatewayTimeouts } from "../timeouts";
 import type { CatalogTarget, IModelBackend } from "./backend";
 import type { ModelStorage } from "./model-storage";
 import { acknowledge } from "./nag";
+import { ShadowCompare } from "./shadow-compare";
 
 /** Properties of Gateway. */
 export interface GatewayProps {
   /** The models the gateway routes to; it may invoke these and nothing else. */
   readonly backends: readonly IModelBackend[];
+  /** Each model's shadow (catalog line `shadow`), written into MODEL_CATALOG. @default none */
+  readonly shadows?: Readonly<Record<string, ShadowSpec>>;
   /** Repository, cache table and API keys table. */
   readonly storage: ModelStorage;
   /** TypeScript entry exporting `handler`. @default "<repo>/gateway/lambda.ts" */
@@ -94,14 +98,21 @@ export class Gateway extends Construct {
   readonly distribution: Distribution;
   /** The shared secret CloudFront sends in `x-origin-verify` and the gateway expects. */
   readonly originVerifySecret: Secret;
+  /** The shadow comparison function, when a model has a shadow. */
+  readonly shadowCompare?: ShadowCompare;
   /** The MODEL_CATALOG the gateway receives, by model name. */
-  readonly modelCatalog: Readonly<Record<string, CatalogTarget>>;
+  readonly modelCatalog: Readonly<Record<string, CatalogTarget & { shadow?: ShadowSpec }>>;
 
   constructor(scope: Construct, id: string, props: GatewayProps) {
     super(scope, id);
     const { storage } = props;
     const timeout = props.timeout ?? Duration.seconds(30);
-    this.modelCatalog = Object.fromEntries(props.backends.map((b) => [b.modelName, b.catalogTarget]));
+    this.modelCatalog = Object.fromEntries(
+      props.backends.map((b) => {
+        const shadow = props.shadows?.[b.modelName];
+        return [b.modelName, shadow === undefined ? b.catalogTarget : { ...b.catalogTarget, shadow }];
+      }),
+    );
     this.originVerifySecret = this.createOriginVerifySecret();
     // A CloudFormation dynamic reference ({{resolve:secretsmanager:...}}): resolved at deploy time,
     // never written into the template. The function gets it in its environment rather than reading
@@ -167,6 +178,17 @@ export class Gateway extends Construct {
     );
 
     for (const backend of props.backends) backend.grantInvoke(role);
+    // Sampled requests of shadowed models are compared by a function of their own (README "Shadow comparison").
+    const shadowed = props.backends.filter((b) => props.shadows?.[b.modelName] !== undefined);
+    if (shadowed.length > 0) {
+      const compare = new ShadowCompare(this, "ShadowCompare", {
+        backends: shadowed,
+        metricsNamespace: props.metricsNamespace ?? "EdgeInfer",
+      });
+      compare.grantHandOver(role);
+      this.function.addEnvironment("SHADOW_FUNCTION", compare.function.functionName);
+      this.shadowCompare = compare;
+    }
     storage.grantCacheReadWrite(role);
     storage.grantApiKeysRead(role);
     storage.grantRead(role);

@@ -2,7 +2,10 @@
  * A CPU model's alarms. Release alarms watch the new Lambda version alone (`ExecutedVersion`, so a
  * 10 % canary is not diluted by the old version's traffic): its error rate, its ONNX Runtime
  * run-failure rate (the function's EMF metrics) and its p99 duration; they are the deployment
- * group's alarms. Steady-state alarms watch alias `live` whatever version serves it. All notify.
+ * group's alarms. Steady-state alarms watch alias `live` whatever version serves it. A model with a
+ * shadow also has a disagreement-rate alarm (the comparison function's EMF metrics for the live
+ * version): a release alarm when the catalog line sets `compareWithLive`, otherwise it only
+ * reports (a retrained model is meant to differ). All notify.
  */
 import { Duration } from "aws-cdk-lib";
 import {
@@ -21,6 +24,11 @@ import { notify } from "./alarm-topic";
 
 /** EMF metrics of the model function (per model version): runs and ORT run failures. */
 export const RUN_METRICS = { runs: "model_runs", failures: "model_run_failures" } as const;
+/** EMF metrics of the shadow comparison function (per model and live version): functions/shadow-compare. */
+export const SHADOW_ALARM_METRICS = {
+  requests: "shadow_requests",
+  disagreements: "shadow_disagreements",
+} as const;
 
 /** Inputs of modelFunctionAlarms. */
 export interface ModelAlarmProps {
@@ -41,7 +49,11 @@ export interface ModelFunctionAlarms {
     readonly errorRate: Alarm;
     readonly runFailureRate: Alarm;
     readonly durationP99: Alarm;
+    /** The shadow alarm, when the model has a shadow and `compareWithLive`. */
+    readonly shadowDisagreementRate?: Alarm;
   };
+  /** Disagreement rate of the live version with its shadow; absent without a shadow. */
+  readonly shadow?: Alarm;
   /** On alias `live`: a model failing at steady state. */
   readonly steady: { readonly errors: Alarm; readonly duration: Alarm; readonly throttles: Alarm };
 }
@@ -97,8 +109,23 @@ export function modelFunctionAlarms(scope: Construct, props: ModelAlarmProps): M
     });
   const release = " Rolls back the deployment in progress.";
   const newVersion = `(new Lambda version, model version ${model.liveVersion})`;
+  const shadow =
+    model.shadow === undefined
+      ? undefined
+      : alarm(
+          "ShadowDisagreementRate",
+          rate(
+            "shadow disagreement %",
+            runMetric(SHADOW_ALARM_METRICS.disagreements),
+            runMetric(SHADOW_ALARM_METRICS.requests),
+          ),
+          t.shadowDisagreementRatePercent,
+          `(model version ${model.liveVersion} vs shadow version ${model.shadow.version}): disagreements >= ${t.shadowDisagreementRatePercent}% of compared requests (at least ${t.minInvocations} a minute).${model.compareWithLive ? release : " Reported only: compareWithLive is false."}`,
+        );
   return {
+    ...(shadow === undefined ? {} : { shadow }),
     release: {
+      ...(shadow !== undefined && model.compareWithLive ? { shadowDisagreementRate: shadow } : {}),
       errorRate: alarm(
         "VersionErrorRate",
         rate("error %", lambdaMetric("Errors", "Sum"), lambdaMetric("Invocations", "Sum")),

@@ -20,6 +20,7 @@ import type { ITopic } from "aws-cdk-lib/aws-sns";
 import { Construct } from "constructs";
 import { EMF_DIMENSION, EMF_NAMESPACE } from "../../layers/telemetry/emf";
 import { notify } from "./alarm-topic";
+import { type ShadowedModel, shadowWidgets } from "./shadow-dashboard";
 
 /** Properties of Observability. */
 export interface ObservabilityProps {
@@ -35,6 +36,8 @@ export interface ObservabilityProps {
   readonly errorRatePercent?: number;
   /** Gateway p99 latency in ms that trips the alarm. @default 3000 */
   readonly p99LatencyMs?: number;
+  /** Models with a shadow: one graph each in the shadow row. @default none */
+  readonly shadows?: readonly ShadowedModel[];
 }
 
 /** Dashboard and gateway alarms. */
@@ -146,5 +149,7 @@ export class Observability extends Construct {
         height: 6,
       }),
     );
+    const shadows = shadowWidgets(namespace, props.shadows ?? []);
+    if (shadows.length > 0) this.dashboard.addWidgets(...shadows);
   }
 }

@@ -13,13 +13,14 @@ export interface ModelInfo {
 }
 
 /**
- * Reads `model`'s config and versions; `live` (a model function's configured version) is the
- * default version and servable whatever the policy says. Throws ModelNotFound, ModelNotReady.
+ * Reads `model`'s config and versions; `configured` (a model function's configured version, else
+ * config.json's `live_version`) is the default version and, like a `shadow` version, servable
+ * whatever the policy says. Throws ModelNotFound, ModelNotReady.
  */
 export async function readModelInfo(
   repo: ModelRepository,
   model: string,
-  live: number | undefined,
+  configured: number | undefined,
   log: EngineLogger,
 ): Promise<ModelInfo> {
   let config: ModelConfig;
@@ -35,13 +36,17 @@ export async function readModelInfo(
     throw new ModelNotReady(`model '${model}' cannot be read from the repository`, { cause: e });
   }
   const policy = servableVersions(config.version_policy, available);
+  const live = configured ?? config.live_version;
   if (live !== undefined && !available.includes(live)) {
     throw new ModelNotFound(
       `model '${model}' live version ${live} is not in the repository (available: ${available.join(", ") || "none"})`,
     );
   }
-  const servable =
-    live === undefined || policy.includes(live) ? policy : [...policy, live].sort((a, b) => a - b);
+  // The live version and a shadow present in the repository are served whatever the policy says.
+  const extra = [live, config.shadow?.version].filter(
+    (v): v is number => v !== undefined && available.includes(v) && !policy.includes(v),
+  );
+  const servable = extra.length === 0 ? policy : [...new Set([...policy, ...extra])].sort((a, b) => a - b);
   const dv = live ?? defaultVersion(servable);
   if (dv === undefined) {
     throw new ModelNotFound(

@@ -8,6 +8,7 @@ import { FieldReader } from "./config-fields";
 import { ensembleScheduling } from "./ensemble";
 import { parseLimits } from "./limits";
 import { parseReleaseConfig } from "./release";
+import { parseShadowFields } from "./shadow";
 import type { ConfigTensor, DynamicBatching, ModelConfig, SessionOptions, VersionPolicy } from "./types";
 
 /** The platform of an ONNX model (the default). */
@@ -29,6 +30,8 @@ const TOP_LEVEL = [
   "release",
   "limits",
   "ensemble_scheduling",
+  "shadow",
+  "live_version",
 ] as const;
 const GRAPH_LEVELS = ["disabled", "basic", "extended", "all"] as const;
 const PROVIDERS = ["cuda", "cpu"] as const;
@@ -80,11 +83,18 @@ export function parseModelConfig(json: unknown, modelDirName: string): ModelConf
   if (doc.inputs !== undefined) config.inputs = tensors(r, doc.inputs, "inputs");
   if (doc.outputs !== undefined) config.outputs = tensors(r, doc.outputs, "outputs");
   if (doc.limits !== undefined) config.limits = parseLimits(r, doc.limits);
+  Object.assign(config, parseShadowFields(r, doc.shadow, doc.live_version));
   return config;
 }
 
 /** A pipeline: declared inputs and outputs, steps, no batch dimension, no ONNX session options. */
 function ensembleConfig(r: FieldReader, doc: Record<string, unknown>, name: string): ModelConfig {
+  if (doc.shadow !== undefined || doc.live_version !== undefined) {
+    throw r.error(
+      doc.shadow !== undefined ? "shadow" : "live_version",
+      `does not apply to platform "${ENSEMBLE}" (yet)`,
+    );
+  }
   for (const field of ["max_batch_size", "dynamic_batching", "optimization"] as const) {
     if (doc[field] !== undefined && !(field === "max_batch_size" && doc[field] === 0)) {
       throw r.error(field, `does not apply to platform "${ENSEMBLE}" (a pipeline has no batch dimension)`);

@@ -1,6 +1,7 @@
 import type { Datatype, TensorMetadata } from "../protocol/types";
 import type { ModelLimits } from "./limits";
 import type { ReleaseConfig } from "./release";
+import type { ShadowConfig } from "./shadow";
 
 /** Which versions of a model are served (Triton's version_policy). */
 export type VersionPolicy =
@@ -63,6 +64,10 @@ export interface ModelConfig {
   release: ReleaseConfig;
   /** Bounds on one request's inputs and answer (config.json `limits`); absent: the defaults. */
   limits?: ModelLimits;
+  /** Local mode: mirror a share of unpinned requests to this version and compare (config.json `shadow`). */
+  shadow?: ShadowConfig;
+  /** Local mode: the version unpinned requests get; @default the highest the version_policy serves. */
+  live_version?: number;
   /** Pipelines only (`platform: "ensemble"`). */
   ensemble_scheduling?: EnsembleScheduling;
 }

@@ -177,6 +177,34 @@ export class PrometheusMetrics implements RequestMetrics {
     }
   }
 
+  /** A capped counter of someone else's (e.g. the shadow comparison's), on this registry. */
+  ownCounter(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+  ): (labels: Labels, by?: number) => void {
+    const c = this.counter(name, help, labelNames);
+    return (labels, by) => c.add(labels, by);
+  }
+
+  /** A capped histogram of someone else's, on this registry; non-finite values are dropped. */
+  ownHistogram(
+    name: string,
+    help: string,
+    labelNames: readonly string[],
+    buckets: readonly number[],
+  ): (labels: Labels, value: number) => void {
+    const h = new Histogram({
+      name,
+      help,
+      labelNames: [...labelNames],
+      buckets: [...buckets],
+      registers: [this.registry],
+    });
+    const capped = new Capped(labelNames, this.#maxSeries, (l, v) => h.observe(l, v), Number.isFinite);
+    return (labels, value) => capped.add(labels, value);
+  }
+
   recordRequest(o: RequestOutcome): void {
     const version = o.version ?? "";
     const b = this.#seriesOf(o.model, version);

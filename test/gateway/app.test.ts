@@ -53,7 +53,7 @@ describe("gateway routes", () => {
     const res = await app.request("/v2/models/ocr-cls");
     expect(await res.json()).toEqual({
       name: "ocr-cls",
-      versions: ["1"],
+      versions: ["1", "2"], // 2: the generated shadow version, served beside live version 1
       platform: "onnxruntime_onnx",
       inputs: [{ name: "x", datatype: "FP32", shape: [-1, 3, 48, 192] }],
       outputs: [{ name: "softmax_0.tmp_0", datatype: "FP32", shape: [-1, 2] }],

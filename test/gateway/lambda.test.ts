@@ -18,6 +18,7 @@ import { type AwsApi, startLambdaApi } from "../support/aws-apis";
 import { type DynaliteHandle, startDynalite } from "../support/dynalite";
 import { addConfig } from "../support/models";
 import { type BundledLambda, startBundledLambda } from "../support/server";
+import { functionUrlEvent, type UrlResult } from "../support/url-event";
 
 const ORIGIN_SECRET = "origin-secret-0123456789abcdef";
 const KEYS_TABLE = "edge-infer-keys";
@@ -41,40 +42,12 @@ function urlEvent(
   body?: { text?: string; bytes?: Uint8Array },
   extra: Record<string, string> = {},
 ) {
-  const headers = { "x-origin-verify": ORIGIN_SECRET, "x-api-key": apiKey, ...extra };
-  const domainName = "abcdefg.lambda-url.us-east-1.on.aws";
-  return {
-    version: "2.0",
-    routeKey: "$default",
-    rawPath: path,
-    rawQueryString: "",
-    headers: { host: domainName, "x-forwarded-proto": "https", ...headers },
-    requestContext: {
-      accountId: "123456789012",
-      apiId: "abcdefg",
-      domainName,
-      domainPrefix: "abcdefg",
-      http: { method, path, protocol: "HTTP/1.1", sourceIp: "203.0.113.9", userAgent: "vitest" },
-      requestId: "c0ffee00-0000-4000-8000-000000000000",
-      routeKey: "$default",
-      stage: "$default",
-      time: "01/Jan/2026:00:00:00 +0000",
-      timeEpoch: 1767225600000,
-    },
-    isBase64Encoded: body?.bytes !== undefined,
-    ...(body?.bytes !== undefined
-      ? { body: Buffer.from(body.bytes).toString("base64") }
-      : body?.text !== undefined
-        ? { body: body.text }
-        : {}),
-  };
-}
-
-interface UrlResult {
-  statusCode: number;
-  headers: Record<string, string>;
-  body: string;
-  isBase64Encoded: boolean;
+  return functionUrlEvent(
+    method,
+    path,
+    { "x-origin-verify": ORIGIN_SECRET, "x-api-key": apiKey, ...extra },
+    body,
+  );
 }
 
 async function call(event: unknown): Promise<UrlResult> {

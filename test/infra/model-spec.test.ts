@@ -35,6 +35,7 @@ describe("defineCatalog", () => {
       rollout: DEFAULT_ROLLOUT,
       alarms: DEFAULT_ALARMS,
       location: "models/m/",
+      compareWithLive: false,
     });
   });
 
@@ -146,5 +147,34 @@ describe("withLiveVersion", () => {
     const c = defineCatalog({ models: [cpu()] });
     expect(() => withLiveVersion(c, "nope", 2)).toThrow("model 'nope' is not in the catalog");
     expect(() => withLiveVersion(c, "m", -2)).toThrow(/liveVersion must be a positive integer, received -2/);
+  });
+});
+
+describe("defineCatalog shadow", () => {
+  it("keeps a valid shadow and refuses a bad one, naming the model and the field", () => {
+    const [m] = defineCatalog({ models: [cpu({ shadow: { version: 2, percent: 5 } })] }).models;
+    expect(m?.shadow).toEqual({ version: 2, percent: 5 });
+    expect(() => defineCatalog({ models: [cpu({ shadow: { version: 2, percent: 500 } })] })).toThrow(
+      "model 'm': shadow.percent must be a number from 0 to 100, received 500",
+    );
+    expect(() => defineCatalog({ models: [cpu({ shadow: { version: 1, percent: 5 } })] })).toThrow(
+      "model 'm': shadow.version must be another version than liveVersion, received 1",
+    );
+  });
+
+  it("takes a shadow on cpu models only, and compareWithLive as a boolean", () => {
+    expect(() => defineCatalog({ models: [gpu({ shadow: { version: 2, percent: 5 } })] })).toThrow(
+      "model 'g': shadow must be set on a cpu model only, received \"gpu\"",
+    );
+    expect(() => defineCatalog({ models: [cpu({ compareWithLive: "yes" as unknown as boolean })] })).toThrow(
+      "model 'm': compareWithLive must be a boolean",
+    );
+    const [m] = defineCatalog({
+      models: [cpu({ shadow: { version: 2, percent: 5 }, compareWithLive: true })],
+    }).models;
+    expect(m?.compareWithLive).toBe(true);
+    expect(() =>
+      defineCatalog({ models: [cpu({ alarms: { shadowDisagreementRatePercent: 101 } })] }),
+    ).toThrow("alarms.shadowDisagreementRatePercent must be at most 100");
   });
 });

@@ -38,7 +38,8 @@ function asVersions(f: BundledLambda | LambdaVersions): LambdaVersions {
  * Platform faults, by function name: `hang` accepts the call and never answers, `timeout` answers
  * as Lambda does when a function runs past its timeout, `throttle` as when concurrency is exhausted,
  * `garbage` answers 200 with a payload that is not JSON (a broken proxy or runtime), `oversize` as
- * Lambda does when a function returns more than 6 MB.
+ * Lambda does when a function returns more than 6 MB. `X-Amz-Invocation-Type: Event` (asynchronous)
+ * is answered 202 at once and run in the background; `asyncSettled()` waits for those runs.
  */
 export function startLambdaApi(
   functions: Array<BundledLambda | LambdaVersions>,
@@ -49,8 +50,9 @@ export function startLambdaApi(
     garbage?: string[];
     oversize?: string[];
   } = {},
-): Promise<AwsApi> {
+): Promise<AwsApi & { asyncSettled(): Promise<void> }> {
   const calls: string[] = [];
+  const queued = new Set<Promise<void>>();
   // Looked up per call: a test may add functions (e.g. new versions) after the API started.
   const byName = {
     get: (name: string) => {
@@ -127,6 +129,14 @@ export function startLambdaApi(
         "InvalidRequestContentException",
       );
     }
+    if (req.headers["x-amz-invocation-type"] === "Event") {
+      // Asynchronous: Lambda queues the event and answers 202 at once; the function runs later.
+      const run = fn.invoke(event).then(() => undefined);
+      queued.add(run);
+      void run.finally(() => queued.delete(run));
+      res.statusCode = 202;
+      return void res.end();
+    }
     const result = await fn.invoke(event);
     res.setHeader("X-Amz-Executed-Version", String(executed));
     if (result.ok) return json(res, 200, result.payload);
@@ -139,7 +149,15 @@ export function startLambdaApi(
     });
     server.listen(0, "127.0.0.1", () => {
       const { port } = server.address() as AddressInfo;
-      resolve({ url: `http://127.0.0.1:${port}`, server, calls, close: () => closeServer(server) });
+      resolve({
+        url: `http://127.0.0.1:${port}`,
+        server,
+        calls,
+        close: () => closeServer(server),
+        async asyncSettled() {
+          while (queued.size > 0) await Promise.allSettled([...queued]);
+        },
+      });
     });
   });
 }

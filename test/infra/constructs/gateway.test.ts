@@ -17,7 +17,8 @@ import {
 const catalog = defineCatalog({
   models: [
     { name: "det", backend: "cpu", liveVersion: 1 },
-    { name: "rec", backend: "cpu", liveVersion: 2 },
+    // During a release: the new live version 2 is compared with the old one on live traffic.
+    { name: "rec", backend: "cpu", liveVersion: 2, shadow: { version: 1, percent: 10 } },
     { name: "det-gpu", backend: "gpu", liveVersion: 1, instanceType: "ml.g5.xlarge", rollout: "all-at-once" },
   ],
 });
@@ -45,7 +46,7 @@ describe("Gateway", () => {
     });
   });
 
-  it("passes the catalog and the storage to the gateway through its environment", () => {
+  it("passes the catalog (with the catalog line's shadow) and the storage to the gateway through its environment", () => {
     const fn = t.findResources("AWS::Lambda::Function")[fnId];
     const env = fn?.Properties.Environment.Variables as Record<string, unknown>;
     expect(JSON.parse(joinedText(env.MODEL_CATALOG))).toEqual({
@@ -56,6 +57,7 @@ describe("Gateway", () => {
       rec: {
         backend: "lambda",
         target: expect.stringMatching(/^REF\(EdgeInfer-Model-rec:ExportsOutputRefModelLive/),
+        shadow: { version: 1, percent: 10 },
       },
       "det-gpu": {
         backend: "sagemaker",
@@ -192,13 +194,21 @@ describe("Gateway", () => {
     );
   });
 
-  it("may invoke the catalog's aliases and endpoints and nothing else", () => {
+  it("may invoke the catalog's aliases, endpoints and the shadow comparison function, nothing else", () => {
     const invoke = statementsFor(t, "lambda:InvokeFunction");
     for (const s of invoke) expect(s.actions).toEqual(["lambda:InvokeFunction"]);
-    expect(invoke.flatMap((s) => s.resources)).toEqual([
-      { "Fn::ImportValue": expect.stringMatching(/^EdgeInfer-Model-det:.*ModelLive/) },
-      { "Fn::ImportValue": expect.stringMatching(/^EdgeInfer-Model-rec:.*ModelLive/) },
-    ]);
+    const compare = b.stacks.gateway.gateway.shadowCompare;
+    const compareFn = b.stacks.gateway.getLogicalId(compare?.function.node.defaultChild as CfnElement);
+    const rec = { "Fn::ImportValue": expect.stringMatching(/^EdgeInfer-Model-rec:.*ModelLive/) };
+    expect(invoke.flatMap((s) => s.resources)).toEqual(
+      expect.arrayContaining([
+        { "Fn::ImportValue": expect.stringMatching(/^EdgeInfer-Model-det:.*ModelLive/) },
+        rec,
+        { "Fn::GetAtt": [compareFn, "Arn"] },
+      ]),
+    );
+    // The gateway's three, and the comparison function's one: the shadowed model's alias.
+    expect(invoke.flatMap((s) => s.resources)).toHaveLength(4);
     const sagemaker = statementsFor(t, "sagemaker:InvokeEndpoint").flatMap((s) => s.resources);
     expect(sagemaker).toHaveLength(1);
     expect(joinedText(sagemaker[0])).toMatch(
@@ -233,9 +243,42 @@ describe("Gateway", () => {
       "AwsSolutions-CFR4",
       expect.stringMatching(/^AwsSolutions-IAM5\[Resource::EdgeInfer-Storage:.*\/models\/\*\]$/),
       "AwsSolutions-L1",
+      "AwsSolutions-L1",
       "AwsSolutions-S1",
       "AwsSolutions-SMG4",
     ]);
     for (const a of acks) expect(a.reason.length).toBeGreaterThan(40);
+  });
+
+  it("compares shadowed models in a function of its own: bounded, never retried, named to the gateway", () => {
+    const compare = b.stacks.gateway.gateway.shadowCompare;
+    expect(compare).toBeDefined();
+    const compareId = b.stacks.gateway.getLogicalId(compare?.function.node.defaultChild as CfnElement);
+    const fns = t.findResources("AWS::Lambda::Function");
+    expect(fns[compareId]?.Properties).toMatchObject({
+      Runtime: "nodejs22.x",
+      Handler: "index.handler",
+      ReservedConcurrentExecutions: 10,
+      Timeout: 60,
+    });
+    const env = fns[compareId]?.Properties.Environment.Variables as Record<string, unknown>;
+    expect(Object.keys(JSON.parse(joinedText(env.SHADOW_TARGETS)))).toEqual(["rec"]);
+    expect(env.POWERTOOLS_METRICS_NAMESPACE).toBe("EdgeInfer");
+    t.hasResourceProperties("AWS::Lambda::EventInvokeConfig", {
+      FunctionName: { Ref: compareId },
+      MaximumRetryAttempts: 0,
+      MaximumEventAgeInSeconds: 300,
+    });
+    const gatewayEnv = fns[fnId]?.Properties.Environment.Variables as Record<string, unknown>;
+    expect(gatewayEnv.SHADOW_FUNCTION).toEqual({ Ref: compareId });
+  });
+
+  it("has no comparison function when no model has a shadow", () => {
+    const plain = fixtureApp(defineCatalog({ models: [{ name: "det", backend: "cpu", liveVersion: 1 }] }));
+    expect(plain.stacks.gateway.gateway.shadowCompare).toBeUndefined();
+    const env = Object.values(Template.fromStack(plain.stacks.gateway).findResources("AWS::Lambda::Function"))
+      .map((f) => f.Properties.Environment?.Variables ?? {})
+      .find((v) => "MODEL_CATALOG" in v);
+    expect(env?.SHADOW_FUNCTION).toBeUndefined();
   });
 });

@@ -1,5 +1,6 @@
 import type { CfnElement } from "aws-cdk-lib";
 import { Match, Template } from "aws-cdk-lib/assertions";
+import type { Alarm } from "aws-cdk-lib/aws-cloudwatch";
 import type { Role } from "aws-cdk-lib/aws-iam";
 import { beforeAll, describe, expect, it } from "vitest";
 import { ModelFunction } from "../../../infra/constructs/model-function";
@@ -297,5 +298,69 @@ describe("ModelFunction", () => {
       expect.stringMatching(/\/models\/rec\/\*\]$/),
       expect.stringMatching(/\/models\/rec\/\*\]$/),
     ]);
+  });
+});
+
+describe("ModelFunction with a shadow", () => {
+  const [strict, retrained] = defineCatalog({
+    models: [
+      {
+        name: "strict",
+        backend: "cpu",
+        liveVersion: 2,
+        shadow: { version: 1, percent: 10 },
+        compareWithLive: true,
+      },
+      { name: "retrained", backend: "cpu", liveVersion: 4, shadow: { version: 3, percent: 5 } },
+    ],
+  }).models as CpuModel[];
+  const { stack, props: opts } = backendFixture("Models");
+  const fns = {
+    strict: new ModelFunction(stack, "Strict", { ...opts, model: strict as CpuModel }),
+    retrained: new ModelFunction(stack, "Retrained", { ...opts, model: retrained as CpuModel }),
+  };
+  const t = Template.fromStack(stack);
+  const id = (c: { node: { defaultChild?: unknown } }) =>
+    stack.getLogicalId(c.node.defaultChild as CfnElement);
+  const groups = Object.values(t.findResources("AWS::CodeDeploy::DeploymentGroup"));
+  const rollbackAlarms = (fn: ModelFunction) =>
+    groups
+      .map((g) => g.Properties.AlarmConfiguration.Alarms as Array<{ Name: { Ref: string } }>)
+      .find((alarms) => alarms.some((a) => a.Name.Ref === id(fn.alarms.release.errorRate)))
+      ?.map((a) => a.Name.Ref);
+
+  it("alarms on the disagreement rate of the live version with its shadow (EMF {model, version})", () => {
+    const alarm = fns.strict.alarms.shadow;
+    expect(alarm).toBeDefined();
+    const props = t.findResources("AWS::CloudWatch::Alarm")[id(alarm as Alarm)]?.Properties;
+    expect(props).toMatchObject({ Threshold: 5, AlarmActions: [{ Ref: expect.any(String) }] });
+    type Query = { Id: string; Expression?: string; MetricStat?: { Metric: Record<string, unknown> } };
+    const queries = props?.Metrics as Query[];
+    expect(queries[0]?.Expression).toBe("IF(total >= 10, 100 * FILL(failures, 0) / total, 0)");
+    const dims = [
+      { Name: "model", Value: "strict" },
+      { Name: "version", Value: "2" },
+    ];
+    expect(queries.slice(1).map((q) => q.MetricStat?.Metric)).toEqual([
+      { Namespace: "EdgeInfer", MetricName: "shadow_disagreements", Dimensions: dims },
+      { Namespace: "EdgeInfer", MetricName: "shadow_requests", Dimensions: dims },
+    ]);
+  });
+
+  it("rolls back on it when compareWithLive is set; only reports it otherwise", () => {
+    expect(rollbackAlarms(fns.strict)).toContain(id(fns.strict.alarms.shadow as Alarm));
+    expect(rollbackAlarms(fns.strict)).toHaveLength(4);
+    expect(fns.retrained.alarms.shadow).toBeDefined();
+    expect(rollbackAlarms(fns.retrained)).not.toContain(id(fns.retrained.alarms.shadow as Alarm));
+    expect(rollbackAlarms(fns.retrained)).toHaveLength(3);
+    expect(fns.retrained.alarms.shadow?.node.defaultChild).toBeDefined();
+    const description = (fn: ModelFunction) =>
+      t.findResources("AWS::CloudWatch::Alarm")[id(fn.alarms.shadow as Alarm)]?.Properties.AlarmDescription;
+    expect(description(fns.strict)).toContain("Rolls back the deployment in progress.");
+    expect(description(fns.retrained)).toContain("Reported only");
+  });
+
+  it("has no shadow alarm without a shadow", () => {
+    expect(build().fns.det.alarms.shadow).toBeUndefined();
   });
 });

@@ -7,7 +7,7 @@ import { acknowledgements, fixtureApp, joinedText, nagErrors } from "../helpers"
 const catalog = defineCatalog({
   models: [
     { name: "det", backend: "cpu", liveVersion: 1 },
-    { name: "cls", backend: "cpu", liveVersion: 1 },
+    { name: "cls", backend: "cpu", liveVersion: 2, shadow: { version: 1, percent: 10 } },
   ],
 });
 
@@ -108,6 +108,23 @@ describe("Observability", () => {
     expect(metricsOf("Latency p99 per model")?.[1]?.[4]).toMatchObject({ stat: "p99", label: "cls" });
   });
 
+  it("graphs a shadowed model's comparison: counts of its live version, the max abs difference", () => {
+    const shadow = widgets.filter((w) => w.properties.title.startsWith("Shadow:"));
+    expect(shadow.map((w) => w.properties.title)).toEqual(["Shadow: cls v2 vs v1"]);
+    const metrics = shadow[0]?.properties.metrics ?? [];
+    expect(metrics.map((m) => m.slice(0, 6))).toEqual(
+      [
+        "shadow_requests",
+        "shadow_disagreements",
+        "shadow_errors",
+        "shadow_skipped",
+        "shadow_dropped",
+        "shadow_max_abs_diff",
+      ].map((name) => ["EdgeInfer", name, "model", "cls", "version", "2"]),
+    );
+    expect(metrics.at(-1)?.[6]).toMatchObject({ stat: "Maximum", yAxis: "right" });
+  });
+
   it("graphs the cache hit ratio per model from cache_hits and cache_misses", () => {
     const ratio =
       widgets.find((w) => w.properties.title === "Cache hit ratio per model")?.properties.metrics ?? [];
@@ -149,6 +166,8 @@ describe("Observability", () => {
         .flatMap((w) => w.properties.metrics ?? [])
         // Lambda's own Function URL metrics (AWS/Lambda) are not the gateway's EMF.
         .filter((m): m is string[] => typeof m[0] === "string" && !m[0].startsWith("AWS/"))
+        // The shadow row's metrics are the comparison function's (test/functions/shadow-compare).
+        .filter((m) => !String(m[1]).startsWith("shadow_"))
         .map((m) => m.filter((x) => typeof x === "string"));
       expect(graphed.length).toBe(12); // requests, errors, p50, p99, hits, misses: per model
 

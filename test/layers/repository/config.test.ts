@@ -8,7 +8,7 @@ import type { ModelConfig } from "../../../layers/repository/types";
 const DEMO = fileURLToPath(new URL("../../../functions/models/", import.meta.url));
 const PREFIX = "config.json of model 'm': ";
 const TOP =
-  "name, platform, backend, max_batch_size, inputs, outputs, version_policy, cache, dynamic_batching, optimization, release, limits, ensemble_scheduling";
+  "name, platform, backend, max_batch_size, inputs, outputs, version_policy, cache, dynamic_batching, optimization, release, limits, ensemble_scheduling, shadow, live_version";
 const DATATYPE_LIST =
   "BOOL, UINT8, UINT16, UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, FP32, FP64, BYTES";
 
