@@ -55,6 +55,18 @@ export function shapeText(shape: readonly number[]): string {
   return `[${shape.join(",")}]`;
 }
 
+/** Row-major flat index → per-dimension indices (a zero-sized dimension gives 0). */
+export function unflatten(shape: readonly number[], flat: number): number[] {
+  const idx: number[] = [];
+  let rest = flat;
+  for (let d = shape.length - 1; d >= 0; d--) {
+    const n = shape[d] ?? 1;
+    idx.unshift(n > 0 ? rest % n : 0);
+    rest = n > 0 ? Math.floor(rest / n) : 0;
+  }
+  return idx;
+}
+
 /** Datatype check: a protocol datatype name, or InvalidInput. */
 export function checkDatatype(who: string, dt: unknown): Datatype {
   if (isDatatype(dt)) return dt;

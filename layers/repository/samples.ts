@@ -3,6 +3,7 @@
  * JSON form, the outputs it must give and (optionally) its own tolerance. The pre-traffic hook
  * (functions/release-hook) checks a new version on every sample; a pipeline warms up on its first.
  */
+import { unflatten } from "../protocol/checks";
 import { tensorToJSONData } from "../protocol/json";
 import { DATATYPES, type Datatype, type InferRequest, type Tensor } from "../protocol/types";
 import { plainObject, type ReleaseTolerance, readTolerance, toleranceFor } from "./release";
@@ -86,14 +87,7 @@ function expectedOutput(
 
 /** Row-major flat index → `[i, j, ...]`. */
 export function indexText(shape: readonly number[], flat: number): string {
-  const idx: number[] = [];
-  let rest = flat;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    const n = shape[d] ?? 1;
-    idx.unshift(n > 0 ? rest % n : 0);
-    rest = n > 0 ? Math.floor(rest / n) : 0;
-  }
-  return shapeText(idx);
+  return shapeText(unflatten(shape, flat));
 }
 
 const asNumber = (v: number | string | boolean): number =>

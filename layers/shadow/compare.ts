@@ -4,6 +4,7 @@
  * `release.tolerance`, and argmax agreement over the last dimension for classifier-like outputs.
  * Pure: the gateway's mirror (local mode) and a comparison function (AWS) share it.
  */
+import { unflatten } from "../protocol/checks";
 import { tensorToJSONData } from "../protocol/json";
 import type { Tensor } from "../protocol/types";
 import { type ReleaseTolerance, toleranceFor } from "../repository/release";
@@ -27,18 +28,6 @@ export interface OutputComparison {
 }
 
 const num = (v: number | string | boolean): number => (typeof v === "boolean" ? Number(v) : Number(v));
-
-/** Row-major flat index → per-dimension indices. */
-export function unflatten(shape: readonly number[], flat: number): number[] {
-  const idx: number[] = [];
-  let rest = flat;
-  for (let d = shape.length - 1; d >= 0; d--) {
-    const n = shape[d] ?? 1;
-    idx.unshift(n > 0 ? rest % n : 0);
-    rest = n > 0 ? Math.floor(rest / n) : 0;
-  }
-  return idx;
-}
 
 /** Compares every live output with the shadow's output of the same name. */
 export function compareOutputs(

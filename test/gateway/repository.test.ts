@@ -13,6 +13,7 @@ import { readGatewayConfig } from "../../gateway/config";
 import { gatewayDeps } from "../../gateway/deps";
 import { decodeInferResponse } from "../../layers/protocol";
 import {
+  ADD_SIGNATURE,
   addModel,
   bytesIdentityModel,
   checksumText,
@@ -144,14 +145,7 @@ describe("a model folder without config.json", () => {
       name: "bare",
       versions: ["1"],
       platform: "onnxruntime_onnx",
-      inputs: [
-        { name: "a", datatype: "FP32", shape: [-1, 4] },
-        { name: "b", datatype: "FP32", shape: [-1, 4] },
-      ],
-      outputs: [
-        { name: "sum", datatype: "FP32", shape: [-1, 4] },
-        { name: "diff", datatype: "FP32", shape: [-1, 4] },
-      ],
+      ...ADD_SIGNATURE,
     });
     const config = (await (await fetch(`${gateway.url}/v2/models/bare/config`)).json()) as Record<
       string,
