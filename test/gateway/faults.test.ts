@@ -6,7 +6,7 @@
  */
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
-import { LambdaClient } from "@aws-sdk/client-lambda";
+import type { LambdaClient } from "@aws-sdk/client-lambda";
 import { S3Client } from "@aws-sdk/client-s3";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../gateway/app";
@@ -16,7 +16,7 @@ import { createRuntime } from "../../gateway/runtime";
 import { type Backend, EngineBackend } from "../../layers/backend";
 import { ModelEngine } from "../../layers/engine";
 import { openRepository } from "../../layers/repository";
-import { type AwsApi, startLambdaApi } from "../support/aws-apis";
+import { type AwsApi, localLambdaClient, startLambdaApi } from "../support/aws-apis";
 import { makeTestRepository } from "../support/models";
 import { s3rverClientConfig } from "../support/s3rver";
 import { type Listening, listen } from "../support/server";
@@ -71,12 +71,7 @@ beforeAll(async () => {
     DYNAMODB_ENDPOINT: `http://127.0.0.1:${closedPort}`, // the cache store is down from the start
     LOG_LEVEL: "SILENT",
   });
-  lambda = new LambdaClient({
-    endpoint: api.url,
-    region: "us-east-1",
-    credentials: { accessKeyId: "test", secretAccessKey: "test" },
-    maxAttempts: 1,
-  });
+  lambda = localLambdaClient(api);
   const catalog = new Map<string, Backend>([
     ["add", local],
     ["broken", local],

@@ -5,7 +5,18 @@
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
+import { LambdaClient } from "@aws-sdk/client-lambda";
 import { type BundledLambda, closeServer, type Listening } from "./server";
+
+/** The unmodified AWS SDK Lambda client, pointed at a local API (test credentials, no retries). */
+export function localLambdaClient(api: Pick<AwsApi, "url">): LambdaClient {
+  return new LambdaClient({
+    endpoint: api.url,
+    region: "us-east-1",
+    credentials: { accessKeyId: "test", secretAccessKey: "test" },
+    maxAttempts: 1,
+  });
+}
 
 /** A local AWS API and the calls it received. */
 export interface AwsApi extends Listening {

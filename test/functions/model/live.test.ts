@@ -9,13 +9,13 @@ import { randomBytes } from "node:crypto";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LambdaClient } from "@aws-sdk/client-lambda";
+import type { LambdaClient } from "@aws-sdk/client-lambda";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../../gateway/app";
 import { remoteCatalog } from "../../../gateway/deps";
 import type { Tensor } from "../../../layers/protocol/types";
 import { inferEvent, parseTransportResult } from "../../../layers/transport";
-import { type AwsApi, startLambdaApi } from "../../support/aws-apis";
+import { type AwsApi, localLambdaClient, startLambdaApi } from "../../support/aws-apis";
 import {
   broadcastAddModel,
   malformedOutputModel,
@@ -87,12 +87,7 @@ beforeAll(async () => {
     fns.set(name, started);
   }
   api = await startLambdaApi([...fns.values()]);
-  client = new LambdaClient({
-    endpoint: api.url,
-    region: "us-east-1",
-    credentials: { accessKeyId: "test", secretAccessKey: "test" },
-    maxAttempts: 1,
-  });
+  client = localLambdaClient(api);
 });
 
 afterAll(async () => {

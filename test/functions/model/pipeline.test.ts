@@ -6,7 +6,7 @@
 import { mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LambdaClient } from "@aws-sdk/client-lambda";
+import type { LambdaClient } from "@aws-sdk/client-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../../gateway/app";
 import { remoteCatalog } from "../../../gateway/deps";
@@ -20,7 +20,7 @@ import {
   ocrRequest,
   strings,
 } from "../../layers/pipeline/support";
-import { type AwsApi, startLambdaApi } from "../../support/aws-apis";
+import { type AwsApi, localLambdaClient, startLambdaApi } from "../../support/aws-apis";
 import { type BundledLambda, startBundledLambda } from "../../support/server";
 import { buildBundles, demoRepository, type S3Models, s3Models } from "./fixtures";
 
@@ -53,12 +53,7 @@ beforeAll(async () => {
     },
   });
   api = await startLambdaApi([fn]);
-  client = new LambdaClient({
-    endpoint: api.url,
-    region: "us-east-1",
-    credentials: { accessKeyId: "test", secretAccessKey: "test" },
-    maxAttempts: 1,
-  });
+  client = localLambdaClient(api);
   const catalog = remoteCatalog(
     { ocr: { backend: "lambda", target: ARN } },
     { region: "us-east-1", lambdaEndpoint: undefined, sagemakerEndpoint: undefined },

@@ -7,14 +7,14 @@
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { LambdaClient } from "@aws-sdk/client-lambda";
+import type { LambdaClient } from "@aws-sdk/client-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createApp } from "../../../gateway/app";
 import { remoteCatalog } from "../../../gateway/deps";
 import { InvalidInput } from "../../../layers/errors";
 import { decodeInferResponse, encodeInferRequest } from "../../../layers/protocol";
 import { buildBundles, type S3Models, s3Models } from "../../functions/model/fixtures";
-import { type AwsApi, startLambdaApi } from "../../support/aws-apis";
+import { type AwsApi, localLambdaClient, startLambdaApi } from "../../support/aws-apis";
 import { unchecked } from "../../support/infer";
 import { type BundledLambda, startBundledLambda } from "../../support/server";
 
@@ -52,12 +52,7 @@ beforeAll(async () => {
     start("misconfigured", { MODEL_NAME: "add" }),
   ]);
   api = await startLambdaApi(fns, { hang: ["sleepy"], timeout: ["slow"], throttle: ["busy"] });
-  client = new LambdaClient({
-    endpoint: api.url,
-    region: "us-east-1",
-    credentials: { accessKeyId: "test", secretAccessKey: "test" },
-    maxAttempts: 1,
-  });
+  client = localLambdaClient(api);
   app = createApp({
     catalog: lambdaCatalog("add", "broken", "misconfigured", "ghost"),
     backendTimeoutMs: 20_000,

@@ -3,11 +3,11 @@
  * and the local Lambda API: an event over the async payload limit is skipped, a throttled Invoke
  * dropped; both are counted in EMF with {model, version} and neither throws into the request.
  */
-import { LambdaClient } from "@aws-sdk/client-lambda";
+import type { LambdaClient } from "@aws-sdk/client-lambda";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { RemoteShadow } from "../../../gateway/shadow/remote";
 import type { InferContext } from "../../../layers/http";
-import { type AwsApi, startLambdaApi } from "../../support/aws-apis";
+import { type AwsApi, localLambdaClient, startLambdaApi } from "../../support/aws-apis";
 
 const tensor = (name: string, n: number) => ({
   name,
@@ -22,12 +22,7 @@ let client: LambdaClient;
 
 beforeAll(async () => {
   api = await startLambdaApi([], { throttle: ["throttled"] });
-  client = new LambdaClient({
-    region: "us-east-1",
-    endpoint: api.url,
-    credentials: { accessKeyId: "test", secretAccessKey: "test" },
-    maxAttempts: 1,
-  });
+  client = localLambdaClient(api);
 });
 afterAll(async () => {
   client?.destroy();
