@@ -35,6 +35,53 @@ export function toleranceFor(t: ReleaseTolerance, output: string): Tolerance {
   return { abs: own?.abs ?? t.abs, rel: own?.rel ?? t.rel };
 }
 
+type Element = number | string | boolean;
+
+/** Element-by-element agreement of `got` with `expected` (flat, same length) under `tolerance`. */
+export interface ElementAgreement {
+  /** Elements within the tolerance. */
+  within: number;
+  /** The element furthest past its allowance; -1 when every element is within. */
+  worst: number;
+  /** Largest |got - expected| and |got - expected| / |expected| (expected ≠ 0) over numeric elements. */
+  maxAbs: number;
+  maxRel: number;
+}
+
+/**
+ * Compares two tensors' protocol JSON data element by element: numbers (booleans and numeric
+ * strings as numbers, NaN equal to NaN) within abs + rel * |expected|, other strings exactly. The one
+ * rule behind the release samples and the shadow comparison.
+ */
+export function agreement(
+  expected: ReadonlyArray<Element>,
+  got: ReadonlyArray<Element>,
+  { abs, rel }: Tolerance,
+): ElementAgreement {
+  const r: ElementAgreement = { within: 0, worst: -1, maxAbs: 0, maxRel: 0 };
+  let worstExcess = 0;
+  for (let i = 0; i < expected.length; i++) {
+    const e = expected[i] as Element;
+    const g = got[i] as Element;
+    let excess: number;
+    if (typeof e === "string" && Number.isNaN(Number(e))) excess = e === g ? 0 : Number.POSITIVE_INFINITY;
+    else {
+      const [en, gn] = [Number(e), Number(g)];
+      const d = en === gn || (Number.isNaN(en) && Number.isNaN(gn)) ? 0 : Math.abs(gn - en);
+      if (Number.isNaN(d)) excess = Number.POSITIVE_INFINITY;
+      else {
+        excess = d - (abs + rel * Math.abs(en));
+        if (Number.isNaN(excess)) excess = Number.POSITIVE_INFINITY; // ±Infinity against each other
+        r.maxAbs = Math.max(r.maxAbs, d);
+        if (en !== 0) r.maxRel = Math.max(r.maxRel, d / Math.abs(en));
+      }
+    }
+    if (excess <= 0) r.within++;
+    else if (r.worst < 0 || excess > worstExcess) [r.worst, worstExcess] = [i, excess];
+  }
+  return r;
+}
+
 /** Field reader of a tolerance (config.json or a sample); throws through `fail`. */
 export function readTolerance(
   value: unknown,

@@ -6,7 +6,7 @@
 import { unflatten } from "../protocol/checks";
 import { tensorToJSONData } from "../protocol/json";
 import { DATATYPES, type Datatype, type InferRequest, type Tensor } from "../protocol/types";
-import { plainObject, type ReleaseTolerance, readTolerance, toleranceFor } from "./release";
+import { agreement, plainObject, type ReleaseTolerance, readTolerance, toleranceFor } from "./release";
 
 const shapeText = (s: readonly number[]) => `[${s.join(", ")}]`;
 
@@ -90,9 +90,6 @@ export function indexText(shape: readonly number[], flat: number): string {
   return shapeText(unflatten(shape, flat));
 }
 
-const asNumber = (v: number | string | boolean): number =>
-  typeof v === "boolean" ? Number(v) : typeof v === "number" ? v : Number(v);
-
 /**
  * How `got` differs from `expected` beyond `tolerance`: per output, its worst element (the one
  * furthest past its allowance), expected vs got. Empty when every output agrees.
@@ -118,26 +115,8 @@ export function disagreements(
     }
     const data = tensorToJSONData(t);
     const { abs, rel } = toleranceFor(tolerance, want.name);
-    let worst = -1;
-    let worstExcess = 0;
-    let differing = 0;
-    for (let i = 0; i < want.data.length; i++) {
-      const e = want.data[i] as number | string | boolean;
-      const g = data[i] as number | string | boolean;
-      let excess: number;
-      if (typeof e === "string" && Number.isNaN(Number(e))) excess = e === g ? 0 : Number.POSITIVE_INFINITY;
-      else {
-        const [en, gn] = [asNumber(e), asNumber(g)];
-        if (Number.isNaN(en) && Number.isNaN(gn)) excess = 0;
-        else if (en === gn) excess = 0;
-        else excess = Math.abs(gn - en) - (abs + rel * Math.abs(en));
-        if (Number.isNaN(excess)) excess = Number.POSITIVE_INFINITY;
-      }
-      if (excess > 0) {
-        differing++;
-        if (worst < 0 || excess > worstExcess) [worst, worstExcess] = [i, excess];
-      }
-    }
+    const { within, worst } = agreement(want.data, data, { abs, rel });
+    const differing = want.data.length - within;
     if (worst >= 0) {
       found.push(
         `output '${want.name}': ${differing} of ${want.data.length} elements beyond abs ${abs} + rel ${rel}; ` +

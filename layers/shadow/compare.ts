@@ -7,7 +7,7 @@
 import { unflatten } from "../protocol/checks";
 import { tensorToJSONData } from "../protocol/json";
 import type { Tensor } from "../protocol/types";
-import { type ReleaseTolerance, toleranceFor } from "../repository/release";
+import { agreement, type ReleaseTolerance, type Tolerance, toleranceFor } from "../repository/release";
 
 /** How one output of the shadow answer compares with the live one. */
 export interface OutputComparison {
@@ -58,31 +58,10 @@ export function compareOutputs(
   });
 }
 
-function compareTensor(l: Tensor, s: Tensor, { abs, rel }: { abs: number; rel: number }): OutputComparison {
+function compareTensor(l: Tensor, s: Tensor, tolerance: Tolerance): OutputComparison {
   const a = tensorToJSONData(l);
   const b = tensorToJSONData(s);
-  let maxAbs = 0;
-  let maxRel = 0;
-  let within = 0;
-  let worst = -1;
-  let worstExcess = 0;
-  for (let i = 0; i < a.length; i++) {
-    const x = a[i] as number | string | boolean;
-    const y = b[i] as number | string | boolean;
-    let excess: number;
-    if (typeof x === "string" && Number.isNaN(Number(x))) excess = x === y ? 0 : Number.POSITIVE_INFINITY;
-    else {
-      const [xn, yn] = [num(x), num(y)];
-      const d = xn === yn || (Number.isNaN(xn) && Number.isNaN(yn)) ? 0 : Math.abs(yn - xn);
-      excess = Number.isNaN(d) ? Number.POSITIVE_INFINITY : d - (abs + rel * Math.abs(xn));
-      if (!Number.isNaN(d)) {
-        maxAbs = Math.max(maxAbs, d);
-        if (xn !== 0) maxRel = Math.max(maxRel, d / Math.abs(xn));
-      }
-    }
-    if (excess <= 0) within++;
-    else if (worst < 0 || excess > worstExcess) [worst, worstExcess] = [i, excess];
-  }
+  const { within, worst, maxAbs, maxRel } = agreement(a, b, tolerance);
   const c: OutputComparison = {
     output: l.name,
     sameShape: true,
