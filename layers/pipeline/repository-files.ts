@@ -3,10 +3,11 @@
  * `<prefix><model>/<version>/<path>` objects, read when a version loads (its dictionary, its
  * samples), never per request, so nothing is cached on disk.
  */
-import { GetObjectCommand, ListObjectsV2Command, type S3Client } from "@aws-sdk/client-s3";
+import { GetObjectCommand, type S3Client } from "@aws-sdk/client-s3";
 import { ModelNotReady } from "../errors";
 import { FileRepository, S3Repository } from "../repository";
 import { parseVersionDir } from "../repository/names";
+import { listPages } from "../repository/s3";
 import type { ModelRepository } from "../repository/types";
 import { directoryFiles, type PipelineFiles, unreadable, versionPath } from "./files";
 
@@ -30,20 +31,10 @@ export function s3Files({ client, bucket, keyPrefix }: S3Location): PipelineFile
   async function list(prefix: string): Promise<{ dirs: string[]; keys: string[] }> {
     const dirs: string[] = [];
     const keys: string[] = [];
-    let token: string | undefined;
-    do {
-      const page = await client.send(
-        new ListObjectsV2Command({
-          Bucket: bucket,
-          Prefix: prefix,
-          Delimiter: "/",
-          ContinuationToken: token,
-        }),
-      );
+    await listPages({ client, bucket }, prefix, "/", (page) => {
       for (const p of page.CommonPrefixes ?? []) if (p.Prefix) dirs.push(p.Prefix.slice(prefix.length, -1));
       for (const o of page.Contents ?? []) if (o.Key) keys.push(o.Key.slice(prefix.length));
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token !== undefined);
+    });
     return { dirs, keys };
   }
   const listed = async (model: string, what: string, prefix: string) => {

@@ -240,23 +240,33 @@ export class S3Repository implements ModelRepository {
     }
   }
 
-  private async list(
+  private list(
     prefix: string,
     delimiter: string | undefined,
     onPage: (page: ListObjectsV2CommandOutput) => void,
   ): Promise<void> {
-    let token: string | undefined;
-    do {
-      const page = await this.client.send(
-        new ListObjectsV2Command({
-          Bucket: this.bucket,
-          Prefix: prefix,
-          Delimiter: delimiter,
-          ContinuationToken: token,
-        }),
-      );
-      onPage(page);
-      token = page.IsTruncated ? page.NextContinuationToken : undefined;
-    } while (token !== undefined);
+    return listPages(this.location, prefix, delimiter, onPage);
   }
+}
+
+/** Every page of a listing under `prefix` of the repository's bucket, handed to `onPage` in order. */
+export async function listPages(
+  { client, bucket }: { client: S3Client; bucket: string },
+  prefix: string,
+  delimiter: string | undefined,
+  onPage: (page: ListObjectsV2CommandOutput) => void,
+): Promise<void> {
+  let token: string | undefined;
+  do {
+    const page = await client.send(
+      new ListObjectsV2Command({
+        Bucket: bucket,
+        Prefix: prefix,
+        Delimiter: delimiter,
+        ContinuationToken: token,
+      }),
+    );
+    onPage(page);
+    token = page.IsTruncated ? page.NextContinuationToken : undefined;
+  } while (token !== undefined);
 }
