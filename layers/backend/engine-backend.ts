@@ -13,6 +13,7 @@ import {
 import type { ModelEngine } from "../engine";
 import { HybridModel } from "../engine/hybrid-model";
 import type { LoadedModel } from "../engine/types";
+import { WorkerModel } from "../engine/worker-model";
 import { ModelNotFound } from "../errors";
 import { quote } from "../protocol/quote";
 import type { Tensor } from "../protocol/types";
@@ -167,12 +168,14 @@ export class EngineBackend implements Backend {
     if (entry !== undefined) void entry.batcher.close();
     const hook = this.onBatch;
     const { name, version } = loaded;
+    // A version that runs in a worker gets its next full batch queued beside the running one: the
+    // worker then goes on at once instead of idling while the answer crosses back to this thread.
+    const offThread = loaded instanceof HybridModel || loaded instanceof WorkerModel;
     const batcher = new DynamicBatcher(
-      batcherOptionsOf(
-        loaded.config,
-        (inputs, outputs) => loaded.run(inputs, outputs),
-        hook === undefined ? {} : { onBatch: (info) => hook(name, version, info) },
-      ),
+      batcherOptionsOf(loaded.config, (inputs, outputs) => loaded.run(inputs, outputs), {
+        maxConcurrentBatches: offThread ? 2 : 1,
+        ...(hook === undefined ? {} : { onBatch: (info) => hook(name, version, info) }),
+      }),
     );
     this.batchers.set(k, { loaded, batcher });
     return batcher;

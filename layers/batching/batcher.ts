@@ -160,9 +160,11 @@ export class DynamicBatcher {
         this.clearDelay();
         return;
       }
-      const batch = this.pick(head, now);
+      const busy = this.running > 0;
+      const batch = this.pick(head, now, busy);
       if (batch === undefined) {
-        this.armDelay(head, now);
+        // Beside a running batch no timer is needed: its end wakes the queue again.
+        if (!busy) this.armDelay(head, now);
         return;
       }
       this.dispatch(batch, now);
@@ -173,9 +175,10 @@ export class DynamicBatcher {
    * The batch to send now, or undefined to wait. Gathers, from the head on, every compatible request
    * that still fits (skipping those that do not: they head a later batch, so none starves). Sends at
    * once a full batch or one of a preferred size; else the largest preferred prefix; else, once the
-   * oldest has waited `maxQueueDelay`, what it has.
+   * oldest has waited `maxQueueDelay`, what it has. Beside a running batch (`busy`), only a full or
+   * preferred one: a partial batch gathers more while the running one finishes.
    */
-  private pick(head: Pending, now: number): Pending[] | undefined {
+  private pick(head: Pending, now: number, busy: boolean): Pending[] | undefined {
     const members = [head];
     let rows = head.rows;
     let preferredCount = this.preferred.has(rows) ? 1 : 0;
@@ -188,7 +191,7 @@ export class DynamicBatcher {
     }
     if (rows === this.maxBatchSize || this.preferred.has(rows)) return members;
     if (preferredCount > 0) return members.slice(0, preferredCount);
-    if (head.due || now - head.submittedAt >= this.maxDelayMs) return members;
+    if (!busy && (head.due || now - head.submittedAt >= this.maxDelayMs)) return members;
     return undefined;
   }
 

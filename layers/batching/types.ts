@@ -26,7 +26,12 @@ export interface DynamicBatcherOptions {
   maxQueueSize: number;
   /** Deadline of a queued request, from its submission; 0 = none. */
   defaultTimeoutMicros: number;
-  /** Batches allowed to run at once (default 1: an ORT CPU session already uses every core). */
+  /**
+   * Batches allowed to run at once (default 1: an ORT CPU session already uses every core). Past the
+   * first running batch, another is sent only once it is full or of a preferred size: a run on
+   * another thread then has its next batch queued beside it instead of idling for the round trip,
+   * and a partial batch still waits for the running one (it gathers more requests meanwhile).
+   */
   maxConcurrentBatches?: number;
   /** Called at each dispatch; a throw here is ignored. */
   onBatch?: (info: BatchInfo) => void;

@@ -197,6 +197,46 @@ describe("close and concurrency", () => {
     expect(rs.map((r) => values(r.outputs[0])[0])).toEqual([2, 4, 6]);
     expect(peak).toBe(2);
   });
+
+  it("sends a second batch beside a running one only when it is full; a partial one waits for more", async () => {
+    const { run: inner, calls } = doubler();
+    const { run, open } = gated(inner);
+    const { batcher, infos } = make(run, { maxConcurrentBatches: 2, maxBatchSize: 4 });
+    // The first goes alone (no delay): the run is held, so what follows queues beside it.
+    const first = batcher.submit([fp32("x", 1, 1, 1)]);
+    await tick();
+    const partial = [2, 3].map((v) => batcher.submit([fp32("x", 1, 1, v)]));
+    await tick();
+    // Two waiting with a batch running: no second batch for them (and no timer spinning).
+    expect(batcher.stats()).toEqual({ queued: 2, running: 1, batches: 1, requests: 1 });
+    const more = [4, 5].map((v) => batcher.submit([fp32("x", 1, 1, v)]));
+    const done = track(Promise.all([...partial, ...more]));
+    await tick();
+    // Four waiting fill a batch: it went at once and is answered while the first is still held.
+    expect(batcher.stats()).toEqual({ queued: 0, running: 1, batches: 2, requests: 5 });
+    expect(done.state).toBe("fulfilled");
+    open();
+    const rs = await Promise.all([first, ...partial, ...more]);
+    expect(rs.map((r) => values(r.outputs[0])[0])).toEqual([2, 4, 6, 8, 10]);
+    expect(infos.map((i) => i.requests)).toEqual([1, 4]);
+    // The full batch ran while the first was held.
+    expect(ran(calls)).toEqual([2, 3, 4, 5, 1]);
+  });
+
+  it("sends a partial batch once the running one is done", async () => {
+    const { run: inner } = doubler();
+    const { run, open } = gated(inner);
+    const { batcher, infos } = make(run, { maxConcurrentBatches: 2, maxBatchSize: 4 });
+    const first = batcher.submit([fp32("x", 1, 1, 1)]);
+    await tick();
+    const second = batcher.submit([fp32("x", 1, 1, 2)]);
+    await tick();
+    expect(batcher.stats().running).toBe(1);
+    open();
+    const rs = await Promise.all([first, second]);
+    expect(rs.map((r) => values(r.outputs[0])[0])).toEqual([2, 4]);
+    expect(infos.map((i) => i.requests)).toEqual([1, 1]);
+  });
 });
 
 describe("validation", () => {
