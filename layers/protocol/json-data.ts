@@ -157,17 +157,20 @@ function elements(r: JsonReader, dt: Datatype, out: TensorData, off: number, roo
     r.ws();
     switch (dt) {
       case "FP32":
-        (out as Float32Array)[off + i] = float(r, dt);
+        float(r, dt);
+        (out as Float32Array)[off + i] = r.num;
         break;
       case "FP64":
-        (out as Float64Array)[off + i] = float(r, dt);
+        float(r, dt);
+        (out as Float64Array)[off + i] = r.num;
         break;
       case "FP16":
-        (out as Uint16Array)[off + i] = toHalf(float(r, dt));
+        float(r, dt);
+        (out as Uint16Array)[off + i] = toHalf(r.num);
         break;
       case "BOOL": {
         const c = r.b[r.pos] as number;
-        const v = c === 0x74 || c === 0x66 ? r.literal() : c === QUOTE ? -1 : r.double();
+        const v = c === 0x74 || c === 0x66 ? r.literal() : c === QUOTE ? -1 : number(r);
         if (v !== 0 && v !== 1) throw BAIL;
         (out as Uint8Array)[off + i] = v;
         break;
@@ -202,24 +205,30 @@ function elements(r: JsonReader, dt: Datatype, out: TensorData, off: number, roo
 function number(r: JsonReader): number {
   const c = r.b[r.pos] as number;
   if (c !== 0x2d && !(c >= 0x30 && c <= 0x39)) throw BAIL;
-  return r.double();
+  r.double();
+  return r.num;
 }
 
-/** FP16/FP32/FP64 element: a number within range, or one of the non-finite spellings. */
-function float(r: JsonReader, dt: Datatype): number {
+/**
+ * FP16/FP32/FP64 element into `r.num` (not returned: see JsonReader.num): a number within range,
+ * or one of the non-finite spellings.
+ */
+function float(r: JsonReader, dt: Datatype): void {
   if (r.b[r.pos] === QUOTE) {
     const start = r.skipString();
-    if (r.matches(start, NAN)) return Number.NaN;
-    if (r.matches(start, INF)) return Number.POSITIVE_INFINITY;
-    if (r.matches(start, NEG_INF)) return Number.NEGATIVE_INFINITY;
-    throw BAIL;
+    if (r.matches(start, NAN)) r.num = Number.NaN;
+    else if (r.matches(start, INF)) r.num = Number.POSITIVE_INFINITY;
+    else if (r.matches(start, NEG_INF)) r.num = Number.NEGATIVE_INFINITY;
+    else throw BAIL;
+    return;
   }
   const c = r.b[r.pos] as number;
   if (c !== 0x2d && !(c >= 0x30 && c <= 0x39)) throw BAIL;
-  const v = dt === "FP64" ? r.double() : r.float32();
+  if (dt === "FP64") r.double();
+  else r.float32();
+  const v = r.num;
   // Out of the type's range: tensorFromJSON's error.
   if (!Number.isFinite(v) || (dt === "FP16" && (toHalf(v) & 0x7fff) === 0x7c00)) throw BAIL;
-  return v;
 }
 
 function bigint(r: JsonReader, dt: "INT64" | "UINT64"): bigint {

@@ -37,7 +37,13 @@ export class JsonReader {
   pos = 0;
   depth = 0;
   elements = 0;
-  /** Set by scanNumber: the value is exactly the double JSON.parse gives. */
+  /**
+   * The number scanNumber, double or float32 read last. A field rather than a return value: a double
+   * returned from a call that is not inlined is boxed, one heap number per tensor element (which V8
+   * then pretenured into old space under the server's load: a full GC every ~10 JSON requests).
+   */
+  num = Number.NaN;
+  /** Set by scanNumber: `num` is exactly the double JSON.parse gives. */
   exact = false;
   /** Set by skipString: the string holds a backslash escape. */
   escaped = false;
@@ -208,10 +214,10 @@ export class JsonReader {
   }
 
   /**
-   * At a number: checks its JSON syntax and moves past it; returns its value, exactly the double
-   * of JSON.parse when `exact` is set, else an approximation within 2^-48 (see float32).
+   * At a number: checks its JSON syntax and moves past it; sets `num` to its value, exactly the
+   * double of JSON.parse when `exact` is set, else an approximation within 2^-48 (see float32).
    */
-  scanNumber(): number {
+  scanNumber(): void {
     const b = this.b;
     const end = this.end;
     let p = this.pos;
@@ -261,7 +267,8 @@ export class JsonReader {
     let v: number;
     if (m === 0) {
       this.exact = true;
-      return negative ? -0 : 0;
+      this.num = negative ? -0 : 0;
+      return;
     }
     const small = m < TWO_53;
     if (e >= 0) {
@@ -271,37 +278,51 @@ export class JsonReader {
       } else if (e <= 44) {
         v = m * 1e22 * (POW10[e - 22] as number);
         this.exact = false;
-      } else return this.slow(start);
+      } else {
+        this.slow(start);
+        return;
+      }
     } else if (e >= -22) {
       v = m / (POW10[-e] as number);
       this.exact = small;
     } else if (e >= -44) {
       v = m / 1e22 / (POW10[-e - 22] as number);
       this.exact = false;
-    } else return this.slow(start);
-    return negative ? -v : v;
+    } else {
+      this.slow(start);
+      return;
+    }
+    this.num = negative ? -v : v;
   }
 
-  /** The number just scanned from `start`, converted by V8 (exact). */
-  private slow(start: number): number {
+  /** Sets `num` to the number just scanned from `start`, converted by V8 (exact). */
+  private slow(start: number): void {
     this.exact = true;
-    return Number(this.text(start, this.pos));
+    this.num = Number(this.text(start, this.pos));
   }
 
-  /** The number at the cursor as the exact double JSON.parse gives. */
-  double(): number {
+  /** Sets `num` to the number at the cursor as the exact double JSON.parse gives. */
+  double(): void {
     const start = this.pos;
-    const v = this.scanNumber();
-    return this.exact ? v : this.slow(start);
+    this.scanNumber();
+    if (!this.exact) this.slow(start);
   }
 
-  /** The number at the cursor rounded to float32 exactly as `Math.fround(JSON.parse(text))`. */
-  float32(): number {
+  /** Sets `num` to the number at the cursor rounded to float32 exactly as `Math.fround(JSON.parse(text))`. */
+  float32(): void {
     const start = this.pos;
-    const v = this.scanNumber();
-    if (this.exact) return Math.fround(v);
+    this.scanNumber();
+    const v = this.num;
+    if (this.exact) {
+      this.num = Math.fround(v);
+      return;
+    }
     const lo = Math.fround(v * LOW);
-    if (lo === Math.fround(v * HIGH)) return lo;
-    return Math.fround(this.slow(start));
+    if (lo === Math.fround(v * HIGH)) {
+      this.num = lo;
+      return;
+    }
+    this.slow(start);
+    this.num = Math.fround(this.num);
   }
 }
