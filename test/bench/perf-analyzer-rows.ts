@@ -34,7 +34,7 @@ export interface PerfRow extends PerfPoint {
 /** What the part measured, or why it did not run. */
 export type PerfAnalyzerResult =
   | { ran: false; why: string }
-  | { ran: true; rows: PerfRow[]; command: string; seconds: number; windowFloor: number };
+  | { ran: true; rows: PerfRow[]; command: string; seconds: number; windowFloor: number; leftOut: string[] };
 
 type Servers = "edge" | "hand";
 
@@ -65,10 +65,17 @@ export async function measurePerfAnalyzerRows(
   const points = s.models.flatMap((model) =>
     formats.flatMap((format) => s.concurrency.map((concurrency) => ({ model, format, concurrency }))),
   );
-  const figures: Record<Servers, PerfFigures[]> = { edge: [], hand: [] };
+  const figures: Record<Servers, Map<PerfPoint, PerfFigures>> = { edge: new Map(), hand: new Map() };
+  /** Quick runs leave out the points whose requests would take seconds (decided on the hand-written server). */
+  const leftOut = new Set<PerfPoint>();
   let command = "";
   const runOn = async (server: Servers, child: ServerChild) => {
     for (const p of points) {
+      const first = points.find((q) => q.model === p.model && q.format === p.format) as PerfPoint;
+      const lone = figures.hand.get(first)?.p50Ms;
+      if (server === "hand" && s.quick && lone !== undefined && slowWhenQuick(p.concurrency, lone))
+        leftOut.add(p);
+      if (leftOut.has(p)) continue;
       const csv = join(dir, `${server}-${p.model}-${p.format}-c${p.concurrency}.csv`);
       const args = perfAnalyzerArgs(p, {
         url: `127.0.0.1:${child.port}`,
@@ -77,10 +84,11 @@ export async function measurePerfAnalyzerRows(
         windowRequests: windowRequests(p.concurrency, s.quick),
       });
       if (server === "edge" && command === "") command = shellLine(tool.path as string, args);
+      const t = performance.now();
       const f = await runPoint(tool.path as string, args, p, csv);
-      figures[server].push(f);
+      figures[server].set(p, f);
       log(
-        `perf_analyzer | ${server === "edge" ? "edge-infer" : "hand-written"} ${p.model} ${p.format} c=${p.concurrency}: ${f.inferPerSec.toFixed(1)} infer/s, p50 ${f.p50Ms.toFixed(2)} ms, p99 ${f.p99Ms.toFixed(2)} ms (${f.requests} requests)`,
+        `perf_analyzer | ${server === "edge" ? "edge-infer" : "hand-written"} ${p.model} ${p.format} c=${p.concurrency}: ${f.inferPerSec.toFixed(1)} infer/s, p50 ${f.p50Ms.toFixed(2)} ms, p99 ${f.p99Ms.toFixed(2)} ms (${f.requests} requests, ${((performance.now() - t) / 1000).toFixed(1)} s)`,
       );
     }
   };
@@ -100,9 +108,21 @@ export async function measurePerfAnalyzerRows(
     await gateway.stop();
     await repo.cleanup();
   }
-  const rows = points.map((p, i) => ({ ...p, edge: figures.edge[i], hand: figures.hand[i] }) as PerfRow);
+  const rows = points
+    .filter((p) => !leftOut.has(p))
+    .map((p) => ({ ...p, edge: figures.edge.get(p), hand: figures.hand.get(p) }) as PerfRow);
   const seconds = (performance.now() - started) / 1000;
-  return { ran: true, rows, command, seconds, windowFloor: windowFloor(s.quick) };
+  const left = [...leftOut].map((p) => `${p.model} ${p.format} c=${p.concurrency}`);
+  return { ran: true, rows, command, seconds, windowFloor: windowFloor(s.quick), leftOut: left };
+}
+
+/**
+ * When quick: a point whose requests would take over 2 s (c × the hand-written server's p50 at the
+ * first concurrency) is left out on both servers; its windows and the wait for its last requests
+ * would take most of a quick run (ocr-det JSON at c=8 and 32: over a minute each on 2 loaded cores).
+ */
+export function slowWhenQuick(concurrency: number, firstP50Ms: number): boolean {
+  return concurrency * firstP50Ms > 2000;
 }
 
 function skipped(why: string, log: (line: string) => void): PerfAnalyzerResult {
@@ -142,7 +162,7 @@ export function perfAnalyzerTable(r: PerfAnalyzerResult): string {
         `| ${x.model} | ${x.format} | ${x.concurrency} | ${f(x.edge.inferPerSec)} | ${f(x.edge.p50Ms)} | ${f(x.edge.p99Ms)} | ${f(x.hand.inferPerSec)} | ${f(x.hand.p50Ms)} | ${f(x.hand.p99Ms)} | ${(x.edge.inferPerSec / x.hand.inferPerSec).toFixed(2)} |`,
     ),
     "",
-    `Each point: 3 windows of at least 1 s and at least max(c, ${r.windowFloor}) completed requests, merged; every request answered 2xx. Took ${r.seconds.toFixed(0)} s. One point's command (the others differ in -m, -u, the tensor formats, the concurrency, -f; the data file holds the bench input as base64 float32):`,
+    `Each point: 3 windows of at least 1 s and at least max(c, ${r.windowFloor}) completed requests, merged; every request answered 2xx.${r.leftOut.length > 0 ? ` Left out (quick: c × p50 at the first concurrency over 2 s): ${r.leftOut.join(", ")}.` : ""} Took ${r.seconds.toFixed(0)} s. One point's command (the others differ in -m, -u, the tensor formats, the concurrency, -f; the data file holds the bench input as base64 float32):`,
     "",
     "```sh",
     r.command,

@@ -20,7 +20,7 @@ import {
   windowRequests,
   writeDataFile,
 } from "./perf-analyzer";
-import { measurePerfAnalyzerRows, perfAnalyzerTable } from "./perf-analyzer-rows";
+import { measurePerfAnalyzerRows, perfAnalyzerTable, slowWhenQuick } from "./perf-analyzer-rows";
 import { readSettings } from "./settings";
 
 const fixture = (name: string) => readFile(join(import.meta.dirname, "fixtures/perf-analyzer", name), "utf8");
@@ -144,10 +144,15 @@ describe("the perf_analyzer part", () => {
       command: "perf_analyzer -m ocr-cls",
       seconds: 42,
       windowFloor: 8,
+      leftOut: ["ocr-det json c=32"],
     });
     expect(table).toContain("| ocr-cls | json | 8 | 60.0 | 2.50 | 12.0 | 48.0 | 2.50 | 12.0 | 1.25 |");
     expect(table).toContain("at least max(c, 8) completed requests");
-    expect(table).toContain("Took 42 s.");
+    expect(table).toContain(
+      "Left out (quick: c × p50 at the first concurrency over 2 s): ocr-det json c=32. Took 42 s.",
+    );
+    // ocr-det JSON at 340 ms a request alone: c=8 would wait 2.7 s, left out when quick; c=4 kept.
+    expect([slowWhenQuick(8, 340), slowWhenQuick(4, 340)]).toEqual([true, false]);
     expect(table).toContain("```sh\nperf_analyzer -m ocr-cls\n```");
   });
 });
