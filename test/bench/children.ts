@@ -18,7 +18,8 @@ export const modelPath = (model: string): Promise<string> => realpath(join(DEMO,
 
 /** How the bench sets up one model of a temporary repository. */
 export interface ModelSetup {
-  batching: boolean;
+  /** "demo": as the demo's config.json has it. */
+  batching: boolean | "demo";
   cache: boolean;
   threads: number;
 }
@@ -42,7 +43,7 @@ export async function benchRepository(
     config.dynamic_batching = {
       max_queue_delay_microseconds: 2000,
       ...batching,
-      enabled: setup.batching,
+      enabled: setup.batching === "demo" ? batching.enabled === true : setup.batching,
     };
     config.cache = { ...((config.cache ?? {}) as object), enabled: setup.cache };
     // The demo's ocr-cls shadow is measured by its own rows (shadow-rows.ts), not in every row.

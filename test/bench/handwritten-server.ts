@@ -2,7 +2,8 @@
  * What a user would write by hand: `node:http` + onnxruntime-node, one FP32 input `x`, binary
  * protocol bodies parsed minimally (JSON header, then the raw floats) and JSON bodies with
  * JSON.parse + a typed array (outputs back as JSON), no validation beyond that, no batching, no
- * cache. Run as a child process by the bench:
+ * cache; the server and model metadata routes (`GET /v2`, `/v2/models/<m>`, `/v2/models/<m>/config`) that
+ * load generators such as Triton's perf_analyzer read first. Run as a child process by the bench:
  *   BENCH_MODELS='{"ocr-cls": "/path/model.onnx"}' BENCH_THREADS=1 tsx test/bench/handwritten-server.ts
  * Prints `handwritten server listening on <port>` once the models are loaded.
  */
@@ -29,7 +30,34 @@ function readBody(req: IncomingMessage): Promise<Buffer> {
   });
 }
 
+/** The metadata a load generator reads before it sends anything: the tensors' names, types and shapes. */
+function metadata(url: string): object | undefined {
+  if (url === "/v2") return { name: "handwritten", version: "1", extensions: ["binary_tensor_data"] };
+  const [, name, config] = /^\/v2\/models\/([^/]+)(\/config)?$/.exec(url) ?? [];
+  const session = name === undefined ? undefined : sessions.get(name);
+  if (name === undefined || session === undefined) return undefined;
+  // The first dimension is the batch: perf_analyzer's `-b 1` then sends [1, ...item] as the bench does.
+  if (config !== undefined) return { name, max_batch_size: 1 };
+  const tensors = (list: readonly ort.InferenceSession.ValueMetadata[]) =>
+    list.map((m) => ({
+      name: m.name,
+      datatype: "FP32",
+      shape: m.isTensor ? m.shape.map((d) => (typeof d === "number" ? d : -1)) : [],
+    }));
+  return {
+    name,
+    versions: ["1"],
+    inputs: tensors(session.inputMetadata),
+    outputs: tensors(session.outputMetadata),
+  };
+}
+
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  const meta = req.method === "GET" ? metadata(req.url ?? "") : undefined;
+  if (meta !== undefined) {
+    res.writeHead(200, { "Content-Type": "application/json" }).end(JSON.stringify(meta));
+    return;
+  }
   const name = /^\/v2\/models\/([^/]+)\/infer$/.exec(req.url ?? "")?.[1];
   const session = name === undefined ? undefined : sessions.get(name);
   if (req.method !== "POST" || name === undefined || session === undefined) {
@@ -37,11 +65,12 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
     return;
   }
   const body = await readBody(req);
-  if (req.headers["inference-header-content-length"] === undefined) {
+  // perf_analyzer sends Inference-Header-Content-Length on JSON requests too (the whole body).
+  const headerLength = Number(req.headers["inference-header-content-length"] ?? body.length);
+  if (headerLength >= body.length) {
     await handleJson(name, session, body, res);
     return;
   }
-  const headerLength = Number(req.headers["inference-header-content-length"]);
   const header = JSON.parse(body.toString("utf8", 0, headerLength)) as { inputs: Array<{ shape: number[] }> };
   const shape = header.inputs[0]?.shape ?? [];
   // Float32Array needs a 4-byte aligned offset; copy when the body does not give one.

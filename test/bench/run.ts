@@ -11,6 +11,7 @@ import { ROOT } from "./children";
 import { coldTable, coldTarget } from "./cold-rows";
 import { type DecodeRow, decodeTable, decodeTargets } from "./decode-rows";
 import { modeTable } from "./mode-rows";
+import { perfAnalyzerTable } from "./perf-analyzer-rows";
 import { perfTargets } from "./perf-targets";
 import { pipelineTable } from "./pipeline-rows";
 import { renderChart } from "./png";
@@ -60,7 +61,8 @@ export async function runBench(
   const cold = result.cold === undefined ? "" : `\n${coldTable(result.cold)}\n`;
   const readme = `\nFor the README (\`${commandOf()}\`):\n\n${readmeTable(rows)}\n`;
   const pipeline = result.pipeline === undefined ? "" : `\n${pipelineTable(result.pipeline)}\n`;
-  const md = markdown(rows, goals, preamble(s, ortVersion)) + decode + modes + cold + pipeline + readme;
+  const pa = `\n${perfAnalyzerTable(result.perfAnalyzer)}\n`;
+  const md = markdown(rows, goals, preamble(s, ortVersion)) + decode + modes + cold + pipeline + pa + readme;
   const files = {
     markdown: join(out, "results.md"),
     json: join(out, "results.json"),

@@ -33,6 +33,11 @@ export interface BenchSettings {
   tail: boolean;
   /** BENCH_COLD / --cold: the model function's cold start against its limit (1 round when quick, else 3). @default true */
   cold: boolean;
+  /**
+   * BENCH_PERF_ANALYZER / --perf-analyzer: Triton's perf_analyzer against edge-infer and the
+   * hand-written server (perf-analyzer-rows.ts). @default on when the tool is found (undefined here)
+   */
+  perfAnalyzer?: boolean;
   /** BENCH_QUICK / --quick: a small run for checks (0.5 s rows, 0.2 s warm-up, no cache rows); other variables still win. */
   quick: boolean;
   /** Stop each row after this many calls (smoke tests). */
@@ -96,6 +101,9 @@ export function readSettings(
     tail: bool("tail", "BENCH_TAIL", true),
     cold: bool("cold", "BENCH_COLD", true),
     pipeline: bool("pipeline", "BENCH_PIPELINE", true),
+    ...(get("perf-analyzer", "BENCH_PERF_ANALYZER")
+      ? { perfAnalyzer: bool("perf-analyzer", "BENCH_PERF_ANALYZER", true) }
+      : {}),
     quick,
     profile: bool("profile", "BENCH_PROFILE", false),
     out: get("out", "BENCH_OUT") ?? join("bench-results", stamp),

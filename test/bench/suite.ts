@@ -13,6 +13,7 @@ import { measureHttp } from "./http-rows";
 import type { MeasureOptions } from "./measure";
 import { type ModeMemory, measureModeRows } from "./mode-rows";
 import { type BenchModel, binaryRequest, inputTensor, jsonRequest, MODELS } from "./payloads";
+import { measurePerfAnalyzerRows, type PerfAnalyzerResult } from "./perf-analyzer-rows";
 import { measurePipelineRows, type PipelineRow } from "./pipeline-rows";
 import { measureRaw } from "./raw";
 import { type Row, rowOf } from "./report";
@@ -31,6 +32,8 @@ export interface SuiteResult {
   memory: ModeMemory[];
   /** The model function's cold start (absent when BENCH_COLD is off). */
   cold?: ColdStart;
+  /** Triton perf_analyzer against edge-infer and the hand-written server (BENCH_PERF_ANALYZER). */
+  perfAnalyzer: PerfAnalyzerResult;
 }
 
 /** Outputs of ocr-det differ a little between batch sizes and thread schedules; ocr-cls hardly. */
@@ -152,7 +155,9 @@ export async function runSuite(s: BenchSettings, log: (line: string) => void): P
   const order = new Map(s.models.map((m, i) => [m, i]));
   rows.sort((a, b) => (order.get(a.model) ?? 0) - (order.get(b.model) ?? 0));
   const pipeline = s.pipeline ? await measurePipelineRows(s, log) : undefined;
+  const perfAnalyzer = await measurePerfAnalyzerRows(s, log);
   return {
+    perfAnalyzer,
     rows,
     decode,
     sweep,

@@ -1,0 +1,184 @@
+/**
+ * The perf_analyzer rows of `npm run bench` (BENCH_PERF_ANALYZER): Triton's perf_analyzer drives the
+ * hand-written server, then edge-infer started as `npm start` starts it, at every model × tensor
+ * format (binary, JSON) × concurrency of the settings, with the same arguments, cache bypassed
+ * (`Cache-Control: no-cache, no-store`); a markdown table with edge-infer ÷ hand-written, and the
+ * command line. Any failed request fails the part. Bounded: each point is 3 count windows of at
+ * least 1 s (perf-analyzer.ts).
+ */
+import { spawn } from "node:child_process";
+import { mkdir, readFile } from "node:fs/promises";
+import { join } from "node:path";
+import { benchRepository, ROOT, type ServerChild, startGateway, startHandwritten } from "./children";
+import { MODELS } from "./payloads";
+import {
+  figuresOf,
+  findPerfAnalyzer,
+  type PerfFigures,
+  type PerfPoint,
+  perfAnalyzerArgs,
+  shellLine,
+  type TensorFormat,
+  windowFloor,
+  windowRequests,
+  writeDataFile,
+} from "./perf-analyzer";
+import { type BenchSettings, readSettings } from "./settings";
+
+/** One point measured on both servers. */
+export interface PerfRow extends PerfPoint {
+  edge: PerfFigures;
+  hand: PerfFigures;
+}
+
+/** What the part measured, or why it did not run. */
+export type PerfAnalyzerResult =
+  | { ran: false; why: string }
+  | { ran: true; rows: PerfRow[]; command: string; seconds: number; windowFloor: number; leftOut: string[] };
+
+type Servers = "edge" | "hand";
+
+/** Runs the part when the settings and the tool allow; `log` gets one line per point. */
+export async function measurePerfAnalyzerRows(
+  s: BenchSettings,
+  log: (line: string) => void,
+  env: Record<string, string | undefined> = process.env,
+): Promise<PerfAnalyzerResult> {
+  const tool = findPerfAnalyzer(env, ROOT);
+  if (s.perfAnalyzer === false) return skipped("BENCH_PERF_ANALYZER is off", log);
+  if (tool.path === undefined) {
+    const why = `perf_analyzer not found (looked at ${tool.looked.join(", ")}; set PERF_ANALYZER)`;
+    if (s.perfAnalyzer === true) throw new Error(`bench: BENCH_PERF_ANALYZER is on but ${why}`);
+    return skipped(why, log);
+  }
+  const started = performance.now();
+  const dir = join(s.out, "perf-analyzer");
+  await mkdir(dir, { recursive: true });
+  const data = new Map<string, string>();
+  for (const name of s.models) {
+    const model = MODELS[name];
+    if (model === undefined) throw new Error(`unknown bench model ${name}`);
+    data.set(name, join(dir, `${name}.json`));
+    await writeDataFile(model, join(dir, `${name}.json`));
+  }
+  const formats: TensorFormat[] = s.json ? ["binary", "json"] : ["binary"];
+  const points = s.models.flatMap((model) =>
+    formats.flatMap((format) => s.concurrency.map((concurrency) => ({ model, format, concurrency }))),
+  );
+  const figures: Record<Servers, Map<PerfPoint, PerfFigures>> = { edge: new Map(), hand: new Map() };
+  /** Quick runs leave out the points whose requests would take seconds (decided on the hand-written server). */
+  const leftOut = new Set<PerfPoint>();
+  let command = "";
+  const runOn = async (server: Servers, child: ServerChild) => {
+    for (const p of points) {
+      const first = points.find((q) => q.model === p.model && q.format === p.format) as PerfPoint;
+      const lone = figures.hand.get(first)?.p50Ms;
+      if (server === "hand" && s.quick && lone !== undefined && slowWhenQuick(p.concurrency, lone))
+        leftOut.add(p);
+      if (leftOut.has(p)) continue;
+      const csv = join(dir, `${server}-${p.model}-${p.format}-c${p.concurrency}.csv`);
+      const args = perfAnalyzerArgs(p, {
+        url: `127.0.0.1:${child.port}`,
+        dataFile: data.get(p.model) ?? "",
+        csv,
+        windowRequests: windowRequests(p.concurrency, s.quick),
+      });
+      if (server === "edge" && command === "") command = shellLine(tool.path as string, args);
+      const t = performance.now();
+      const f = await runPoint(tool.path as string, args, p, csv);
+      figures[server].set(p, f);
+      log(
+        `perf_analyzer | ${server === "edge" ? "edge-infer" : "hand-written"} ${p.model} ${p.format} c=${p.concurrency}: ${f.inferPerSec.toFixed(1)} infer/s, p50 ${f.p50Ms.toFixed(2)} ms, p99 ${f.p99Ms.toFixed(2)} ms (${f.requests} requests, ${((performance.now() - t) / 1000).toFixed(1)} s)`,
+      );
+    }
+  };
+
+  const hand = await startHandwritten(s.models, s.threads);
+  try {
+    await runOn("hand", hand);
+  } finally {
+    await hand.stop();
+  }
+  // The demo's config.json per model (ocr-cls batching on, ocr-det off; cache on, bypassed by the header).
+  const repo = await benchRepository(s.models, { batching: "demo", cache: true, threads: s.threads });
+  const gateway = await startGateway(repo.uri);
+  try {
+    await runOn("edge", gateway);
+  } finally {
+    await gateway.stop();
+    await repo.cleanup();
+  }
+  const rows = points
+    .filter((p) => !leftOut.has(p))
+    .map((p) => ({ ...p, edge: figures.edge.get(p), hand: figures.hand.get(p) }) as PerfRow);
+  const seconds = (performance.now() - started) / 1000;
+  const left = [...leftOut].map((p) => `${p.model} ${p.format} c=${p.concurrency}`);
+  return { ran: true, rows, command, seconds, windowFloor: windowFloor(s.quick), leftOut: left };
+}
+
+/**
+ * When quick: a point whose requests would take over 2 s (c × the hand-written server's p50 at the
+ * first concurrency) is left out on both servers; its windows and the wait for its last requests
+ * would take most of a quick run (ocr-det JSON at c=8 and 32: over a minute each on 2 loaded cores).
+ */
+export function slowWhenQuick(concurrency: number, firstP50Ms: number): boolean {
+  return concurrency * firstP50Ms > 2000;
+}
+
+function skipped(why: string, log: (line: string) => void): PerfAnalyzerResult {
+  log(`perf_analyzer rows not run: ${why}`);
+  return { ran: false, why };
+}
+
+/** Runs perf_analyzer once; its figures, or an error naming the point and what it printed. */
+async function runPoint(bin: string, args: string[], p: PerfPoint, csv: string): Promise<PerfFigures> {
+  const child = spawn(bin, args, { stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout.on("data", (c: Buffer) => {
+    out += c.toString();
+  });
+  child.stderr.on("data", (c: Buffer) => {
+    out += c.toString();
+  });
+  const exit = await new Promise<number | string>((done, fail) => {
+    child.on("error", fail);
+    child.on("exit", (code, signal) => done(code ?? signal ?? -1));
+  });
+  const report = exit === 0 ? await readFile(csv, "utf8").catch(() => undefined) : undefined;
+  return figuresOf(p, exit, out, report);
+}
+
+/** The part's markdown: the table (edge-infer beside hand-written, their ratio) and the command. */
+export function perfAnalyzerTable(r: PerfAnalyzerResult): string {
+  if (!r.ran) return `### Triton perf_analyzer\n\nNot run: ${r.why}.`;
+  const f = (n: number) => n.toFixed(n >= 100 ? 0 : n >= 10 ? 1 : 2);
+  const lines = [
+    "### Triton perf_analyzer: edge-infer (as `npm start` runs it) and the hand-written server, cache bypassed",
+    "",
+    "| model | format | c | edge-infer infer/s | p50 ms | p99 ms | hand-written infer/s | p50 ms | p99 ms | infer/s ÷ hand |",
+    `|${" --- |".repeat(10)}`,
+    ...r.rows.map(
+      (x) =>
+        `| ${x.model} | ${x.format} | ${x.concurrency} | ${f(x.edge.inferPerSec)} | ${f(x.edge.p50Ms)} | ${f(x.edge.p99Ms)} | ${f(x.hand.inferPerSec)} | ${f(x.hand.p50Ms)} | ${f(x.hand.p99Ms)} | ${(x.edge.inferPerSec / x.hand.inferPerSec).toFixed(2)} |`,
+    ),
+    "",
+    `Each point: 3 windows of at least 1 s and at least max(c, ${r.windowFloor}) completed requests, merged; every request answered 2xx.${r.leftOut.length > 0 ? ` Left out (quick: c × p50 at the first concurrency over 2 s): ${r.leftOut.join(", ")}.` : ""} Took ${r.seconds.toFixed(0)} s. One point's command (the others differ in -m, -u, the tensor formats, the concurrency, -f; the data file holds the bench input as base64 float32):`,
+    "",
+    "```sh",
+    r.command,
+    "```",
+  ];
+  return lines.join("\n");
+}
+
+// `npx tsx test/bench/perf-analyzer-rows.ts [--quick] [--models=…]`: these rows alone, same settings.
+if (process.argv[1]?.endsWith("test/bench/perf-analyzer-rows.ts")) {
+  const s = readSettings();
+  measurePerfAnalyzerRows({ ...s, perfAnalyzer: s.perfAnalyzer ?? true }, console.log).then(
+    (r) => console.log(`\n${perfAnalyzerTable(r)}`),
+    (e: unknown) => {
+      console.error(`perf_analyzer rows failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+      process.exit(1);
+    },
+  );
+}
