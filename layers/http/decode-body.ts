@@ -12,6 +12,7 @@ import {
   HEADER_LENGTH,
 } from "../protocol";
 import type { JsonLimits } from "../protocol/json-limits";
+import { allJson } from "../protocol/json-request";
 
 /** JSON bodies above this size are decoded yielding to other requests (about 0.5 ms of decode and up). */
 const YIELDING_DECODE_BYTES = 64 * 1024;
@@ -28,12 +29,12 @@ export async function decodeInferBody(
   headerLength: number | undefined,
   limits: JsonLimits | undefined,
 ): Promise<DecodedInferRequest> {
-  if (headerLength === undefined) {
+  if (allJson(body, headerLength)) {
     // The limits are counted during the decode; a large body is decoded in slices, so that it does
     // not stall the other requests.
     return body.byteLength > YIELDING_DECODE_BYTES
-      ? decodeInferRequestYielding(body, undefined, limits)
-      : decodeInferRequest(body, undefined, limits);
+      ? decodeInferRequestYielding(body, headerLength, limits)
+      : decodeInferRequest(body, headerLength, limits);
   }
   try {
     return decodeInferRequest(body, headerLength, limits);

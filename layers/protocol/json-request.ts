@@ -41,12 +41,24 @@ export function readRequestBody(
   headerLength: number | undefined,
   limits?: JsonLimits,
 ): SplitBody {
-  if (headerLength === undefined) {
+  if (allJson(body, headerLength)) {
     const header = fastHeader(body, limits);
-    if (header !== undefined) return { header, binary: undefined };
+    if (header !== undefined) return { header, binary: noBinary(body, headerLength) };
   }
   return slowPath(body, headerLength, limits);
 }
+
+/**
+ * True for a body that is all JSON: no Inference-Header-Content-Length, or one equal to the body's
+ * length (perf_analyzer sends it so with every JSON request).
+ */
+export function allJson(body: Uint8Array, headerLength: number | undefined): boolean {
+  return headerLength === undefined || headerLength === body.byteLength;
+}
+
+/** The binary part of an all-JSON body: none, or empty when the header said where it starts. */
+const noBinary = (body: Uint8Array, headerLength: number | undefined) =>
+  headerLength === undefined ? undefined : body.subarray(body.byteLength);
 
 /**
  * readRequestBody that lets the event loop run every SLICE_MS while it decodes, so that a large
@@ -57,9 +69,9 @@ export async function readRequestBodyYielding(
   headerLength: number | undefined,
   limits?: JsonLimits,
 ): Promise<SplitBody> {
-  if (headerLength === undefined) {
+  if (allJson(body, headerLength)) {
     const header = await runYielding(tryHeader(body, limits));
-    if (header !== undefined) return { header, binary: undefined };
+    if (header !== undefined) return { header, binary: noBinary(body, headerLength) };
   }
   return slowPath(body, headerLength, limits);
 }

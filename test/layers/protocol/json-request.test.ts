@@ -8,8 +8,9 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { decodeInferRequest, decodeInferRequestYielding } from "../../../layers/protocol/codec";
 import { tensorToJSONData } from "../../../layers/protocol/json";
+import { DecodedData } from "../../../layers/protocol/json-data";
 import type { JsonLimits } from "../../../layers/protocol/json-limits";
-import { fastHeader } from "../../../layers/protocol/json-request";
+import { fastHeader, readRequestBody } from "../../../layers/protocol/json-request";
 import type { Tensor } from "../../../layers/protocol/types";
 import { expectInvalid, nest, RUNS, tensorsArb, utf8 } from "./arbitraries";
 
@@ -243,5 +244,23 @@ describe("one-pass JSON request decoder", () => {
     expect(decodeInferRequest(one("FP32", '"-Infinity"')).inputs[0]?.data).toEqual(
       Float32Array.of(0, -Infinity),
     );
+  });
+});
+
+describe("an all-JSON body with Inference-Header-Content-Length equal to its length (perf_analyzer)", () => {
+  const body = utf8(
+    JSON.stringify({ inputs: [{ name: "x", datatype: "FP32", shape: [2], data: [0.1, 2] }] }),
+  );
+
+  it("takes the one-pass decoder, as without the header", () => {
+    expect(readRequestBody(body, body.byteLength).header).toEqual(readRequestBody(body, undefined).header);
+    const data = (readRequestBody(body, body.byteLength).header.inputs as Array<{ data: unknown }>)[0]?.data;
+    expect(data).toBeInstanceOf(DecodedData);
+  });
+
+  it("decodes to the same request as without the header, yielding or not", async () => {
+    const plain = decodeInferRequest(body, undefined);
+    expect(decodeInferRequest(body, body.byteLength)).toEqual(plain);
+    expect(await decodeInferRequestYielding(body, body.byteLength)).toEqual(plain);
   });
 });
