@@ -9,6 +9,7 @@ import type { ModelRepository } from "../repository/types";
 import { createModel } from "./load";
 import type { ServedModel } from "./loaded";
 import { type ModelInfo, readModelInfo } from "./model-info";
+import { preloadOrt } from "./ort";
 import type { EngineLogger, EngineOptions, LoadedModel, ModelState } from "./types";
 import { policyCount } from "./versions";
 
@@ -44,6 +45,9 @@ export class ModelEngine {
   ) {
     this.log = options.logger ?? noop;
     this.rescans = new RateLimitedScan(options.rescanIntervalMs);
+    // Sessions on this thread need ORT: its load overlaps the first model's download. A worker
+    // (INFERENCE_THREAD=worker) loads its own.
+    if (options.inferenceThread !== "worker") preloadOrt();
   }
 
   /**

@@ -107,6 +107,10 @@ export async function createModel(
     ms[phase] = Math.round((now - t) * 10) / 10;
     t = now;
   };
+  // Read while the model downloads and opens (one round trip less on a cold start); its failure
+  // is reported where it was before, after the session opened.
+  const labels = readLabels(repo, model, version);
+  labels.catch(noop);
   let path: string;
   try {
     path = await repo.fetchModel(model, version);
@@ -134,8 +138,8 @@ export async function createModel(
     throw fail(e instanceof SignatureMismatch ? e.message : "its signature cannot be read", e);
   }
   try {
-    const labels = await readLabels(repo, model, version);
-    if (labels !== undefined) Object.assign(loaded, { labels });
+    const lines = await labels;
+    if (lines !== undefined) Object.assign(loaded, { labels: lines });
   } catch (e) {
     await loaded.release().catch(noop);
     throw fail(e instanceof InferenceError ? e.message : `its ${LABELS_FILE} cannot be read`, e);

@@ -1,8 +1,9 @@
 /** ONNX Runtime sessions: options from config.json, CUDA (→ CPU only where allowed), warm-up input. */
-import * as ort from "onnxruntime-node";
+import type * as ort from "onnxruntime-node";
 import { elementCount, TYPED_ARRAY } from "../protocol/datatypes";
 import type { Tensor } from "../protocol/types";
 import type { ModelConfig, ModelSignature, SessionOptions } from "../repository/types";
+import { loadOrt } from "./ort";
 import type { EngineLogger } from "./types";
 
 /** Config entries of every session (ORT's `session.*` keys): pool threads block, not spin, when idle. */
@@ -78,8 +79,9 @@ export async function createSession(
   memoryPattern = false,
 ): Promise<ort.InferenceSession> {
   const providers = opt.execution_providers.length > 0 ? [...opt.execution_providers] : ["cpu"];
+  const { InferenceSession } = await loadOrt();
   try {
-    return await ort.InferenceSession.create(path, ortOptions(opt, providers, memoryPattern));
+    return await InferenceSession.create(path, ortOptions(opt, providers, memoryPattern));
   } catch (e) {
     if (!providers.includes("cuda")) throw e;
     const error = e instanceof Error ? e.message : String(e);
@@ -99,7 +101,7 @@ export async function createSession(
       { ...where, provider: "cuda", error },
     );
     const cpu = fallback.length > 0 ? fallback : ["cpu"];
-    return ort.InferenceSession.create(path, ortOptions(opt, cpu, memoryPattern));
+    return InferenceSession.create(path, ortOptions(opt, cpu, memoryPattern));
   }
 }
 

@@ -1,7 +1,8 @@
 /** Tensor ↔ ort.Tensor, sharing the typed arrays where ONNX Runtime allows it. */
-import * as ort from "onnxruntime-node";
+import type * as ort from "onnxruntime-node";
 import { InvalidInput } from "../errors";
 import type { Datatype, Tensor, TensorData } from "../protocol/types";
+import { loadedOrt } from "./ort";
 
 type OrtType = ort.Tensor.Type;
 
@@ -33,6 +34,7 @@ const encoder = new TextEncoder();
 
 /** An ort.Tensor over the tensor's memory (BYTES are decoded: ONNX strings are text). */
 export function toOrt(t: Tensor): ort.Tensor {
+  const { Tensor } = loadedOrt();
   const dims = t.shape;
   if (t.datatype === "BYTES") {
     const items = t.data as Uint8Array[];
@@ -45,10 +47,10 @@ export function toOrt(t: Tensor): ort.Tensor {
         );
       }
     });
-    return new ort.Tensor("string", strings, dims);
+    return new Tensor("string", strings, dims);
   }
   // FP16 travels as Uint16Array bits: ORT accepts that and wraps it in a Float16Array where one exists.
-  return new ort.Tensor(ORT_TYPE[t.datatype] as "float32", t.data as Float32Array, dims);
+  return new Tensor(ORT_TYPE[t.datatype] as "float32", t.data as Float32Array, dims);
 }
 
 /** A Tensor over an ORT output's data; the ORT tensor is disposed. */

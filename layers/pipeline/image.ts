@@ -4,8 +4,13 @@
  * to OpenCV's conventions (pixel centres at integer coordinates, replicated borders) because
  * PaddleOCR's models were trained on images prepared with OpenCV.
  */
-import sharp from "sharp";
+import type Sharp from "sharp";
 import { InvalidInput } from "../errors";
+
+// Loaded on the first decode, not at import: sharp and libvips take ~50 ms to load, which every
+// cold start of a plain model's function (no image input) would otherwise pay (issue 14).
+let sharpModule: Promise<typeof Sharp> | undefined;
+const loadSharp = (): Promise<typeof Sharp> => (sharpModule ??= import("sharp").then((m) => m.default));
 
 /** A decoded image: `data[(y * width + x) * 3 + c]`, channels R, G, B. */
 export interface RgbImage {
@@ -44,6 +49,7 @@ export async function decodeImage(bytes: Uint8Array, limits: DecodeLimits, what:
   }
   const format = sniffFormat(bytes);
   if (format === undefined) throw new InvalidInput(`${what} is not a PNG or JPEG image`);
+  const sharp = await loadSharp();
   const options = { limitInputPixels: limits.maxPixels, failOn: "error" as const };
   let width: number | undefined;
   let height: number | undefined;

@@ -64,6 +64,15 @@ export class S3ModelCache {
   }
 
   private async fetchOnce(t: DownloadTarget): Promise<string> {
+    if (!(await exists(metaPath(t.localPath)))) {
+      // No sidecar, no copy to reuse (a fresh instance's /tmp): the download starts at once, its
+      // HeadObject (the size, should the answer lack one) beside it, not a round trip before it.
+      const size = this.client.send(new HeadObjectCommand({ Bucket: t.bucket, Key: t.key })).then(
+        (h) => h.ContentLength,
+        () => undefined,
+      );
+      return this.download(t, size);
+    }
     const head = await this.send(t, () =>
       this.client.send(new HeadObjectCommand({ Bucket: t.bucket, Key: t.key })),
     );
@@ -74,14 +83,14 @@ export class S3ModelCache {
         return t.localPath;
       }
     }
-    return this.download(t, head.ContentLength);
+    return this.download(t, Promise.resolve(head.ContentLength));
   }
 
-  private async download(t: DownloadTarget, headSize: number | undefined): Promise<string> {
+  private async download(t: DownloadTarget, headSize: Promise<number | undefined>): Promise<string> {
     const got = await this.send(t, () =>
       this.client.send(new GetObjectCommand({ Bucket: t.bucket, Key: t.key })),
     );
-    const expected = got.ContentLength ?? headSize;
+    const expected = got.ContentLength ?? (await headSize);
     const body = got.Body;
     if (!(body instanceof Readable) || expected === undefined || got.ETag === undefined) {
       if (body instanceof Readable) body.destroy();
@@ -168,6 +177,13 @@ export class S3ModelCache {
 /** The sidecar file recording which object a cached file holds. */
 export function metaPath(localPath: string): string {
   return `${localPath}.meta.json`;
+}
+
+async function exists(path: string): Promise<boolean> {
+  return stat(path).then(
+    () => true,
+    () => false,
+  );
 }
 
 async function isCached(localPath: string, wanted: CacheMeta): Promise<boolean> {

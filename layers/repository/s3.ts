@@ -169,9 +169,15 @@ export class S3Repository implements ModelRepository {
   async fetchModel(model: string, version: number): Promise<string> {
     assertModelName(model);
     assertVersion(model, version);
+    const key = `${this.keyPrefix}${model}/${version}/model.onnx`;
+    // The sum is read while the file downloads (one round trip less on a cold start); a failed
+    // download is still what a failed load reports.
+    const checksum = this.client
+      .send(new GetObjectCommand({ Bucket: this.bucket, Key: `${key}.sha256` }))
+      .then((got) => got.Body?.transformToString("utf8"));
+    checksum.catch(() => undefined);
     this.swept ??= removeStaleDownloads(this.localRoot, this.log);
     await this.swept;
-    const key = `${this.keyPrefix}${model}/${version}/model.onnx`;
     const localPath = join(this.localRoot, model, String(version), "model.onnx");
     let path: string;
     try {
@@ -184,7 +190,7 @@ export class S3Repository implements ModelRepository {
       }
       throw e;
     }
-    const sum = await this.readChecksum(model, version, `${key}.sha256`);
+    const sum = await this.checksumOf(model, version, checksum);
     const missing = { allow: this.allowMissingChecksum, variable: ALLOW_MISSING_CHECKSUM };
     try {
       await verifyModelFile(path, sum, { model, version }, missing, this.log);
@@ -212,11 +218,14 @@ export class S3Repository implements ModelRepository {
     }
   }
 
-  /** The text of a checksum object, or undefined when there is none. */
-  private async readChecksum(model: string, version: number, key: string): Promise<string | undefined> {
+  /** The text of a checksum object (`read`: its GetObject), or undefined when there is none. */
+  private async checksumOf(
+    model: string,
+    version: number,
+    read: Promise<string | undefined>,
+  ): Promise<string | undefined> {
     try {
-      const got = await this.client.send(new GetObjectCommand({ Bucket: this.bucket, Key: key }));
-      return await got.Body?.transformToString("utf8");
+      return await read;
     } catch (cause) {
       if (isS3NotFound(cause)) return undefined;
       this.log("model checksum cannot be read", { model, version, error: String(cause) });
