@@ -16,6 +16,26 @@ const DEMO = join(ROOT, "functions/models");
 /** The real file behind the demo repository's `<model>/1/model.onnx` symlink. */
 export const modelPath = (model: string): Promise<string> => realpath(join(DEMO, model, "1/model.onnx"));
 
+/** Each model's batching as its demo config.json ships it: "on" or "off" (a model without one is left out). */
+export async function shippedBatching(
+  rows: ReadonlyArray<{ model: string }>,
+): Promise<Record<string, string>> {
+  const out: Record<string, string> = {};
+  for (const model of new Set(rows.map((r) => r.model))) {
+    try {
+      const config = JSON.parse(await readFile(join(DEMO, model, "config.json"), "utf8")) as {
+        max_batch_size?: number;
+        dynamic_batching?: { enabled?: boolean };
+      };
+      out[model] =
+        config.dynamic_batching?.enabled === true && (config.max_batch_size ?? 0) > 0 ? "on" : "off";
+    } catch {
+      // Not a demo model: judged on both settings.
+    }
+  }
+  return out;
+}
+
 /** How the bench sets up one model of a temporary repository. */
 export interface ModelSetup {
   /** "demo": as the demo's config.json has it. */

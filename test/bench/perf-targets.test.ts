@@ -51,6 +51,26 @@ describe("issue 14 targets", () => {
     expect(byName.get("every edge-infer row: only 2xx answers (no load shed)")?.pass).toBe(true);
   });
 
+  it("judges c=32 on the batching a model ships with, naming the other setting's ratio", () => {
+    const rows = [
+      row({ system: "hand-written", batching: "-", concurrency: 32, itemsPerSec: 200 }),
+      row({ concurrency: 32, itemsPerSec: 150 }),
+      row({ concurrency: 32, batching: "on", itemsPerSec: 220 }),
+    ];
+    const c32 = (shipped: Record<string, string>) =>
+      perfTargets(rows, shipped).filter((t) => t.name.includes("c=32"));
+    expect(c32({ "ocr-cls": "on" })).toEqual([
+      {
+        name: "ocr-cls c=32 binary, batching on (as shipped): throughput ≥ 1.0× the hand-written server",
+        measured: "220.00 vs 200.00 items/s (1.10×; batching off: 0.75×)",
+        wanted: "≥ 1.00×",
+        pass: true,
+      },
+    ]);
+    expect(c32({ "ocr-cls": "off" }).map((t) => t.pass)).toEqual([false]);
+    expect(c32({}).map((t) => t.pass)).toEqual([false, true]);
+  });
+
   it("fails the no-error target on a row with errors or none answered, and names it", () => {
     const rows = [row({ errors: 3 }), row({ concurrency: 8, requests: 0 })];
     const t = perfTargets(rows).find((x) => x.name.startsWith("every edge-infer row"));

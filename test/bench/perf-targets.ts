@@ -10,8 +10,12 @@ import { TAIL_VARIANT } from "./tail-rows";
 const f2 = (n: number) => (Number.isFinite(n) ? n.toFixed(2) : "n/a");
 const ran = (r: Row | undefined): r is Row => r !== undefined && r.requests > 0;
 
-/** The targets whose rows are present in `rows`. */
-export function perfTargets(rows: readonly Row[]): Target[] {
+/**
+ * The targets whose rows are present in `rows`. `shipped` gives each model's batching as its demo
+ * config.json ships it ("on"/"off"): the c=32 target judges that setting (the one users run), and
+ * names the other setting's ratio beside it; a model missing from `shipped` is judged on both.
+ */
+export function perfTargets(rows: readonly Row[], shipped: Readonly<Record<string, string>> = {}): Target[] {
   const out: Target[] = [];
   const edge = (model: string, variant: string, batching: string, c: number) =>
     rows.find(
@@ -37,15 +41,22 @@ export function perfTargets(rows: readonly Row[]): Target[] {
       });
     }
     const h32 = hand(model, "binary", 32);
-    for (const batching of ["off", "on"]) {
+    const ratio32 = (batching: string) => {
       const e32 = edge(model, "binary", batching, 32);
-      if (!ran(e32) || !ran(h32)) continue;
-      const ratio = e32.itemsPerSec / h32.itemsPerSec;
+      return ran(e32) && ran(h32) ? { e32, ratio: e32.itemsPerSec / h32.itemsPerSec } : undefined;
+    };
+    const judged = shipped[model] === undefined ? ["off", "on"] : [shipped[model] as string];
+    for (const batching of judged) {
+      const r = ratio32(batching);
+      if (r === undefined || !ran(h32)) continue;
+      const other = judged.length === 1 ? ratio32(batching === "on" ? "off" : "on") : undefined;
+      const aside =
+        other === undefined ? "" : `; batching ${batching === "on" ? "off" : "on"}: ${f2(other.ratio)}×`;
       out.push({
-        name: `${model} c=32 binary, batching ${batching}: throughput ≥ 1.0× the hand-written server`,
-        measured: `${f2(e32.itemsPerSec)} vs ${f2(h32.itemsPerSec)} items/s (${f2(ratio)}×)`,
+        name: `${model} c=32 binary, batching ${batching}${judged.length === 1 ? " (as shipped)" : ""}: throughput ≥ 1.0× the hand-written server`,
+        measured: `${f2(r.e32.itemsPerSec)} vs ${f2(h32.itemsPerSec)} items/s (${f2(r.ratio)}×${aside})`,
         wanted: "≥ 1.00×",
-        pass: ratio >= 1,
+        pass: r.ratio >= 1,
       });
     }
   }

@@ -7,7 +7,7 @@ import { mkdir, readFile, writeFile } from "node:fs/promises";
 import { cpus, totalmem } from "node:os";
 import { join, resolve } from "node:path";
 import { panels, svgChart } from "./chart";
-import { ROOT } from "./children";
+import { ROOT, shippedBatching } from "./children";
 import { coldTable, coldTarget } from "./cold-rows";
 import { type DecodeRow, decodeTable, decodeTargets } from "./decode-rows";
 import { modeTable } from "./mode-rows";
@@ -50,7 +50,11 @@ export async function runBench(
   const started = performance.now();
   const result: SuiteResult = await runSuite({ ...s, out }, log);
   const rows = withRatios(result.rows);
-  const goals = [...targets(rows), ...decodeTargets(result.decode), ...perfTargets(rows)];
+  const goals = [
+    ...targets(rows),
+    ...decodeTargets(result.decode),
+    ...perfTargets(rows, await shippedBatching(rows)),
+  ];
   if (result.cold !== undefined) goals.push(coldTarget(result.cold));
   const ortPackage = JSON.parse(
     await readFile(join(ROOT, "node_modules/onnxruntime-node/package.json"), "utf8"),
