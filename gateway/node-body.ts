@@ -9,6 +9,7 @@
 import { IncomingMessage } from "node:http";
 import type { Context } from "hono";
 import { InvalidInput, PayloadTooLarge } from "../layers/errors";
+import { takeBodyBuffer } from "../layers/http/body-pool";
 import { BODY_LIMIT_HINT, type BodyReader } from "./limits/body-limit";
 
 /**
@@ -138,13 +139,17 @@ function binaryStart(incoming: IncomingMessage): number | undefined {
 export function joined(chunks: readonly Buffer[], size: number, start: number | undefined): Uint8Array {
   const first = chunks[0];
   if (chunks.length === 1 && first !== undefined) return first;
-  const pad = start === undefined ? 0 : (8 - (start % 8)) % 8;
+  // All JSON (no binary part): a reused buffer, handed back once the body is decoded (body-pool.ts).
+  if (start === undefined || start === size) return copyInto(takeBodyBuffer(size), chunks, 0);
+  const pad = (8 - (start % 8)) % 8;
   // Every byte is written below: no zero fill, and its own ArrayBuffer (never the shared pool).
-  const out = Buffer.allocUnsafeSlow(size + pad);
-  let offset = pad;
+  return copyInto(Buffer.allocUnsafeSlow(size + pad), chunks, pad).subarray(pad);
+}
+
+function copyInto(out: Uint8Array, chunks: readonly Buffer[], offset: number): Uint8Array {
   for (const chunk of chunks) {
     out.set(chunk, offset);
     offset += chunk.byteLength;
   }
-  return out.subarray(pad);
+  return out;
 }

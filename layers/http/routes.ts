@@ -7,12 +7,14 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { type Backend, type InferResult, validateFor } from "../backend/contract";
 import { ClientClosed, InvalidInput, ModelNotFound } from "../errors";
-import { binaryOutputsOf, HEADER_LENGTH } from "../protocol";
+import { binaryOutputsOf, type DecodedInferRequest, HEADER_LENGTH } from "../protocol";
+import { allJson } from "../protocol/json-request";
 import { quote } from "../protocol/quote";
 import { PhaseTimer } from "../telemetry/timing";
 import { encodeBackendResult } from "../transport/respond";
 import { checkExpectedResponse, checkResponseBytes } from "../validation/limits";
 import { requestedOutputs } from "../validation/request";
+import { releaseBody } from "./body-pool";
 import { withDeadline } from "./deadline";
 import { decodeInferBody } from "./decode-body";
 import { DescribeCache } from "./describe-cache";
@@ -99,7 +101,13 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
     const body = c.get("body") ?? new Uint8Array(await c.req.arrayBuffer());
     const headerLength = headerLengthOf(c);
     let stop = timer.start("decode");
-    const request = await decodeInferBody(body, headerLength, options.jsonLimits);
+    let request: DecodedInferRequest;
+    try {
+      request = await decodeInferBody(body, headerLength, options.jsonLimits);
+    } finally {
+      // All JSON: the decode copied everything out, so the body's buffer can serve another request.
+      if (allJson(body, headerLength)) releaseBody(body);
+    }
     stop();
     const description = await describe(model, backend, version);
     stop = timer.start("decode");

@@ -4,6 +4,7 @@ import { createServer, type IncomingMessage } from "node:http";
 import type { AddressInfo } from "node:net";
 import { describe, expect, it } from "vitest";
 import { joined, readIncoming } from "../../gateway/node-body";
+import { releaseBody } from "../../layers/http/body-pool";
 
 const bytes = (n: number, seed: number) =>
   Buffer.from(Array.from({ length: n }, (_, i) => (i * 7 + seed) & 255));
@@ -22,6 +23,15 @@ describe("joined", () => {
     const out = joined([bytes(10, 5), bytes(10, 6)], 20, undefined);
     expect(out.byteOffset % 8).toBe(0);
     expect(out.byteLength).toBe(20);
+  });
+
+  it.each([undefined, 7117])("joins an all-JSON body (start %s) into a reused buffer", (start) => {
+    const chunks = [bytes(3000, 1), bytes(17, 2), bytes(4100, 3)];
+    const out = joined(chunks, 7117, start);
+    expect(Buffer.isBuffer(out)).toBe(false);
+    expect(Buffer.from(out)).toEqual(Buffer.concat(chunks));
+    releaseBody(out);
+    expect(joined(chunks, 7117, start).buffer).toBe(out.buffer);
   });
 });
 

@@ -7,6 +7,7 @@ import type { MiddlewareHandler } from "hono";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { Backend, EngineBackend } from "../../../layers/backend";
 import { createProtocolApp, type ProtocolEnv } from "../../../layers/http";
+import { takeBodyBuffer } from "../../../layers/http/body-pool";
 import { encodeInferRequest } from "../../../layers/protocol";
 import { PhaseTimer } from "../../../layers/telemetry";
 import { engineBackend } from "../../gateway/helpers";
@@ -105,5 +106,30 @@ describe("protocol app hooks", () => {
     const [measured, reported] = timers.map((t) => t.phases());
     expect(Object.keys(measured ?? {})).toEqual(["decode", "infer", "encode"]);
     expect(reported).toMatchObject({ queue: 1234, infer: 5678 });
+  });
+
+  it("hands an all-JSON body's buffer back to the pool once decoded, never a binary one's", async () => {
+    const json = encodeInferRequest(tensors, { binary: false });
+    const binary = encodeInferRequest(tensors, { binary: true });
+    const served: Uint8Array[] = [];
+    const pooledBody: MiddlewareHandler<ProtocolEnv> = async (c, next) => {
+      const bytes = c.req.header("Inference-Header-Content-Length") === undefined ? json.body : binary.body;
+      const body = takeBodyBuffer(bytes.byteLength);
+      body.set(bytes);
+      served.push(body);
+      c.set("body", body);
+      await next();
+    };
+    const app = createProtocolApp({
+      catalog: new Map([["add", engine]]),
+      middleware: [pooledBody as MiddlewareHandler],
+    });
+    const post = (headers: Record<string, string>) =>
+      app.request("/v2/models/add/infer", { method: "POST", body: "(read by the middleware)", headers });
+    expect((await post({})).status).toBe(200);
+    expect(takeBodyBuffer(json.body.byteLength).buffer).toBe(served[0]?.buffer);
+    const res = await post({ "Inference-Header-Content-Length": String(binary.headerLength) });
+    expect(res.status).toBe(200);
+    expect(takeBodyBuffer(binary.body.byteLength).buffer).not.toBe(served[1]?.buffer);
   });
 });
