@@ -106,8 +106,6 @@ export interface GatewayOptions {
   clientSignal?: AppDeps["clientSignal"];
   /** Loads and unloads the models (local mode's engine). @default the catalog, deployed: index only */
   repository?: RepositoryControl;
-  /** Local mode, INFERENCE_THREAD=auto: whether other requests are in progress (the node adapter counts them). */
-  othersInFlight?: () => boolean;
 }
 
 /** The assembled gateway: deps for createApp and the parts worth reaching from outside. */

@@ -45,7 +45,6 @@ export async function createRuntime(config: GatewayConfig, options: GatewayOptio
     logger,
     batching: config.batching,
     inferenceThread: config.inferenceThread,
-    ...(options.othersInFlight === undefined ? {} : { othersInFlight: options.othersInFlight }),
   }).catch((e: unknown) => {
     // A start-up message for the operator: say which repository, and why.
     const cause =

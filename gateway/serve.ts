@@ -2,7 +2,7 @@
  * The gateway on a Node HTTP server (`npm start`, and the tests' real server): builds the runtime,
  * warms the models, prints the auth mode and the ready line, and stops gracefully.
  */
-import type { IncomingMessage, Server, ServerResponse } from "node:http";
+import type { Server } from "node:http";
 import type { AddressInfo } from "node:net";
 import { serve } from "@hono/node-server";
 import { applyServerLimits } from "../layers/config/server-limits";
@@ -36,13 +36,10 @@ export async function startGateway(
   options: StartOptions = {},
 ): Promise<RunningGateway> {
   const print = options.print ?? ((line: string) => console.log(line));
-  // The node adapter reads bodies from Node's request itself: no web Request, no web stream. It
-  // counts the requests in progress, so that `auto` knows a run is not alone before runs overlap.
-  let inProgress = 0;
+  // The node adapter reads bodies from Node's request itself: no web Request, no web stream.
   const runtime = await createRuntime(config, {
     readBody: readNodeBody,
     clientSignal: nodeClientSignal,
-    othersInFlight: () => inProgress > 1,
     ...options,
   });
   for (const notice of runtime.gateway.notices) print(notice);
@@ -53,10 +50,6 @@ export async function startGateway(
       resolve({ server: s, info: i }),
     ) as Server;
     applyServerLimits(s, config.server);
-    s.on("request", (_req: IncomingMessage, res: ServerResponse) => {
-      inProgress++;
-      res.once("close", () => inProgress--);
-    });
   });
   const url = `http://${info.family === "IPv6" ? `[${info.address}]` : info.address}:${info.port}`;
   const example = runtime.models[0] ?? "<model>";

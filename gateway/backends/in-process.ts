@@ -32,8 +32,6 @@ export interface InProcessOptions {
   batching?: boolean;
   /** Where ONNX Runtime runs (INFERENCE_THREAD). @default "main" (the gateway's INFERENCE_THREAD defaults to auto) */
   inferenceThread?: InferenceThread;
-  /** `auto`: whether other requests are in progress (EngineOptions.othersInFlight). */
-  othersInFlight?: () => boolean;
 }
 
 /** Serves every model of `repo` in-process. */
@@ -48,7 +46,6 @@ export async function inProcessModels(
   const engine = new ModelEngine(repo, {
     ...(engineLogger === undefined ? {} : { logger: engineLogger }),
     inferenceThread: options.inferenceThread ?? "main",
-    ...(options.othersInFlight === undefined ? {} : { othersInFlight: options.othersInFlight }),
   });
   const { pipelines, onnx } = await splitPipelines(repo, models);
   const backend = new EngineBackend(engine, { models: onnx, batching: options.batching ?? true });

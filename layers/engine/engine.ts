@@ -234,7 +234,6 @@ export class ModelEngine {
     const loading = createModel(this.repo, { model, version, config: info.config }, this.log, {
       warmup: this.options.warmup ?? true,
       thread: this.options.inferenceThread ?? "main",
-      ...(this.options.othersInFlight === undefined ? {} : { othersInFlight: this.options.othersInFlight }),
     });
     const entry: Entry = {
       model,

@@ -37,8 +37,6 @@ export class HybridModel implements ServedModel {
   constructor(
     private readonly here: ServedModel,
     private readonly worker: ServedModel,
-    /** True while other requests are in progress in the process (EngineOptions.othersInFlight). */
-    private readonly othersInFlight?: () => boolean,
   ) {
     this.name = here.name;
     this.version = here.version;
@@ -46,13 +44,10 @@ export class HybridModel implements ServedModel {
     this.signature = here.signature;
   }
 
-  /**
-   * Runs here when nothing else is in flight, waiting or in progress in the process (nor was
-   * lately), else in the worker.
-   */
+  /** Runs here when nothing else is in flight or waiting (nor was lately), else in the worker. */
   async run(inputs: Tensor[], outputs?: string[]): Promise<Tensor[]> {
     const now = performance.now();
-    const alone = this.inFlight === 0 && this.waiting <= 1 && this.othersInFlight?.() !== true;
+    const alone = this.inFlight === 0 && this.waiting <= 1;
     if (!alone) this.concurrentUntil = now + CONCURRENCY_HOLD_MS;
     const side = alone && now >= this.concurrentUntil ? "main" : "worker";
     this.runs[side]++;

@@ -58,12 +58,7 @@ async function readLabels(repo: ModelRepository, model: string, version: number)
 }
 
 /** Both: a session here and one in a worker, opened side by side (see hybrid-model.ts). */
-async function openBoth(
-  path: string,
-  target: Target,
-  log: EngineLogger,
-  othersInFlight?: () => boolean,
-): Promise<Opened> {
+async function openBoth(path: string, target: Target, log: EngineLogger): Promise<Opened> {
   const [here, there] = await Promise.allSettled([
     openHere(path, target, log),
     openInWorker(path, target, log),
@@ -77,7 +72,7 @@ async function openBoth(
   return {
     meta: here.value.meta,
     model: (sig, completed) =>
-      new HybridModel(here.value.model(sig, completed), there.value.model(sig, completed), othersInFlight),
+      new HybridModel(here.value.model(sig, completed), there.value.model(sig, completed)),
     close: async () => {
       await Promise.all([here.value.close(), there.value.close()]);
     },
@@ -94,7 +89,7 @@ export async function createModel(
   repo: ModelRepository,
   target: Target,
   log: EngineLogger,
-  options: { warmup: boolean; thread: InferenceThread; othersInFlight?: () => boolean },
+  options: { warmup: boolean; thread: InferenceThread },
 ): Promise<ServedModel> {
   const { model, version, config } = target;
   const where = { model, version };
@@ -125,7 +120,7 @@ export async function createModel(
   lap("fetch_ms");
   let opened: Opened;
   try {
-    opened = await OPEN[options.thread](path, target, log, options.othersInFlight);
+    opened = await OPEN[options.thread](path, target, log);
   } catch (e) {
     if (e instanceof WorkerStopped) throw fail("its inference worker stopped", e);
     if (e instanceof ProviderUnavailable) throw fail(e.message, e);

@@ -45,13 +45,6 @@ export interface EngineOptions {
    * built beside them (`inference-worker.mjs`). @default "main"
    */
   inferenceThread?: InferenceThread;
-  /**
-   * "auto": true while other requests are in progress in this process besides the caller's (the HTTP
-   * server's count). A run then goes to the worker even when no other run is in flight yet: requests
-   * still being read and decoded would otherwise each find the version idle, one after the other,
-   * and all run here, each blocking the others' parsing while ORT computes.
-   */
-  othersInFlight?: () => boolean;
 }
 
 /** Where a ModelEngine runs ONNX Runtime. */

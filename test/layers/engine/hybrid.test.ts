@@ -50,30 +50,6 @@ describe("inferenceThread 'auto'", () => {
     expect(hybrid.runs.main - before.main).toBe(5);
   });
 
-  it("sends a lone run to the worker while other requests are in progress (othersInFlight)", async () => {
-    let others = true;
-    const busy = new ModelEngine(openRepository(repo.dir), {
-      inferenceThread: "auto",
-      othersInFlight: () => others,
-    });
-    try {
-      const hybrid = (await busy.load("add", 1)) as HybridModel;
-      const before = { ...hybrid.runs };
-      // No run in flight, but other requests are still being read: the worker, not this thread.
-      const [sum] = await hybrid.run(inputs(5));
-      expect(values(sum)).toEqual([15, 22, 33, 9]);
-      expect(hybrid.runs.worker - before.worker).toBe(1);
-      expect(hybrid.runs.main).toBe(before.main);
-      // Alone again, once the hold after that concurrency has passed: this thread.
-      others = false;
-      await new Promise((r) => setTimeout(r, CONCURRENCY_HOLD_MS + 20));
-      await hybrid.run(inputs(5));
-      expect(hybrid.runs.main - before.main).toBe(1);
-    } finally {
-      await busy.close();
-    }
-  });
-
   it("ends its worker with the engine", async () => {
     const other = new ModelEngine(openRepository(repo.dir), { inferenceThread: "auto" });
     await other.load("add", 1);
