@@ -85,7 +85,10 @@ export async function measureModeRows(
     for (const c of s.concurrency) {
       const parts: Measurement[][] = MODES.map(() => []);
       for (let r = 0; r < rounds; r++) {
-        for (const [i, gateway] of gateways.entries()) {
+        // Each round starts with the next mode: none is always the one right after a change of load.
+        for (let k = 0; k < gateways.length; k++) {
+          const i = (r + k) % gateways.length;
+          const gateway = gateways[i] as ServerChild;
           const m = await measureHttp(gateway.port, request, { concurrency: c, ...window }, check);
           parts[i]?.push(m);
         }
