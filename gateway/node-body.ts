@@ -10,6 +10,7 @@ import { IncomingMessage } from "node:http";
 import type { Context } from "hono";
 import { InvalidInput, PayloadTooLarge } from "../layers/errors";
 import { takeBodyBuffer } from "../layers/http/body-pool";
+import { allJson } from "../layers/protocol/json-request";
 import { BODY_LIMIT_HINT, type BodyReader } from "./limits/body-limit";
 
 /**
@@ -140,8 +141,8 @@ export function joined(chunks: readonly Buffer[], size: number, start: number | 
   const first = chunks[0];
   if (chunks.length === 1 && first !== undefined) return first;
   // All JSON (no binary part): a reused buffer, handed back once the body is decoded (body-pool.ts).
-  if (start === undefined || start === size) return copyInto(takeBodyBuffer(size), chunks, 0);
-  const pad = (8 - (start % 8)) % 8;
+  if (allJson(size, start)) return copyInto(takeBodyBuffer(size), chunks, 0);
+  const pad = (8 - ((start ?? 0) % 8)) % 8;
   // Every byte is written below: no zero fill, and its own ArrayBuffer (never the shared pool).
   return copyInto(Buffer.allocUnsafeSlow(size + pad), chunks, pad).subarray(pad);
 }

@@ -29,7 +29,7 @@ export async function decodeInferBody(
   headerLength: number | undefined,
   limits: JsonLimits | undefined,
 ): Promise<DecodedInferRequest> {
-  if (allJson(body, headerLength)) {
+  if (allJson(body.byteLength, headerLength)) {
     // The limits are counted during the decode; a large body is decoded in slices, so that it does
     // not stall the other requests.
     return body.byteLength > YIELDING_DECODE_BYTES

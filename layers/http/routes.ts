@@ -106,7 +106,7 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
       request = await decodeInferBody(body, headerLength, options.jsonLimits);
     } finally {
       // All JSON: the decode copied everything out, so the body's buffer can serve another request.
-      if (allJson(body, headerLength)) releaseBody(body);
+      if (allJson(body.byteLength, headerLength)) releaseBody(body);
     }
     stop();
     const description = await describe(model, backend, version);

@@ -41,7 +41,7 @@ export function readRequestBody(
   headerLength: number | undefined,
   limits?: JsonLimits,
 ): SplitBody {
-  if (allJson(body, headerLength)) {
+  if (allJson(body.byteLength, headerLength)) {
     const header = fastHeader(body, limits);
     if (header !== undefined) return { header, binary: noBinary(body, headerLength) };
   }
@@ -52,8 +52,8 @@ export function readRequestBody(
  * True for a body that is all JSON: no Inference-Header-Content-Length, or one equal to the body's
  * length (perf_analyzer sends it so with every JSON request).
  */
-export function allJson(body: Uint8Array, headerLength: number | undefined): boolean {
-  return headerLength === undefined || headerLength === body.byteLength;
+export function allJson(bodyLength: number, headerLength: number | undefined): boolean {
+  return headerLength === undefined || headerLength === bodyLength;
 }
 
 /** The binary part of an all-JSON body: none, or empty when the header said where it starts. */
@@ -69,7 +69,7 @@ export async function readRequestBodyYielding(
   headerLength: number | undefined,
   limits?: JsonLimits,
 ): Promise<SplitBody> {
-  if (allJson(body, headerLength)) {
+  if (allJson(body.byteLength, headerLength)) {
     const header = await runYielding(tryHeader(body, limits));
     if (header !== undefined) return { header, binary: noBinary(body, headerLength) };
   }

@@ -7,6 +7,8 @@ import { mkdir, mkdtemp, readFile, realpath, rm, symlink, writeFile } from "node
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { pathToFileURL } from "node:url";
+import { batchingEnabled } from "../../layers/batching/config";
+import { parseConfigText } from "../../layers/repository/config";
 import { type Started, startProcess } from "../support/server";
 
 /** The repository root (this file is test/bench/children.ts). */
@@ -16,22 +18,14 @@ const DEMO = join(ROOT, "functions/models");
 /** The real file behind the demo repository's `<model>/1/model.onnx` symlink. */
 export const modelPath = (model: string): Promise<string> => realpath(join(DEMO, model, "1/model.onnx"));
 
-/** Each model's batching as its demo config.json ships it: "on" or "off" (a model without one is left out). */
+/** Each model's batching as its demo config.json ships it: "on" or "off". */
 export async function shippedBatching(
   rows: ReadonlyArray<{ model: string }>,
 ): Promise<Record<string, string>> {
   const out: Record<string, string> = {};
   for (const model of new Set(rows.map((r) => r.model))) {
-    try {
-      const config = JSON.parse(await readFile(join(DEMO, model, "config.json"), "utf8")) as {
-        max_batch_size?: number;
-        dynamic_batching?: { enabled?: boolean };
-      };
-      out[model] =
-        config.dynamic_batching?.enabled === true && (config.max_batch_size ?? 0) > 0 ? "on" : "off";
-    } catch {
-      // Not a demo model: judged on both settings.
-    }
+    const config = parseConfigText(await readFile(join(DEMO, model, "config.json"), "utf8"), model);
+    out[model] = batchingEnabled(config) ? "on" : "off";
   }
   return out;
 }

@@ -58,8 +58,9 @@ export async function measurePerfAnalyzerRows(
   for (const name of s.models) {
     const model = MODELS[name];
     if (model === undefined) throw new Error(`unknown bench model ${name}`);
-    data.set(name, join(dir, `${name}.json`));
-    await writeDataFile(model, join(dir, `${name}.json`));
+    const file = join(dir, `${name}.json`);
+    data.set(name, file);
+    await writeDataFile(model, file);
   }
   const formats: TensorFormat[] = s.json ? ["binary", "json"] : ["binary"];
   const points = s.models.flatMap((model) =>
