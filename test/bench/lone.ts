@@ -7,6 +7,9 @@
  *
  *   npx tsx test/bench/lone.ts [requests per round = 500] [rounds = 3]
  *   LONE_GATEWAY_FLAGS="--min-semi-space-size=16" npx tsx test/bench/lone.ts   # node flags of the gateway
+ *   LONE_GATEWAY_FLAGS=";--initial-old-space-size=0" npx tsx test/bench/lone.ts # one gateway per `;` set
+ * The gateways get `npm start`'s flags, then these (a later flag wins). With three or more servers each
+ * idles for seconds between its rounds, as a server does between bursts of traffic.
  */
 import { readdirSync, readFileSync } from "node:fs";
 import { benchRepository, type ServerChild, startGateway, startHandwritten } from "./children";
@@ -65,14 +68,18 @@ async function round(server: ServerChild, bytes: Buffer, t: Tally): Promise<void
 
 const repo = await benchRepository([model.name], { batching: false, cache: false, threads: 1 });
 const gcFlags = ["--trace-gc"];
-const extra = (process.env.LONE_GATEWAY_FLAGS ?? "").split(" ").filter((f) => f !== "");
+const flagSets = (process.env.LONE_GATEWAY_FLAGS ?? "")
+  .split(";")
+  .map((set) => set.split(" ").filter((f) => f !== ""));
 const servers: Array<[string, ServerChild]> = [
   ["hand-written", await startHandwritten([model.name], 1, { nodeFlags: gcFlags })],
-  [
+];
+for (const extra of flagSets) {
+  servers.push([
     `edge-infer ${extra.join(" ")}`.trim(),
     await startGateway(repo.uri, { nodeFlags: [...gcFlags, ...extra] }),
-  ],
-];
+  ]);
+}
 const bytes = binaryRequest(model.name, inputTensor(model)).bytes;
 const tallies = servers.map(() => ({ latencies: [], cpu: 0, requests: 0, scavenges: 0, markCompacts: 0 }));
 try {
