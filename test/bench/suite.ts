@@ -1,8 +1,8 @@
 /**
- * The bench's phases, in order: raw ORT in this process, the hand-written server, edge-infer local
- * mode with batching off then on (JSON and binary, each concurrency), then the cache rows, then
- * the ocr pipeline against @gutenye/ocr-node.
- * Only one system runs at a time, so none steals the other's cores.
+ * The bench's phases, in order: raw ORT in this process; the hand-written server and edge-infer
+ * local mode with batching off and on, measured in turns at each point (JSON and binary, each
+ * concurrency); then the cache rows, then the ocr pipeline against @gutenye/ocr-node.
+ * Only one system is measured at a time, so none steals the other's cores.
  */
 import type { Tensor } from "../../layers/protocol/types";
 import { measureCacheRows } from "./cache-rows";
@@ -100,36 +100,44 @@ export async function runSuite(s: BenchSettings, log: (line: string) => void): P
     );
   }
 
-  // Every model × variant × concurrency over HTTP, against one server: one row each.
-  const httpRows = async (port: number, system: Row["system"], batching: Row["batching"]) => {
+  // Every model × variant × concurrency over HTTP against the hand-written server and both
+  // gateways, one row each. The three are up together and measured back to back at each point, the
+  // one that opens rotating: on a shared machine the same server measured minutes apart differs by
+  // more than the differences the "vs hand" ratios are about.
+  const servers: Array<{ system: Row["system"]; batching: Row["batching"]; port: number }> = [];
+  const stops: Array<() => Promise<void>> = [];
+  try {
+    const hand = await startHandwritten(s.models, s.threads);
+    stops.push(() => hand.stop());
+    servers.push({ system: "hand-written", batching: "-", port: hand.port });
+    for (const batching of [false, true]) {
+      const repo = await benchRepository(s.models, { batching, cache: false, threads: s.threads });
+      stops.push(() => repo.cleanup());
+      const gateway = await startGateway(repo.uri, profiled(s, batching ? "batching-on" : "batching-off"));
+      stops.push(() => gateway.stop());
+      servers.push({ system: "edge-infer", batching: batching ? "on" : "off", port: gateway.port });
+    }
+    let point = 0;
     for (const name of s.models) {
       const x = inputTensor(modelOf(name));
       for (const variant of variantsOf(s)) {
         const req = variant === "binary" ? binaryRequest(name, x) : jsonRequest(name, x);
         for (const c of s.concurrency) {
-          const m = await measureHttp(port, req, { concurrency: c, ...timing }, check(expected, name));
-          add(rowOf({ model: name, system, variant, batching, concurrency: c, items: 1 }, m));
+          const measured = new Map<number, Row>();
+          for (let k = 0; k < servers.length; k++) {
+            const i = (point + k) % servers.length;
+            const { system, batching, port } = servers[i] as (typeof servers)[number];
+            const m = await measureHttp(port, req, { concurrency: c, ...timing }, check(expected, name));
+            measured.set(i, rowOf({ model: name, system, variant, batching, concurrency: c, items: 1 }, m));
+          }
+          // Listed in the servers' order whichever opened.
+          for (let i = 0; i < servers.length; i++) add(measured.get(i) as Row);
+          point++;
         }
       }
     }
-  };
-
-  const hand = await startHandwritten(s.models, s.threads);
-  try {
-    await httpRows(hand.port, "hand-written", "-");
   } finally {
-    await hand.stop();
-  }
-
-  for (const batching of [false, true]) {
-    const repo = await benchRepository(s.models, { batching, cache: false, threads: s.threads });
-    const gateway = await startGateway(repo.uri, profiled(s, batching ? "batching-on" : "batching-off"));
-    try {
-      await httpRows(gateway.port, "edge-infer", batching ? "on" : "off");
-    } finally {
-      await gateway.stop();
-      await repo.cleanup();
-    }
+    for (const stop of stops.reverse()) await stop();
   }
 
   const memory: ModeMemory[] = [];
