@@ -70,44 +70,46 @@ export async function measurePerfAnalyzerRows(
   /** Quick runs leave out the points whose requests would take seconds (decided on the hand-written server). */
   const leftOut = new Set<PerfPoint>();
   let command = "";
-  const runOn = async (server: Servers, child: ServerChild) => {
-    for (const p of points) {
-      const first = points.find((q) => q.model === p.model && q.format === p.format) as PerfPoint;
-      const lone = figures.hand.get(first)?.p50Ms;
-      if (server === "hand" && s.quick && lone !== undefined && slowWhenQuick(p.concurrency, lone))
-        leftOut.add(p);
-      if (leftOut.has(p)) continue;
-      const csv = join(dir, `${server}-${p.model}-${p.format}-c${p.concurrency}.csv`);
-      const args = perfAnalyzerArgs(p, {
-        url: `127.0.0.1:${child.port}`,
-        dataFile: data.get(p.model) ?? "",
-        csv,
-        windowRequests: windowRequests(p.concurrency, s.quick),
-      });
-      if (server === "edge" && command === "") command = shellLine(tool.path as string, args);
-      const t = performance.now();
-      const f = await runPoint(tool.path as string, args, p, csv);
-      figures[server].set(p, f);
-      log(
-        `perf_analyzer | ${server === "edge" ? "edge-infer" : "hand-written"} ${p.model} ${p.format} c=${p.concurrency}: ${f.inferPerSec.toFixed(1)} infer/s, p50 ${f.p50Ms.toFixed(2)} ms, p99 ${f.p99Ms.toFixed(2)} ms (${f.requests} requests, ${((performance.now() - t) / 1000).toFixed(1)} s)`,
-      );
-    }
+  const runOn = async (server: Servers, child: ServerChild, p: PerfPoint) => {
+    const first = points.find((q) => q.model === p.model && q.format === p.format) as PerfPoint;
+    const lone = figures.hand.get(first)?.p50Ms;
+    if (s.quick && lone !== undefined && slowWhenQuick(p.concurrency, lone)) leftOut.add(p);
+    if (leftOut.has(p)) return;
+    const csv = join(dir, `${server}-${p.model}-${p.format}-c${p.concurrency}.csv`);
+    const args = perfAnalyzerArgs(p, {
+      url: `127.0.0.1:${child.port}`,
+      dataFile: data.get(p.model) ?? "",
+      csv,
+      windowRequests: windowRequests(p.concurrency, s.quick),
+    });
+    if (server === "edge" && command === "") command = shellLine(tool.path as string, args);
+    const t = performance.now();
+    const f = await runPoint(tool.path as string, args, p, csv);
+    figures[server].set(p, f);
+    log(
+      `perf_analyzer | ${server === "edge" ? "edge-infer" : "hand-written"} ${p.model} ${p.format} c=${p.concurrency}: ${f.inferPerSec.toFixed(1)} infer/s, p50 ${f.p50Ms.toFixed(2)} ms, p99 ${f.p99Ms.toFixed(2)} ms (${f.requests} requests, ${((performance.now() - t) / 1000).toFixed(1)} s)`,
+    );
   };
 
-  const hand = await startHandwritten(s.models, s.threads);
-  try {
-    await runOn("hand", hand);
-  } finally {
-    await hand.stop();
-  }
+  // Both servers up together, measured back to back at each point (the one that opens alternating),
+  // so that each ratio compares figures taken seconds apart on a machine whose speed drifts.
   // The demo's config.json per model (ocr-cls batching on, ocr-det off; cache on, bypassed by the header).
   const repo = await benchRepository(s.models, { batching: "demo", cache: true, threads: s.threads });
-  const gateway = await startGateway(repo.uri);
+  const stops: Array<() => Promise<void>> = [() => repo.cleanup()];
   try {
-    await runOn("edge", gateway);
+    const hand = await startHandwritten(s.models, s.threads);
+    stops.push(() => hand.stop());
+    const gateway = await startGateway(repo.uri);
+    stops.push(() => gateway.stop());
+    for (const [i, p] of points.entries()) {
+      const order: Array<[Servers, ServerChild]> = [
+        ["hand", hand],
+        ["edge", gateway],
+      ];
+      for (const [server, child] of i % 2 === 0 ? order : order.reverse()) await runOn(server, child, p);
+    }
   } finally {
-    await gateway.stop();
-    await repo.cleanup();
+    for (const stop of stops.reverse()) await stop();
   }
   const rows = points
     .filter((p) => !leftOut.has(p))
