@@ -10,6 +10,7 @@ import { IncomingMessage } from "node:http";
 import type { Context } from "hono";
 import { InvalidInput, PayloadTooLarge } from "../layers/errors";
 import { takeBodyBuffer } from "../layers/http/body-pool";
+import { headerLengthValue } from "../layers/protocol";
 import { allJson } from "../layers/protocol/json-request";
 import { BODY_LIMIT_HINT, type BodyReader } from "./limits/body-limit";
 
@@ -125,11 +126,13 @@ class IncomingReader {
   }
 }
 
-/** Where a binary request's tensor data start in its body (`Inference-Header-Content-Length`), if it says. */
+/**
+ * Where a binary request's tensor data start in its body (`Inference-Header-Content-Length`), if it
+ * says so validly (the route answers an invalid value with a 400).
+ */
 function binaryStart(incoming: IncomingMessage): number | undefined {
   const value = incoming.headers["inference-header-content-length"];
-  const n = typeof value === "string" ? Number(value) : Number.NaN;
-  return Number.isSafeInteger(n) && n >= 0 ? n : undefined;
+  return typeof value === "string" ? headerLengthValue(value) : undefined;
 }
 
 /**

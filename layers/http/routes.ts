@@ -7,7 +7,7 @@ import type { Context } from "hono";
 import { Hono } from "hono";
 import { type Backend, type InferResult, validateFor } from "../backend/contract";
 import { ClientClosed, InvalidInput, ModelNotFound } from "../errors";
-import { binaryOutputsOf, type DecodedInferRequest, HEADER_LENGTH } from "../protocol";
+import { binaryOutputsOf, type DecodedInferRequest, HEADER_LENGTH, headerLengthValue } from "../protocol";
 import { allJson } from "../protocol/json-request";
 import { quote } from "../protocol/quote";
 import { PhaseTimer } from "../telemetry/timing";
@@ -31,8 +31,6 @@ type C = Context<ProtocolEnv>;
  * when given their parts.
  */
 export const EXTENSIONS = ["binary_tensor_data", "classification", "model_configuration"];
-
-const HEADER_LENGTH_VALUE = /^[0-9]{1,15}$/;
 
 /** Builds the routes; `createProtocolApp` adds request ids, middleware and error mapping around them. */
 export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
@@ -210,11 +208,11 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
 function headerLengthOf(c: C): number | undefined {
   const value = c.req.header(HEADER_LENGTH);
   if (value === undefined) return undefined;
-  const trimmed = value.trim();
-  if (!HEADER_LENGTH_VALUE.test(trimmed)) {
+  const n = headerLengthValue(value);
+  if (n === undefined) {
     throw new InvalidInput(`${HEADER_LENGTH} must be a non-negative integer, received ${quote(value)}`);
   }
-  return Number(trimmed);
+  return n;
 }
 
 /** Runs `chain[i..]` around `last`; a function, not a closure per request (cheaper under tsx's keepNames). */

@@ -32,6 +32,13 @@ interface TensorEntry {
 }
 
 export const HEADER_LENGTH = "Inference-Header-Content-Length";
+const HEADER_LENGTH_VALUE = /^[0-9]{1,15}$/;
+
+/** An Inference-Header-Content-Length value as a number; undefined when it is not a non-negative integer. */
+export function headerLengthValue(value: string): number | undefined {
+  const trimmed = value.trim();
+  return HEADER_LENGTH_VALUE.test(trimmed) ? Number(trimmed) : undefined;
+}
 const JSON_TYPE = "application/json";
 const BINARY_TYPE = "application/octet-stream";
 

@@ -12,6 +12,6 @@ export {
   encodeInferResponse,
 } from "./codec";
 export * from "./datatypes";
-export { type EncodedBody, HEADER_LENGTH } from "./framing";
+export { type EncodedBody, HEADER_LENGTH, headerLengthValue } from "./framing";
 export { tensorFromJSON, tensorToJSONData } from "./json";
 export * from "./types";

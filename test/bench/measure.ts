@@ -96,3 +96,11 @@ export function percentile(sorted: ArrayLike<number>, p: number): number {
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil(p * sorted.length) - 1));
   return sorted[rank] ?? Number.NaN;
 }
+
+/**
+ * The order in which to measure `n` systems at turn `turn` (a point, a round): each turn opens with
+ * the next one, so that none is always the one measured right after the load changed.
+ */
+export function turnOrder(n: number, turn: number): number[] {
+  return Array.from({ length: n }, (_, k) => (turn + k) % n);
+}

@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import type { Tensor } from "../../layers/protocol/types";
 import { benchRepository, profiled, type ServerChild, startGateway } from "./children";
 import { measureHttp } from "./http-rows";
-import { type Measurement, type MeasureOptions, percentile } from "./measure";
+import { type Measurement, type MeasureOptions, percentile, turnOrder } from "./measure";
 import { binaryRequest, inputTensor, MODELS } from "./payloads";
 import { type Row, rowOf } from "./report";
 import type { BenchSettings } from "./settings";
@@ -85,9 +85,7 @@ export async function measureModeRows(
     for (const c of s.concurrency) {
       const parts: Measurement[][] = MODES.map(() => []);
       for (let r = 0; r < rounds; r++) {
-        // Each round starts with the next mode: none is always the one right after a change of load.
-        for (let k = 0; k < gateways.length; k++) {
-          const i = (r + k) % gateways.length;
+        for (const i of turnOrder(gateways.length, r)) {
           const gateway = gateways[i] as ServerChild;
           const m = await measureHttp(gateway.port, request, { concurrency: c, ...window }, check);
           parts[i]?.push(m);

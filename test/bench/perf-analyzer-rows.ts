@@ -10,6 +10,7 @@ import { spawn } from "node:child_process";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { benchRepository, ROOT, type ServerChild, startGateway, startHandwritten } from "./children";
+import { turnOrder } from "./measure";
 import { MODELS } from "./payloads";
 import {
   figuresOf,
@@ -101,12 +102,15 @@ export async function measurePerfAnalyzerRows(
     stops.push(() => hand.stop());
     const gateway = await startGateway(repo.uri);
     stops.push(() => gateway.stop());
+    const servers: Array<[Servers, ServerChild]> = [
+      ["hand", hand],
+      ["edge", gateway],
+    ];
     for (const [i, p] of points.entries()) {
-      const order: Array<[Servers, ServerChild]> = [
-        ["hand", hand],
-        ["edge", gateway],
-      ];
-      for (const [server, child] of i % 2 === 0 ? order : order.reverse()) await runOn(server, child, p);
+      for (const k of turnOrder(servers.length, i)) {
+        const [server, child] = servers[k] as [Servers, ServerChild];
+        await runOn(server, child, p);
+      }
     }
   } finally {
     for (const stop of stops.reverse()) await stop();

@@ -10,7 +10,7 @@ import { benchRepository, modelPath, profiled, startGateway, startHandwritten } 
 import { type ColdStart, measureColdStart } from "./cold-rows";
 import { type DecodeRow, measureDecode } from "./decode-rows";
 import { measureHttp } from "./http-rows";
-import type { MeasureOptions } from "./measure";
+import { type MeasureOptions, turnOrder } from "./measure";
 import { type ModeMemory, measureModeRows } from "./mode-rows";
 import { type BenchModel, binaryRequest, inputTensor, jsonRequest, MODELS } from "./payloads";
 import { measurePerfAnalyzerRows, type PerfAnalyzerResult } from "./perf-analyzer-rows";
@@ -123,16 +123,14 @@ export async function runSuite(s: BenchSettings, log: (line: string) => void): P
       for (const variant of variantsOf(s)) {
         const req = variant === "binary" ? binaryRequest(name, x) : jsonRequest(name, x);
         for (const c of s.concurrency) {
-          const measured = new Map<number, Row>();
-          for (let k = 0; k < servers.length; k++) {
-            const i = (point + k) % servers.length;
+          const measured: Row[] = [];
+          for (const i of turnOrder(servers.length, point++)) {
             const { system, batching, port } = servers[i] as (typeof servers)[number];
             const m = await measureHttp(port, req, { concurrency: c, ...timing }, check(expected, name));
-            measured.set(i, rowOf({ model: name, system, variant, batching, concurrency: c, items: 1 }, m));
+            measured[i] = rowOf({ model: name, system, variant, batching, concurrency: c, items: 1 }, m);
           }
           // Listed in the servers' order whichever opened.
-          for (let i = 0; i < servers.length; i++) add(measured.get(i) as Row);
-          point++;
+          for (const row of measured) add(row);
         }
       }
     }
