@@ -20,8 +20,11 @@ const DOT = 0x2e;
 const ZERO = 0x30;
 const NINE = 0x39;
 
-/** Significant digits accumulated into the mantissa; later ones cannot change a float's rounding check. */
-const MAX_DIGITS = 25;
+/**
+ * The mantissa takes digits while below this (17 significant digits and up); a later digit changes
+ * the value by under 1e-17 of it, far inside the FP32 rounding check's margin.
+ */
+const MANTISSA_CAP = 1e17;
 const TWO_53 = 2 ** 53;
 const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 /**
@@ -48,12 +51,17 @@ export class JsonReader {
   /** Set by skipString: the string holds a backslash escape. */
   escaped = false;
 
+  /** `b`'s bytes as little-endian words, for scanNumber's four digits at a time. */
+  private readonly words: DataView;
+
   constructor(
     readonly b: Uint8Array,
     readonly end: number,
     readonly maxDepth: number,
     readonly maxElements: number,
-  ) {}
+  ) {
+    this.words = new DataView(b.buffer, b.byteOffset, b.byteLength);
+  }
 
   /** Skips whitespace; returns the byte at the cursor, or -1 at the end. */
   ws(): number {
@@ -216,6 +224,9 @@ export class JsonReader {
   /**
    * At a number: checks its JSON syntax and moves past it; sets `num` to its value, exactly the
    * double of JSON.parse when `exact` is set, else an approximation within 2^-48 (see float32).
+   * Digits go into the mantissa until it reaches MANTISSA_CAP; later ones are checked and, before
+   * the point, scale it. A fraction's digits are read four at a time (the spelling clients use for
+   * floats has 16 or 17 of them).
    */
   scanNumber(): void {
     const b = this.b;
@@ -225,30 +236,40 @@ export class JsonReader {
     const negative = c === MINUS;
     if (negative) c = p + 1 < end ? (b[++p] as number) : -1;
     let m = 0;
-    let digits = 0;
     let e = 0;
     if (c === ZERO) {
       c = ++p < end ? (b[p] as number) : -1;
     } else if (c > ZERO && c <= NINE) {
       do {
-        if (digits < MAX_DIGITS) {
-          m = m * 10 + (c - ZERO);
-          digits++;
-        } else e++;
+        if (m < MANTISSA_CAP) m = m * 10 + (c - ZERO);
+        else e++;
         c = ++p < end ? (b[p] as number) : -1;
       } while (c >= ZERO && c <= NINE);
     } else throw BAIL;
     if (c === DOT) {
-      c = ++p < end ? (b[p] as number) : -1;
-      if (!(c >= ZERO && c <= NINE)) throw BAIL;
-      do {
-        if (digits < MAX_DIGITS) {
+      const first = ++p;
+      const words = this.words;
+      while (p + 4 <= end) {
+        const w = words.getUint32(p, true);
+        // Four ASCII digits: every high nibble 3, and no low nibble above 9 (+6 would carry).
+        if ((w & 0xf0f0f0f0) !== 0x30303030 || ((w + 0x06060606) & 0xf0f0f0f0) !== 0x30303030) break;
+        if (m < MANTISSA_CAP) {
+          const d = w - 0x30303030;
+          const pairs = (d * 10 + (d >>> 8)) & 0x00ff00ff;
+          m = m * 1e4 + ((pairs & 0xff) * 100 + (pairs >>> 16));
+          e -= 4;
+        }
+        p += 4;
+      }
+      c = p < end ? (b[p] as number) : -1;
+      while (c >= ZERO && c <= NINE) {
+        if (m < MANTISSA_CAP) {
           m = m * 10 + (c - ZERO);
           e--;
-          if (m !== 0) digits++;
         }
         c = ++p < end ? (b[p] as number) : -1;
-      } while (c >= ZERO && c <= NINE);
+      }
+      if (p === first) throw BAIL;
     }
     if (c === 0x65 || c === 0x45) {
       c = ++p < end ? (b[p] as number) : -1;

@@ -224,6 +224,39 @@ describe("one-pass JSON request decoder", () => {
     );
   });
 
+  it("parses decimal spellings of any length as JSON.parse does: long fractions, leading zeros, long integers", () => {
+    const digits = (min: number, max: number) =>
+      fc.array(fc.constantFrom(..."0123456789"), { minLength: min, maxLength: max }).map((d) => d.join(""));
+    const numberArb = fc
+      .record({
+        minus: fc.boolean(),
+        int: fc.oneof(
+          fc.constant("0"),
+          fc.tuple(fc.constantFrom(..."123456789"), digits(0, 30)).map(([a, b]) => a + b),
+        ),
+        zeros: fc.nat(24).map((n) => "0".repeat(n)),
+        fraction: fc.option(digits(1, 40), { nil: undefined }),
+        exp: fc.option(fc.integer({ min: -60, max: 60 }), { nil: undefined }),
+      })
+      .map(({ minus, int, zeros, fraction, exp }) => {
+        const frac = fraction === undefined ? "" : `.${zeros}${fraction}`;
+        return `${minus ? "-" : ""}${int}${frac}${exp === undefined ? "" : `e${exp}`}`;
+      });
+    fc.assert(
+      fc.property(
+        fc.array(numberArb, { minLength: 1, maxLength: 12 }),
+        fc.constantFrom("FP32", "FP64"),
+        (values, dt) => {
+          const body = utf8(
+            `{"inputs":[{"name":"x","datatype":"${dt}","shape":[${values.length}],"data":[${values.join(",")}]}]}`,
+          );
+          expect(outcome(body)).toEqual(reference(body));
+        },
+      ),
+      { numRuns: 400 },
+    );
+  });
+
   it("refuses numbers outside a float type's range, naming the input", () => {
     const one = (dt: string, v: string) =>
       utf8(`{"inputs":[{"name":"x","datatype":"${dt}","shape":[2],"data":[0,${v}]}]}`);
