@@ -6,6 +6,10 @@
  * load generators such as Triton's perf_analyzer read first. Run as a child process by the bench:
  *   BENCH_MODELS='{"ocr-cls": "/path/model.onnx"}' BENCH_THREADS=1 tsx test/bench/handwritten-server.ts
  * Prints `handwritten server listening on <port>` once the models are loaded.
+ *
+ * With BENCH_ECHO=1 it is the load generator's ceiling: the first request of each model and format
+ * (binary, JSON) is answered as above, every later one has its body read and gets that answer's
+ * bytes again, with no parse and no inference: what the client itself can drive on this machine.
  */
 import { createServer, type IncomingMessage, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
@@ -52,6 +56,15 @@ function metadata(url: string): object | undefined {
   };
 }
 
+/** An answer's headers and body chunks, kept as bytes so that the echo mode can send them again. */
+interface Answer {
+  headers: Record<string, string>;
+  chunks: Buffer[];
+}
+
+const echo = process.env.BENCH_ECHO === "1";
+const answers = new Map<string, Answer>();
+
 async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
   const meta = req.method === "GET" ? metadata(req.url ?? "") : undefined;
   if (meta !== undefined) {
@@ -67,10 +80,27 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   const body = await readBody(req);
   // perf_analyzer sends Inference-Header-Content-Length on JSON requests too (the whole body).
   const headerLength = Number(req.headers["inference-header-content-length"] ?? body.length);
-  if (headerLength >= body.length) {
-    await handleJson(name, session, body, res);
-    return;
+  const json = headerLength >= body.length;
+  const key = `${name} ${json ? "json" : "binary"}`;
+  let answer = echo ? answers.get(key) : undefined;
+  if (answer === undefined) {
+    answer = json
+      ? await answerJson(name, session, body)
+      : await answerBinary(name, session, body, headerLength);
+    if (echo) answers.set(key, answer);
   }
+  res.writeHead(200, answer.headers);
+  for (const c of answer.chunks) res.write(c);
+  res.end();
+}
+
+/** Binary in, binary out: the JSON header parsed, the raw floats viewed in place, ORT. */
+async function answerBinary(
+  name: string,
+  session: ort.InferenceSession,
+  body: Buffer,
+  headerLength: number,
+): Promise<Answer> {
   const header = JSON.parse(body.toString("utf8", 0, headerLength)) as { inputs: Array<{ shape: number[] }> };
   const shape = header.inputs[0]?.shape ?? [];
   // Float32Array needs a 4-byte aligned offset; copy when the body does not give one.
@@ -94,22 +124,18 @@ async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> 
   });
   const json = Buffer.from(out);
   const chunks = [json, ...parts.map((p) => Buffer.from(p.buffer, p.byteOffset, p.byteLength))];
-  res.writeHead(200, {
-    "Content-Type": "application/octet-stream",
-    "Inference-Header-Content-Length": String(json.length),
-    "Content-Length": String(chunks.reduce((a, c) => a + c.length, 0)),
-  });
-  for (const c of chunks) res.write(c);
-  res.end();
+  return {
+    headers: {
+      "Content-Type": "application/octet-stream",
+      "Inference-Header-Content-Length": String(json.length),
+      "Content-Length": String(chunks.reduce((a, c) => a + c.length, 0)),
+    },
+    chunks,
+  };
 }
 
 /** JSON in, JSON out: JSON.parse, the (flat or nested) data into a Float32Array, ORT, JSON.stringify. */
-async function handleJson(
-  name: string,
-  session: ort.InferenceSession,
-  body: Buffer,
-  res: ServerResponse,
-): Promise<void> {
+async function answerJson(name: string, session: ort.InferenceSession, body: Buffer): Promise<Answer> {
   const request = JSON.parse(body.toString("utf8")) as {
     inputs: Array<{ shape: number[]; data: unknown[] }>;
   };
@@ -129,8 +155,10 @@ async function handleJson(
       })),
     }),
   );
-  res.writeHead(200, { "Content-Type": "application/json", "Content-Length": String(out.length) });
-  res.end(out);
+  return {
+    headers: { "Content-Type": "application/json", "Content-Length": String(out.length) },
+    chunks: [out],
+  };
 }
 
 const server = createServer((req, res) => {

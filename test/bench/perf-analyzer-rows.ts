@@ -3,7 +3,10 @@
  * hand-written server, then edge-infer started as `npm start` starts it, at every model × tensor
  * format (binary, JSON) × concurrency of the settings, with the same arguments, cache bypassed
  * (`Cache-Control: no-cache, no-store`); a markdown table with edge-infer ÷ hand-written, and the
- * command line. Any failed request fails the part. Bounded: each point is 3 count windows of at
+ * command line. A third server, the hand-written one in echo mode (BENCH_ECHO: it reads each body and
+ * answers from memory), gives the load generator's own ceiling on this machine at each point: on 2
+ * vCPUs perf_analyzer's client work (it writes every JSON body's numbers anew) bounds what any server
+ * can show. Any failed request fails the part. Bounded: each point is 3 count windows of at
  * least 1 s (perf-analyzer.ts).
  */
 import { spawn } from "node:child_process";
@@ -30,6 +33,8 @@ import { type BenchSettings, readSettings } from "./settings";
 export interface PerfRow extends PerfPoint {
   edge: PerfFigures;
   hand: PerfFigures;
+  /** The same point against a server that reads each body and answers from memory. */
+  ceiling: PerfFigures;
 }
 
 /** What the part measured, or why it did not run. */
@@ -37,7 +42,13 @@ export type PerfAnalyzerResult =
   | { ran: false; why: string }
   | { ran: true; rows: PerfRow[]; command: string; seconds: number; windowFloor: number; leftOut: string[] };
 
-type Servers = "edge" | "hand";
+type Servers = "edge" | "hand" | "ceiling";
+
+const SERVER_NAMES: Record<Servers, string> = {
+  edge: "edge-infer",
+  hand: "hand-written",
+  ceiling: "ceiling",
+};
 
 /** Runs the part when the settings and the tool allow; `log` gets one line per point. */
 export async function measurePerfAnalyzerRows(
@@ -67,7 +78,11 @@ export async function measurePerfAnalyzerRows(
   const points = s.models.flatMap((model) =>
     formats.flatMap((format) => s.concurrency.map((concurrency) => ({ model, format, concurrency }))),
   );
-  const figures: Record<Servers, Map<PerfPoint, PerfFigures>> = { edge: new Map(), hand: new Map() };
+  const figures: Record<Servers, Map<PerfPoint, PerfFigures>> = {
+    edge: new Map(),
+    hand: new Map(),
+    ceiling: new Map(),
+  };
   /** Quick runs leave out the points whose requests would take seconds (decided on the hand-written server). */
   const leftOut = new Set<PerfPoint>();
   let command = "";
@@ -88,7 +103,7 @@ export async function measurePerfAnalyzerRows(
     const f = await runPoint(tool.path as string, args, p, csv);
     figures[server].set(p, f);
     log(
-      `perf_analyzer | ${server === "edge" ? "edge-infer" : "hand-written"} ${p.model} ${p.format} c=${p.concurrency}: ${f.inferPerSec.toFixed(1)} infer/s, p50 ${f.p50Ms.toFixed(2)} ms, p99 ${f.p99Ms.toFixed(2)} ms (${f.requests} requests, ${((performance.now() - t) / 1000).toFixed(1)} s)`,
+      `perf_analyzer | ${SERVER_NAMES[server]} ${p.model} ${p.format} c=${p.concurrency}: ${f.inferPerSec.toFixed(1)} infer/s, p50 ${f.p50Ms.toFixed(2)} ms, p99 ${f.p99Ms.toFixed(2)} ms (${f.requests} requests, ${((performance.now() - t) / 1000).toFixed(1)} s)`,
     );
   };
 
@@ -102,9 +117,12 @@ export async function measurePerfAnalyzerRows(
     stops.push(() => hand.stop());
     const gateway = await startGateway(repo.uri);
     stops.push(() => gateway.stop());
+    const ceiling = await startHandwritten(s.models, s.threads, { env: { BENCH_ECHO: "1" } });
+    stops.push(() => ceiling.stop());
     const servers: Array<[Servers, ServerChild]> = [
       ["hand", hand],
       ["edge", gateway],
+      ["ceiling", ceiling],
     ];
     for (const [i, p] of points.entries()) {
       for (const k of turnOrder(servers.length, i)) {
@@ -117,7 +135,15 @@ export async function measurePerfAnalyzerRows(
   }
   const rows = points
     .filter((p) => !leftOut.has(p))
-    .map((p) => ({ ...p, edge: figures.edge.get(p), hand: figures.hand.get(p) }) as PerfRow);
+    .map(
+      (p) =>
+        ({
+          ...p,
+          edge: figures.edge.get(p),
+          hand: figures.hand.get(p),
+          ceiling: figures.ceiling.get(p),
+        }) as PerfRow,
+    );
   const seconds = (performance.now() - started) / 1000;
   const left = [...leftOut].map((p) => `${p.model} ${p.format} c=${p.concurrency}`);
   return { ran: true, rows, command, seconds, windowFloor: windowFloor(s.quick), leftOut: left };
@@ -162,12 +188,14 @@ export function perfAnalyzerTable(r: PerfAnalyzerResult): string {
   const lines = [
     "### Triton perf_analyzer: edge-infer (as `npm start` runs it) and the hand-written server, cache bypassed",
     "",
-    "| model | format | c | edge-infer infer/s | p50 ms | p99 ms | hand-written infer/s | p50 ms | p99 ms | infer/s ÷ hand |",
-    `|${" --- |".repeat(10)}`,
+    "| model | format | c | edge-infer infer/s | p50 ms | p99 ms | hand-written infer/s | p50 ms | p99 ms | infer/s ÷ hand | ceiling infer/s | edge-infer ÷ ceiling |",
+    `|${" --- |".repeat(12)}`,
     ...r.rows.map(
       (x) =>
-        `| ${x.model} | ${x.format} | ${x.concurrency} | ${f(x.edge.inferPerSec)} | ${f(x.edge.p50Ms)} | ${f(x.edge.p99Ms)} | ${f(x.hand.inferPerSec)} | ${f(x.hand.p50Ms)} | ${f(x.hand.p99Ms)} | ${(x.edge.inferPerSec / x.hand.inferPerSec).toFixed(2)} |`,
+        `| ${x.model} | ${x.format} | ${x.concurrency} | ${f(x.edge.inferPerSec)} | ${f(x.edge.p50Ms)} | ${f(x.edge.p99Ms)} | ${f(x.hand.inferPerSec)} | ${f(x.hand.p50Ms)} | ${f(x.hand.p99Ms)} | ${(x.edge.inferPerSec / x.hand.inferPerSec).toFixed(2)} | ${f(x.ceiling.inferPerSec)} | ${(x.edge.inferPerSec / x.ceiling.inferPerSec).toFixed(2)} |`,
     ),
+    "",
+    "Ceiling: the same perf_analyzer command against a server that reads each request body and answers it from memory (no parse, no inference): what the load generator itself can drive on this machine, sharing its cores with the server. No server measured here can pass it.",
     "",
     `Each point: 3 windows of at least 1 s and at least max(c, ${r.windowFloor}) completed requests, merged; every request answered 2xx.${r.leftOut.length > 0 ? ` Left out (quick: c × p50 at the first concurrency over 2 s): ${r.leftOut.join(", ")}.` : ""} Took ${r.seconds.toFixed(0)} s. One point's command (the others differ in -m, -u, the tensor formats, the concurrency, -f; the data file holds the bench input as base64 float32):`,
     "",

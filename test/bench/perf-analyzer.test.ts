@@ -140,13 +140,16 @@ describe("the perf_analyzer part", () => {
     const fig = (inferPerSec: number) => ({ inferPerSec, p50Ms: 2.5, p99Ms: 12, requests: 100 });
     const table = perfAnalyzerTable({
       ran: true,
-      rows: [{ ...point, edge: fig(60), hand: fig(48) }],
+      rows: [{ ...point, edge: fig(60), hand: fig(48), ceiling: fig(120) }],
       command: "perf_analyzer -m ocr-cls",
       seconds: 42,
       windowFloor: 8,
       leftOut: ["ocr-det json c=32"],
     });
-    expect(table).toContain("| ocr-cls | json | 8 | 60.0 | 2.50 | 12.0 | 48.0 | 2.50 | 12.0 | 1.25 |");
+    expect(table).toContain(
+      "| ocr-cls | json | 8 | 60.0 | 2.50 | 12.0 | 48.0 | 2.50 | 12.0 | 1.25 | 120 | 0.50 |",
+    );
+    expect(table).toContain("answers it from memory (no parse, no inference)");
     expect(table).toContain("at least max(c, 8) completed requests");
     expect(table).toContain(
       "Left out (quick: c × p50 at the first concurrency over 2 s): ocr-det json c=32. Took 42 s.",
@@ -181,5 +184,28 @@ describe("the hand-written server under perf_analyzer", () => {
     expect(out.outputs.map((o) => [o.name, o.shape, o.data.length])).toEqual([
       ["softmax_0.tmp_0", [1, 2], 2],
     ]);
+  }, 60_000);
+
+  it("in echo mode (the ceiling) reads each body and answers it with the first answer's bytes, without inference", async () => {
+    const echo = await startHandwritten(["ocr-cls"], 1, { env: { BENCH_ECHO: "1" } });
+    const plain = await startHandwritten(["ocr-cls"], 1);
+    children.push(echo, plain);
+    const x = inputTensor(cls);
+    const first = jsonBody(x);
+    const other = jsonBody({ ...x, data: (x.data as Float32Array).map((v) => 1 - v) });
+    const ask = async (port: number, body: Uint8Array) => {
+      const r = await fetch(`http://127.0.0.1:${port}/v2/models/ocr-cls/infer`, {
+        method: "POST",
+        body,
+        headers: { "Content-Type": "application/json" },
+      });
+      expect(r.status).toBe(200);
+      return r.text();
+    };
+    const answer = await ask(echo.port, first);
+    // A different input: the plain server's answer changes, the echo server's does not.
+    expect(await ask(plain.port, first)).toBe(answer);
+    expect(await ask(plain.port, other)).not.toBe(answer);
+    expect(await ask(echo.port, other)).toBe(answer);
   }, 60_000);
 });
