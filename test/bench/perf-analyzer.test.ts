@@ -150,6 +150,17 @@ describe("the perf_analyzer part", () => {
       "| ocr-cls | json | 8 | 60.0 | 2.50 | 12.0 | 48.0 | 2.50 | 12.0 | 1.25 | 120 | 0.50 |",
     );
     expect(table).toContain("answers it from memory (no parse, no inference)");
+    const binary = perfAnalyzerTable({
+      ran: true,
+      rows: [{ ...point, format: "binary", edge: fig(60), hand: fig(48) }],
+      command: "",
+      seconds: 1,
+      windowFloor: 8,
+      leftOut: [],
+    });
+    expect(binary).toContain(
+      "| ocr-cls | binary | 8 | 60.0 | 2.50 | 12.0 | 48.0 | 2.50 | 12.0 | 1.25 | - | - |",
+    );
     expect(table).toContain("at least max(c, 8) completed requests");
     expect(table).toContain(
       "Left out (quick: c × p50 at the first concurrency over 2 s): ocr-det json c=32. Took 42 s.",
