@@ -27,6 +27,7 @@ import {
   windowRequests,
   writeDataFile,
 } from "./perf-analyzer";
+import type { Target } from "./report";
 import { type BenchSettings, readSettings } from "./settings";
 
 /** One point measured on both servers. */
@@ -150,6 +151,53 @@ export async function measurePerfAnalyzerRows(
   const seconds = (performance.now() - started) / 1000;
   const left = [...leftOut].map((p) => `${p.model} ${p.format} c=${p.concurrency}`);
   return { ran: true, rows, command, seconds, windowFloor: windowFloor(s.quick), leftOut: left };
+}
+
+/**
+ * The Python peers' perf_analyzer figures of issue 14 (infer/s by concurrency, measured on another
+ * machine of this class; they cannot be installed here): KServe's ModelServer for binary, MLServer
+ * for JSON.
+ */
+export const PEER_FIGURES: Record<
+  string,
+  Record<TensorFormat, { peer: string; inferPerSec: Record<number, number> }>
+> = {
+  "ocr-cls": {
+    binary: { peer: "KServe ModelServer", inferPerSec: { 1: 90, 8: 92, 32: 92 } },
+    json: { peer: "MLServer", inferPerSec: { 1: 97, 8: 166, 32: 166 } },
+  },
+  "ocr-det": {
+    binary: { peer: "KServe ModelServer", inferPerSec: { 1: 6, 8: 7.5, 32: 7.8 } },
+    json: { peer: "MLServer", inferPerSec: { 1: 6.0, 8: 6.0, 32: 8.1 } },
+  },
+};
+
+/**
+ * Issue 14's peer targets under perf_analyzer: edge-infer at least the peer's figure at each point
+ * that has one. A JSON point names the load generator's ceiling on this machine and the share of it
+ * the peer's figure would need, beside edge-infer's share.
+ */
+export function perfAnalyzerTargets(r: PerfAnalyzerResult): Target[] {
+  if (!r.ran) return [];
+  const out: Target[] = [];
+  for (const x of r.rows) {
+    const figure = PEER_FIGURES[x.model]?.[x.format];
+    const want = figure?.inferPerSec[x.concurrency];
+    if (figure === undefined || want === undefined) continue;
+    const got = x.edge.inferPerSec;
+    const ceiling = x.ceiling?.inferPerSec;
+    const share =
+      ceiling === undefined
+        ? ""
+        : `; perf_analyzer's ceiling here ${ceiling.toFixed(1)}: edge-infer ${(got / ceiling).toFixed(2)} of it, the peer's figure ${(want / ceiling).toFixed(2)}`;
+    out.push({
+      name: `perf_analyzer ${x.model} c=${x.concurrency} ${x.format === "json" ? "JSON" : "binary"}: ≥ ${figure.peer}'s figure (issue 14, another machine)`,
+      measured: `${got.toFixed(1)} vs ${want} infer/s (${(got / want).toFixed(2)}×${share})`,
+      wanted: "≥ 1.00×",
+      pass: got >= want,
+    });
+  }
+  return out;
 }
 
 /**

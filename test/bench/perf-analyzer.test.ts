@@ -20,7 +20,12 @@ import {
   windowRequests,
   writeDataFile,
 } from "./perf-analyzer";
-import { measurePerfAnalyzerRows, perfAnalyzerTable, slowWhenQuick } from "./perf-analyzer-rows";
+import {
+  measurePerfAnalyzerRows,
+  perfAnalyzerTable,
+  perfAnalyzerTargets,
+  slowWhenQuick,
+} from "./perf-analyzer-rows";
 import { readSettings } from "./settings";
 
 const fixture = (name: string) => readFile(join(import.meta.dirname, "fixtures/perf-analyzer", name), "utf8");
@@ -168,6 +173,40 @@ describe("the perf_analyzer part", () => {
     // ocr-det JSON at 340 ms a request alone: c=8 would wait 2.7 s, left out when quick; c=4 kept.
     expect([slowWhenQuick(8, 340), slowWhenQuick(4, 340)]).toEqual([true, false]);
     expect(table).toContain("```sh\nperf_analyzer -m ocr-cls\n```");
+  });
+});
+
+describe("issue 14's peer figures under perf_analyzer", () => {
+  it("judges each point that has a peer figure, naming the ceiling's share beside a JSON point", () => {
+    const fig = (inferPerSec: number) => ({ inferPerSec, p50Ms: 2.5, p99Ms: 12, requests: 100 });
+    const targets = perfAnalyzerTargets({
+      ran: true,
+      rows: [
+        { model: "ocr-cls", format: "json", concurrency: 1, edge: fig(71), hand: fig(42), ceiling: fig(130) },
+        { model: "ocr-cls", format: "binary", concurrency: 8, edge: fig(325), hand: fig(394) },
+        { model: "ocr-cls", format: "json", concurrency: 4, edge: fig(90), hand: fig(50) },
+      ],
+      command: "",
+      seconds: 1,
+      windowFloor: 8,
+      leftOut: [],
+    });
+    expect(targets).toEqual([
+      {
+        name: "perf_analyzer ocr-cls c=1 JSON: ≥ MLServer's figure (issue 14, another machine)",
+        measured:
+          "71.0 vs 97 infer/s (0.73×; perf_analyzer's ceiling here 130.0: edge-infer 0.55 of it, the peer's figure 0.75)",
+        wanted: "≥ 1.00×",
+        pass: false,
+      },
+      {
+        name: "perf_analyzer ocr-cls c=8 binary: ≥ KServe ModelServer's figure (issue 14, another machine)",
+        measured: "325.0 vs 92 infer/s (3.53×)",
+        wanted: "≥ 1.00×",
+        pass: true,
+      },
+    ]);
+    expect(perfAnalyzerTargets({ ran: false, why: "off" })).toEqual([]);
   });
 });
 

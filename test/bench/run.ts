@@ -11,7 +11,7 @@ import { ROOT, shippedBatching } from "./children";
 import { coldTable, coldTarget } from "./cold-rows";
 import { type DecodeRow, decodeTable, decodeTargets } from "./decode-rows";
 import { modeTable } from "./mode-rows";
-import { perfAnalyzerTable } from "./perf-analyzer-rows";
+import { perfAnalyzerTable, perfAnalyzerTargets } from "./perf-analyzer-rows";
 import { perfTargets } from "./perf-targets";
 import { pipelineTable } from "./pipeline-rows";
 import { renderChart } from "./png";
@@ -54,6 +54,7 @@ export async function runBench(
     ...targets(rows),
     ...decodeTargets(result.decode),
     ...perfTargets(rows, await shippedBatching(rows)),
+    ...perfAnalyzerTargets(result.perfAnalyzer),
   ];
   if (result.cold !== undefined) goals.push(coldTarget(result.cold));
   const ortPackage = JSON.parse(
