@@ -30,7 +30,7 @@ import {
 import type { Target } from "./report";
 import { type BenchSettings, readSettings } from "./settings";
 
-/** One point measured on both servers. */
+/** One point measured on each server. */
 export interface PerfRow extends PerfPoint {
   edge: PerfFigures;
   hand: PerfFigures;
@@ -111,7 +111,7 @@ export async function measurePerfAnalyzerRows(
     );
   };
 
-  // Both servers up together, measured back to back at each point (the one that opens alternating),
+  // The three servers up together, measured back to back at each point (the one that opens rotating),
   // so that each ratio compares figures taken seconds apart on a machine whose speed drifts.
   // The demo's config.json per model (ocr-cls batching on, ocr-det off; cache on, bypassed by the header).
   const repo = await benchRepository(s.models, { batching: "demo", cache: true, threads: s.threads });

@@ -31,6 +31,8 @@ import { readSettings } from "./settings";
 const fixture = (name: string) => readFile(join(import.meta.dirname, "fixtures/perf-analyzer", name), "utf8");
 const cls = MODELS["ocr-cls"] ?? { name: "ocr-cls", item: [], batches: [] };
 const point = { model: "ocr-cls", format: "json", concurrency: 8 } as const;
+/** perf_analyzer figures of one point with the given throughput. */
+const fig = (inferPerSec: number) => ({ inferPerSec, p50Ms: 2.5, p99Ms: 12, requests: 100 });
 const temp: string[] = [];
 const children: ServerChild[] = [];
 
@@ -142,7 +144,6 @@ describe("the perf_analyzer part", () => {
   });
 
   it("prints each point's figures on both servers and their ratio, and the command", () => {
-    const fig = (inferPerSec: number) => ({ inferPerSec, p50Ms: 2.5, p99Ms: 12, requests: 100 });
     const table = perfAnalyzerTable({
       ran: true,
       rows: [{ ...point, edge: fig(60), hand: fig(48), ceiling: fig(120) }],
@@ -178,7 +179,6 @@ describe("the perf_analyzer part", () => {
 
 describe("issue 14's peer figures under perf_analyzer", () => {
   it("judges each point that has a peer figure, naming the ceiling's share beside a JSON point", () => {
-    const fig = (inferPerSec: number) => ({ inferPerSec, p50Ms: 2.5, p99Ms: 12, requests: 100 });
     const targets = perfAnalyzerTargets({
       ran: true,
       rows: [
