@@ -7,6 +7,7 @@ import { InvalidInput } from "../errors";
 import { tensorBytes, tensorFromBytes } from "./binary";
 import { checkParameters, describe, isObject, label, type TensorRole, withoutBinarySize } from "./checks";
 import { tensorFromJSON, tensorToJSONData } from "./json";
+import { jsonDataBytes } from "./json-writer";
 import type { Datatype, Parameters, RequestInput, Tensor } from "./types";
 
 /** An encoded body, ready for HTTP: `headerLength` goes into `Inference-Header-Content-Length`. */
@@ -28,7 +29,8 @@ interface TensorEntry {
   datatype: string;
   shape: number[];
   parameters?: Parameters;
-  data?: Array<number | string | boolean>;
+  /** The JSON array, or its text already written as bytes (json-writer.ts). */
+  data?: Array<number | string | boolean> | Uint8Array;
 }
 
 export const HEADER_LENGTH = "Inference-Header-Content-Length";
@@ -157,7 +159,7 @@ export function encodeTensors(
       entry.parameters = { ...parameters, binary_data_size: bytes.byteLength };
     } else {
       if (parameters !== undefined) entry.parameters = parameters;
-      entry.data = tensorToJSONData(t);
+      entry.data = jsonDataBytes(t) ?? tensorToJSONData(t);
     }
     entries.push(entry);
   }
@@ -165,12 +167,11 @@ export function encodeTensors(
 }
 
 /** JSON alone when there are no chunks; else JSON header + chunks, with the header's length. */
-export function assemble(header: object, chunks: readonly Uint8Array[]): EncodedBody {
-  const text = JSON.stringify(header);
-  if (chunks.length === 0) return { body: utf8.encode(text), contentType: JSON_TYPE };
+export function assemble(header: Record<string, unknown>, chunks: readonly Uint8Array[]): EncodedBody {
+  const json = headerBytes(header);
+  if (chunks.length === 0) return { body: json, contentType: JSON_TYPE };
   // Trailing spaces (valid JSON) align the binary part to 8 bytes, so that a receiver holding the
   // body in an aligned buffer gets the first tensor (and often the others) without a copy.
-  const json = utf8.encode(text);
   const headerLength = json.byteLength + ((8 - (json.byteLength % 8)) % 8);
   let total = headerLength;
   for (const c of chunks) total += c.byteLength;
@@ -183,4 +184,54 @@ export function assemble(header: object, chunks: readonly Uint8Array[]): Encoded
     off += c.byteLength;
   }
   return { body, headerLength, contentType: BINARY_TYPE };
+}
+
+/** A tensor entry whose data was written as bytes (json-writer.ts). */
+function written(e: unknown): e is TensorEntry & { data: Uint8Array } {
+  return isObject(e) && e.data instanceof Uint8Array;
+}
+
+/**
+ * `JSON.stringify(header)` as UTF-8, where a tensor entry's `data` may be its JSON text already
+ * written as bytes: each such entry is the JSON of its other fields (data is the last field an
+ * encoder sets) with `"data":` and the bytes after them, copied once into the body.
+ */
+function headerBytes(header: Record<string, unknown>): Uint8Array {
+  const parts: Array<string | Uint8Array> = [];
+  let text = "{";
+  let first = true;
+  for (const [key, value] of Object.entries(header)) {
+    if (value === undefined) continue;
+    text += `${first ? "" : ","}${JSON.stringify(key)}:`;
+    first = false;
+    if (!Array.isArray(value) || !value.some(written)) {
+      text += JSON.stringify(value);
+      continue;
+    }
+    text += "[";
+    for (const [i, e] of value.entries()) {
+      if (i > 0) text += ",";
+      if (!written(e)) {
+        text += JSON.stringify(e);
+        continue;
+      }
+      const { data, ...rest } = e;
+      text += `${JSON.stringify(rest).slice(0, -1)},"data":`;
+      parts.push(text, data);
+      text = "}";
+    }
+    text += "]";
+  }
+  parts.push(`${text}}`);
+  if (parts.length === 1) return utf8.encode(parts[0] as string);
+  const encoded = parts.map((p) => (typeof p === "string" ? utf8.encode(p) : p));
+  let total = 0;
+  for (const p of encoded) total += p.byteLength;
+  const body = new Uint8Array(total);
+  let off = 0;
+  for (const p of encoded) {
+    body.set(p, off);
+    off += p.byteLength;
+  }
+  return body;
 }

@@ -4,10 +4,11 @@
  * Nothing here asserts a timing: only that the figures exist and are put together right.
  */
 import { afterAll, describe, expect, it } from "vitest";
+import type { Tensor } from "../../layers/protocol/types";
 import { chartHeight, LAYOUT, panels, svgChart } from "./chart";
 import { benchRepository, modelPath, type ServerChild, startGateway, startHandwritten } from "./children";
 import { parseResponse } from "./client";
-import { decodeTable, decodeTargets, measureDecode } from "./decode-rows";
+import { decodeTable, decodeTargets, encodeTable, measureDecode, measureEncode } from "./decode-rows";
 import { measureHttp } from "./http-rows";
 import { measure } from "./measure";
 import { type BenchModel, binaryRequest, inputTensor, jsonRequest, MODELS } from "./payloads";
@@ -134,6 +135,22 @@ describe("bench machinery", () => {
     expect(d.ratio).toBeCloseTo(d.decodeMs / d.jsonParseMs, 9);
     expect(decodeTable([d])).toContain(`| ocr-cls | ${(d.bytes / 1e3).toFixed(0)} | 5 |`);
     expect(decodeTargets([d])[0]?.name).toBe("ocr-cls JSON decode: within 1.2× JSON.parse of the same body");
+  });
+
+  it("times the JSON response encode of an output against a value per element + JSON.stringify", () => {
+    const n = 320 * 320;
+    const maps = new Float32Array(n).map((_, i) => (i % 4 === 0 ? Math.fround(1 / (i + 3)) : 0));
+    const outputs: Tensor[] = [{ name: "maps", datatype: "FP32", shape: [1, 1, 320, 320], data: maps }];
+    const e = measureEncode("ocr-det", outputs, 0, 5);
+    expect(e).toMatchObject({ model: "ocr-det", rounds: 5, elements: n, integerShare: 0.75 });
+    const text = JSON.stringify({
+      model_name: "ocr-det",
+      model_version: "1",
+      outputs: [{ name: "maps", datatype: "FP32", shape: [1, 1, 320, 320], data: Array.from(maps) }],
+    });
+    expect(e.bytes).toBe(text.length);
+    expect(e.ratio).toBeCloseTo(e.encodeMs / e.stringifyMs, 9);
+    expect(encodeTable([e])).toContain(`| ocr-det | ${n} (75 %) | ${(e.bytes / 1e3).toFixed(0)} | 5 |`);
   });
 
   it("counts errors and tags, and reports percentiles of what it measured", async () => {

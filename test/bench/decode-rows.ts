@@ -1,10 +1,14 @@
 /**
  * The JSON decode micro-benchmark: edge-infer's decodeInferRequest (limits on) against JSON.parse
  * of the same body, in this process, alternating so that both see the same machine load. Its
- * ratio is what the issue's "decode within 1.2× JSON.parse" target is judged on.
+ * ratio is what the issue's "decode within 1.2× JSON.parse" target is judged on. And its encode
+ * twin: the JSON response of the model's own output for the bench input, edge-infer's
+ * encodeInferResponse against a JavaScript value per element + JSON.stringify + UTF-8 (the
+ * encoder before layers/protocol/json-writer.ts; the bytes are checked equal).
  */
-import { decodeInferRequest } from "../../layers/protocol";
+import { decodeInferRequest, encodeInferResponse, tensorToJSONData } from "../../layers/protocol";
 import { DEFAULT_JSON_LIMITS } from "../../layers/protocol/json-limits";
+import type { Tensor } from "../../layers/protocol/types";
 import { type BenchModel, inputTensor, jsonBody } from "./payloads";
 import type { Target } from "./report";
 
@@ -81,4 +85,98 @@ export function decodeTargets(rows: readonly DecodeRow[]): Target[] {
     wanted: "≤ 1.20×",
     pass: r.ratio <= 1.2,
   }));
+}
+
+/** One model's JSON response encode figures (fastest of alternating rounds). */
+export interface EncodeRow {
+  model: string;
+  /** Elements of the outputs, and the share of them that are integer-valued (a mask's zeros). */
+  elements: number;
+  integerShare: number;
+  bytes: number;
+  rounds: number;
+  /** A JavaScript value per element, JSON.stringify, UTF-8: the same bytes. */
+  stringifyMs: number;
+  encodeMs: number;
+  ratio: number;
+  encodeMBps: number;
+}
+
+const utf8Out = new TextEncoder();
+
+/** Measures the JSON response of `outputs` (the model's answer to the bench input) for about `budgetMs`. */
+export function measureEncode(
+  model: string,
+  outputs: Tensor[],
+  budgetMs: number,
+  maxRounds = 1_000,
+): EncodeRow {
+  const res = { model_name: model, model_version: "1", outputs };
+  const edge = () => encodeInferResponse(res, undefined).body;
+  const arrays = () =>
+    utf8Out.encode(
+      JSON.stringify({
+        ...res,
+        outputs: outputs.map((t) => ({
+          name: t.name,
+          datatype: t.datatype,
+          shape: t.shape,
+          data: tensorToJSONData(t),
+        })),
+      }),
+    );
+  const body = edge();
+  if (Buffer.compare(Buffer.from(body), Buffer.from(arrays())) !== 0) {
+    throw new Error(`bench: ${model}'s JSON response differs from JSON.stringify's`);
+  }
+  let elements = 0;
+  let integers = 0;
+  for (const t of outputs) {
+    const d = t.data;
+    if (Array.isArray(d)) continue;
+    for (let i = 0; i < d.length; i++) {
+      elements++;
+      const v = Number(d[i]);
+      if (Number.isInteger(v)) integers++;
+    }
+  }
+  const stringify: number[] = [];
+  const encode: number[] = [];
+  for (let i = 0; i < WARMUP_ROUNDS; i++) edge();
+  const end = performance.now() + budgetMs;
+  while (stringify.length < maxRounds && (stringify.length < 5 || performance.now() < end)) {
+    let t = performance.now();
+    arrays();
+    stringify.push(performance.now() - t);
+    t = performance.now();
+    edge();
+    encode.push(performance.now() - t);
+  }
+  const stringifyMs = Math.min(...stringify);
+  const encodeMs = Math.min(...encode);
+  return {
+    model,
+    elements,
+    integerShare: elements === 0 ? 0 : integers / elements,
+    bytes: body.byteLength,
+    rounds: stringify.length,
+    stringifyMs,
+    encodeMs,
+    ratio: encodeMs / stringifyMs,
+    encodeMBps: body.byteLength / 1e3 / encodeMs,
+  };
+}
+
+/** The encode table, markdown. */
+export function encodeTable(rows: readonly EncodeRow[]): string {
+  const lines = [
+    "| model | output elements (integer-valued) | JSON response KB | rounds | value per element + JSON.stringify ms | edge-infer encode ms | encode ÷ that | encode MB/s |",
+    `|${" --- |".repeat(8)}`,
+  ];
+  for (const r of rows) {
+    lines.push(
+      `| ${r.model} | ${r.elements} (${(100 * r.integerShare).toFixed(0)} %) | ${(r.bytes / 1e3).toFixed(r.bytes < 1e4 ? 2 : 0)} | ${r.rounds} | ${r.stringifyMs.toFixed(3)} | ${r.encodeMs.toFixed(3)} | ${r.ratio.toFixed(2)} | ${r.encodeMBps.toFixed(0)} |`,
+    );
+  }
+  return lines.join("\n");
 }

@@ -9,7 +9,7 @@ import { join, resolve } from "node:path";
 import { panels, svgChart } from "./chart";
 import { ROOT, shippedBatching } from "./children";
 import { coldTable, coldTarget } from "./cold-rows";
-import { type DecodeRow, decodeTable, decodeTargets } from "./decode-rows";
+import { type DecodeRow, decodeTable, decodeTargets, encodeTable } from "./decode-rows";
 import { modeTable } from "./mode-rows";
 import { perfAnalyzerTable, perfAnalyzerTargets } from "./perf-analyzer-rows";
 import { perfTargets } from "./perf-targets";
@@ -61,7 +61,9 @@ export async function runBench(
     await readFile(join(ROOT, "node_modules/onnxruntime-node/package.json"), "utf8"),
   );
   const ortVersion = String(ortPackage.version);
-  const decode = result.decode.length === 0 ? "" : `\n${decodeTable(result.decode)}\n`;
+  const decode =
+    (result.decode.length === 0 ? "" : `\n${decodeTable(result.decode)}\n`) +
+    (result.encode.length === 0 ? "" : `\n${encodeTable(result.encode)}\n`);
   const modes = result.memory.length === 0 ? "" : `\n${modeTable(rows, result.memory)}\n`;
   const cold = result.cold === undefined ? "" : `\n${coldTable(result.cold)}\n`;
   const readme = `\nFor the README (\`${commandOf()}\`):\n\n${readmeTable(rows)}\n`;
@@ -79,7 +81,7 @@ export async function runBench(
   await writeFile(files.markdown, md);
   await writeFile(
     files.json,
-    `${JSON.stringify({ settings: { ...s, out }, ortVersion, rows, targets: goals, decode: result.decode, memory: result.memory, cold: result.cold, pipeline: result.pipeline, rawBatchSweep: result.sweep }, null, 2)}\n`,
+    `${JSON.stringify({ settings: { ...s, out }, ortVersion, rows, targets: goals, decode: result.decode, encode: result.encode, memory: result.memory, cold: result.cold, pipeline: result.pipeline, rawBatchSweep: result.sweep }, null, 2)}\n`,
   );
   const svg = svgChart(ps, title);
   await writeFile(files.svg, svg);

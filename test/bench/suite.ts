@@ -8,7 +8,7 @@ import type { Tensor } from "../../layers/protocol/types";
 import { measureCacheRows } from "./cache-rows";
 import { benchRepository, modelPath, profiled, startGateway, startHandwritten } from "./children";
 import { type ColdStart, measureColdStart } from "./cold-rows";
-import { type DecodeRow, measureDecode } from "./decode-rows";
+import { type DecodeRow, type EncodeRow, measureDecode, measureEncode } from "./decode-rows";
 import { measureHttp } from "./http-rows";
 import { type MeasureOptions, turnOrder } from "./measure";
 import { type ModeMemory, measureModeRows } from "./mode-rows";
@@ -25,6 +25,8 @@ import { measureTailRow } from "./tail-rows";
 export interface SuiteResult {
   rows: Row[];
   decode: DecodeRow[];
+  /** The JSON response encode figures, per model (with the decode figures: when JSON is on). */
+  encode: EncodeRow[];
   /** The ocr pipeline against @gutenye/ocr-node (BENCH_PIPELINE). */
   pipeline?: PipelineRow;
   sweep: Record<string, Array<{ batch: number; itemsPerSec: number; p50Ms: number }>>;
@@ -62,6 +64,7 @@ export async function runSuite(s: BenchSettings, log: (line: string) => void): P
   const expected = new Map<string, Tensor[]>();
   const sweep: SuiteResult["sweep"] = {};
   const decode: DecodeRow[] = [];
+  const encode: EncodeRow[] = [];
   if (s.json) {
     for (const name of s.models) {
       const d = measureDecode(modelOf(name), s.seconds * 1000, s.maxRequests);
@@ -76,6 +79,13 @@ export async function runSuite(s: BenchSettings, log: (line: string) => void): P
     const model = modelOf(name);
     const raw = await measureRaw(await modelPath(name), model, s.threads, timing);
     expected.set(name, raw.expected);
+    if (s.json) {
+      const e = measureEncode(name, raw.expected, s.seconds * 1000, s.maxRequests);
+      encode.push(e);
+      log(
+        `${name} | JSON encode ${(e.bytes / 1e3).toFixed(1)} KB (${(100 * e.integerShare).toFixed(0)} % integer-valued): ${e.encodeMs.toFixed(3)} ms vs a value per element + JSON.stringify ${e.stringifyMs.toFixed(3)} ms (${e.ratio.toFixed(2)}×)`,
+      );
+    }
     sweep[name] = raw.byBatch.map(({ batch, m }) => ({ batch, itemsPerSec: m.rps * batch, p50Ms: m.p50Ms }));
     add(
       rowOf(
@@ -166,6 +176,7 @@ export async function runSuite(s: BenchSettings, log: (line: string) => void): P
     perfAnalyzer,
     rows,
     decode,
+    encode,
     sweep,
     memory,
     ...(cold === undefined ? {} : { cold }),
