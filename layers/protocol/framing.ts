@@ -197,6 +197,8 @@ function written(e: unknown): e is TensorEntry & { data: Uint8Array } {
  * encoder sets) with `"data":` and the bytes after them, copied once into the body.
  */
 function headerBytes(header: Record<string, unknown>): Uint8Array {
+  const values = Object.values(header);
+  if (!values.some((v) => Array.isArray(v) && v.some(written))) return utf8.encode(JSON.stringify(header));
   const parts: Array<string | Uint8Array> = [];
   let text = "{";
   let first = true;
@@ -223,7 +225,6 @@ function headerBytes(header: Record<string, unknown>): Uint8Array {
     text += "]";
   }
   parts.push(`${text}}`);
-  if (parts.length === 1) return utf8.encode(parts[0] as string);
   const encoded = parts.map((p) => (typeof p === "string" ? utf8.encode(p) : p));
   let total = 0;
   for (const p of encoded) total += p.byteLength;
