@@ -218,7 +218,8 @@ function headerBytes(header: Record<string, unknown>): Uint8Array {
         continue;
       }
       const { data, ...rest } = e;
-      text += `${JSON.stringify(rest).slice(0, -1)},"data":`;
+      const head = JSON.stringify(rest);
+      text += `${head === "{}" ? "{" : `${head.slice(0, -1)},`}"data":`;
       parts.push(text, data);
       text = "}";
     }
