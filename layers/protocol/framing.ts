@@ -168,21 +168,29 @@ export function encodeTensors(
 
 /** JSON alone when there are no chunks; else JSON header + chunks, with the header's length. */
 export function assemble(header: Record<string, unknown>, chunks: readonly Uint8Array[]): EncodedBody {
-  const json = headerBytes(header);
-  if (chunks.length === 0) return { body: json, contentType: JSON_TYPE };
+  const json = headerParts(header);
+  if (chunks.length === 0 && json.length === 1)
+    return { body: json[0] as Uint8Array, contentType: JSON_TYPE };
+  let jsonLength = 0;
+  for (const p of json) jsonLength += p.byteLength;
   // Trailing spaces (valid JSON) align the binary part to 8 bytes, so that a receiver holding the
   // body in an aligned buffer gets the first tensor (and often the others) without a copy.
-  const headerLength = json.byteLength + ((8 - (json.byteLength % 8)) % 8);
+  const headerLength = chunks.length === 0 ? jsonLength : jsonLength + ((8 - (jsonLength % 8)) % 8);
   let total = headerLength;
   for (const c of chunks) total += c.byteLength;
   const body = new Uint8Array(total);
-  body.set(json, 0);
-  body.fill(0x20, json.byteLength, headerLength);
-  let off = headerLength;
+  let off = 0;
+  for (const p of json) {
+    body.set(p, off);
+    off += p.byteLength;
+  }
+  body.fill(0x20, jsonLength, headerLength);
+  off = headerLength;
   for (const c of chunks) {
     body.set(c, off);
     off += c.byteLength;
   }
+  if (chunks.length === 0) return { body, contentType: JSON_TYPE };
   return { body, headerLength, contentType: BINARY_TYPE };
 }
 
@@ -192,14 +200,14 @@ function written(e: unknown): e is TensorEntry & { data: Uint8Array } {
 }
 
 /**
- * `JSON.stringify(header)` as UTF-8, where a tensor entry's `data` may be its JSON text already
- * written as bytes: each such entry is the JSON of its other fields (data is the last field an
- * encoder sets) with `"data":` and the bytes after them, copied once into the body.
+ * `JSON.stringify(header)` as UTF-8, in parts: a tensor entry's `data` may be its JSON text already
+ * written as bytes (json-writer.ts), which then follows the JSON of the entry's other fields (data
+ * is the last field an encoder sets) and `"data":`; assemble copies the parts once into the body.
  */
-function headerBytes(header: Record<string, unknown>): Uint8Array {
+function headerParts(header: Record<string, unknown>): Uint8Array[] {
   const values = Object.values(header);
-  if (!values.some((v) => Array.isArray(v) && v.some(written))) return utf8.encode(JSON.stringify(header));
-  const parts: Array<string | Uint8Array> = [];
+  if (!values.some((v) => Array.isArray(v) && v.some(written))) return [utf8.encode(JSON.stringify(header))];
+  const parts: Uint8Array[] = [];
   let text = "{";
   let first = true;
   for (const [key, value] of Object.entries(header)) {
@@ -220,20 +228,11 @@ function headerBytes(header: Record<string, unknown>): Uint8Array {
       const { data, ...rest } = e;
       const head = JSON.stringify(rest);
       text += `${head === "{}" ? "{" : `${head.slice(0, -1)},`}"data":`;
-      parts.push(text, data);
+      parts.push(utf8.encode(text), data);
       text = "}";
     }
     text += "]";
   }
-  parts.push(`${text}}`);
-  const encoded = parts.map((p) => (typeof p === "string" ? utf8.encode(p) : p));
-  let total = 0;
-  for (const p of encoded) total += p.byteLength;
-  const body = new Uint8Array(total);
-  let off = 0;
-  for (const p of encoded) {
-    body.set(p, off);
-    off += p.byteLength;
-  }
-  return body;
+  parts.push(utf8.encode(`${text}}`));
+  return parts;
 }

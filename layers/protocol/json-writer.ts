@@ -17,6 +17,7 @@ import type { Tensor } from "./types";
 
 const COMMA = 0x2c;
 const ZERO = 0x30;
+const OPEN = 0x5b;
 const CLOSE = 0x5d;
 const EMPTY = new Uint8Array(0);
 /**
@@ -28,8 +29,6 @@ export const SMALL = 256;
 const ascii = new TextEncoder();
 /** Room for one element and its comma: a double's JSON text is at most 24 characters ("-1.2345678901234567e-308"). */
 const NUMBER_ROOM = 26;
-const TRUE = [0x74, 0x72, 0x75, 0x65];
-const FALSE = [0x66, 0x61, 0x6c, 0x73, 0x65];
 
 /** A growing byte buffer. */
 class Bytes {
@@ -80,17 +79,12 @@ class Bytes {
   }
 
   /** ASCII text. */
-  ascii(s: string, from = 0, to = s.length): void {
-    this.room(to - from);
+  ascii(s: string): void {
+    this.room(s.length);
     const buf = this.buf;
     let p = this.pos;
-    for (let i = from; i < to; i++) buf[p++] = s.charCodeAt(i);
+    for (let i = 0; i < s.length; i++) buf[p++] = s.charCodeAt(i);
     this.pos = p;
-  }
-
-  bytes(b: readonly number[]): void {
-    this.room(b.length);
-    for (const x of b) this.buf[this.pos++] = x;
   }
 
   done(): Uint8Array {
@@ -160,14 +154,16 @@ function packed(d: Float32Array | Float64Array): Uint8Array {
   return ascii.encode(JSON.stringify(values));
 }
 
-/** Writes integer elements (every value an integer below 2^32 in magnitude). */
-function integers(out: Bytes, d: ArrayLike<number>): void {
+/** Writes integer elements (every value an integer below 2^32 in magnitude), or BOOL's as true/false. */
+function integers(out: Bytes, d: ArrayLike<number>, bool: boolean): void {
   for (let i = 0; i < d.length; i++) {
     if (i > 0) {
       out.room(1);
       out.buf[out.pos++] = COMMA;
     }
-    out.integer(d[i] as number);
+    const v = d[i] as number;
+    if (bool) out.ascii(v !== 0 ? "true" : "false");
+    else out.integer(v);
   }
 }
 
@@ -183,33 +179,25 @@ export function jsonDataBytes(t: Tensor): Uint8Array | undefined {
   if (floating && !integerValued(d as Float32Array | Float64Array))
     return packed(d as Float32Array | Float64Array);
   const out = new Bytes(d.length * 2 + 16);
-  out.buf[out.pos++] = 0x5b;
+  out.buf[out.pos++] = OPEN;
   switch (t.datatype) {
     case "FP32":
     case "FP64":
       mostlyIntegers(out, d as Float32Array | Float64Array);
       break;
     case "BOOL":
-      for (let i = 0; i < d.length; i++) {
-        if (i > 0) {
-          out.room(1);
-          out.buf[out.pos++] = COMMA;
-        }
-        out.bytes(d[i] !== 0 ? TRUE : FALSE);
-      }
-      break;
     case "INT8":
     case "INT16":
     case "INT32":
     case "UINT8":
     case "UINT16":
     case "UINT32":
-      integers(out, d as ArrayLike<number>);
+      integers(out, d as ArrayLike<number>, t.datatype === "BOOL");
       break;
     default:
       return undefined;
   }
   out.room(1);
-  out.buf[out.pos++] = 0x5d;
+  out.buf[out.pos++] = CLOSE;
   return out.done();
 }
