@@ -24,16 +24,27 @@ const NINE = 0x39;
  * The mantissa takes digits while below this (17 significant digits and up); a later digit changes
  * the value by under 1e-17 of it, far inside the FP32 rounding check's margin.
  */
-const MANTISSA_CAP = 1e17;
-const TWO_53 = 2 ** 53;
-const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
+export const MANTISSA_CAP = 1e17;
+export const TWO_53 = 2 ** 53;
+export const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 /**
  * Relative margin of the FP32 rounding check. The approximation is within ~23 double ulps
  * (2^-48) of the exact value; when the value ± 2^-44 rounds to one float32, so does the double
  * JSON.parse would have produced (rounding is monotonic).
  */
-const LOW = 1 - 2 ** -44;
-const HIGH = 1 + 2 ** -44;
+export const LOW = 1 - 2 ** -44;
+export const HIGH = 1 + 2 ** -44;
+
+/**
+ * Four ASCII digits in a little-endian word as their value 0-9999, or -1 unless all four are digits
+ * (every high nibble 3, and no low nibble above 9: +6 would carry).
+ */
+export function digits4(w: number): number {
+  if ((w & 0xf0f0f0f0) !== 0x30303030 || ((w + 0x06060606) & 0xf0f0f0f0) !== 0x30303030) return -1;
+  const d = w - 0x30303030;
+  const pairs = (d * 10 + (d >>> 8)) & 0x00ff00ff;
+  return (pairs & 0xff) * 100 + (pairs >>> 16);
+}
 
 /** The cursor. `end` bounds the JSON part of the body. */
 export class JsonReader {
@@ -52,7 +63,7 @@ export class JsonReader {
   escaped = false;
 
   /** `b`'s bytes as little-endian words, for scanNumber's four digits at a time. */
-  private readonly words: DataView;
+  readonly words: DataView;
 
   constructor(
     readonly b: Uint8Array,
@@ -225,8 +236,9 @@ export class JsonReader {
    * At a number: checks its JSON syntax and moves past it; sets `num` to its value, exactly the
    * double of JSON.parse when `exact` is set, else an approximation within 2^-48 (see float32).
    * Digits go into the mantissa until it reaches MANTISSA_CAP; later ones are checked and, before
-   * the point, scale it. A fraction's digits are read four at a time (the spelling clients use for
-   * floats has 16 or 17 of them).
+   * the point, scale it. A fraction's digits are read eight at a time (the spelling clients use for
+   * floats has 16 or 17 of them). Bytes are read without a bound check per byte: past the end of
+   * `b` they read as undefined, which is no digit, and a number that ran past `end` bails.
    */
   scanNumber(): void {
     const b = this.b;
@@ -234,55 +246,55 @@ export class JsonReader {
     let p = this.pos;
     let c = b[p] as number;
     const negative = c === MINUS;
-    if (negative) c = p + 1 < end ? (b[++p] as number) : -1;
+    if (negative) c = b[++p] as number;
     let m = 0;
     let e = 0;
     if (c === ZERO) {
-      c = ++p < end ? (b[p] as number) : -1;
+      c = b[++p] as number;
     } else if (c > ZERO && c <= NINE) {
       do {
         if (m < MANTISSA_CAP) m = m * 10 + (c - ZERO);
         else e++;
-        c = ++p < end ? (b[p] as number) : -1;
+        c = b[++p] as number;
       } while (c >= ZERO && c <= NINE);
     } else throw BAIL;
     if (c === DOT) {
       const first = ++p;
       const words = this.words;
-      while (p + 4 <= end) {
-        const w = words.getUint32(p, true);
-        // Four ASCII digits: every high nibble 3, and no low nibble above 9 (+6 would carry).
-        if ((w & 0xf0f0f0f0) !== 0x30303030 || ((w + 0x06060606) & 0xf0f0f0f0) !== 0x30303030) break;
+      while (p + 8 <= end) {
+        const hi = digits4(words.getUint32(p, true));
+        if (hi < 0) break;
+        const lo = digits4(words.getUint32(p + 4, true));
+        if (lo < 0) break;
         if (m < MANTISSA_CAP) {
-          const d = w - 0x30303030;
-          const pairs = (d * 10 + (d >>> 8)) & 0x00ff00ff;
-          m = m * 1e4 + ((pairs & 0xff) * 100 + (pairs >>> 16));
-          e -= 4;
+          m = m * 1e8 + (hi * 1e4 + lo);
+          e -= 8;
         }
-        p += 4;
+        p += 8;
       }
-      c = p < end ? (b[p] as number) : -1;
+      c = b[p] as number;
       while (c >= ZERO && c <= NINE) {
         if (m < MANTISSA_CAP) {
           m = m * 10 + (c - ZERO);
           e--;
         }
-        c = ++p < end ? (b[p] as number) : -1;
+        c = b[++p] as number;
       }
       if (p === first) throw BAIL;
     }
     if (c === 0x65 || c === 0x45) {
-      c = ++p < end ? (b[p] as number) : -1;
+      c = b[++p] as number;
       const minus = c === MINUS;
-      if (minus || c === PLUS) c = ++p < end ? (b[p] as number) : -1;
+      if (minus || c === PLUS) c = b[++p] as number;
       if (!(c >= ZERO && c <= NINE)) throw BAIL;
       let x = 0;
       do {
         if (x < 100_000) x = x * 10 + (c - ZERO);
-        c = ++p < end ? (b[p] as number) : -1;
+        c = b[++p] as number;
       } while (c >= ZERO && c <= NINE);
       e += minus ? -x : x;
     }
+    if (p > end) throw BAIL;
     const start = this.pos;
     this.pos = p;
     let v: number;

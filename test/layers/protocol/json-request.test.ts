@@ -257,6 +257,44 @@ describe("one-pass JSON request decoder", () => {
     );
   });
 
+  it("rounds float32 midpoints spelled with 17 to 25 digits as JSON.parse does", () => {
+    // Halfway between two float32 values: the double it spells must decide the rounding.
+    const word = new Uint32Array(1);
+    const single = new Float32Array(word.buffer);
+    const midpointArb = fc
+      .record({
+        v: fc.float({ min: Math.fround(1e-3), max: Math.fround(1e6), noNaN: true }),
+        digits: fc.integer({ min: 17, max: 25 }),
+        minus: fc.boolean(),
+      })
+      .map(({ v, digits, minus }) => {
+        single[0] = v;
+        word[0] = (word[0] as number) + 1;
+        return `${minus ? "-" : ""}${((v + (single[0] as number)) / 2).toPrecision(digits)}`;
+      });
+    fc.assert(
+      fc.property(fc.array(midpointArb, { minLength: 1, maxLength: 8 }), (values) => {
+        const body = utf8(
+          `{"inputs":[{"name":"x","datatype":"FP32","shape":[${values.length}],"data":[${values.join(",")}]}]}`,
+        );
+        expect(outcome(body)).toEqual(reference(body));
+      }),
+      RUNS,
+    );
+  });
+
+  it("answers a malformed number or separator in a float row as today, wherever it stands", () => {
+    const tokens = ["1.", ".5", "-", "-.5", "01", "1e", "1.e5", "+1", "--1", "", " ", "1 2", "0x1", "1.5.5"];
+    for (const dt of ["FP32", "FP64"]) {
+      for (const token of tokens) {
+        for (const row of [`${token},1,2`, `1,${token},2`, `1,2,${token}`, `1, ${token} ,2`]) {
+          const body = utf8(`{"inputs":[{"name":"x","datatype":"${dt}","shape":[3],"data":[${row}]}]}`);
+          expect(outcome(body), `${dt} [${row}]`).toEqual(reference(body));
+        }
+      }
+    }
+  });
+
   it("refuses numbers outside a float type's range, naming the input", () => {
     const one = (dt: string, v: string) =>
       utf8(`{"inputs":[{"name":"x","datatype":"${dt}","shape":[2],"data":[0,${v}]}]}`);
