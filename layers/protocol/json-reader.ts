@@ -62,7 +62,7 @@ export class JsonReader {
   /** Set by skipString: the string holds a backslash escape. */
   escaped = false;
 
-  /** `b`'s bytes as little-endian words, for scanNumber's four digits at a time. */
+  /** `b`'s bytes as little-endian words, for reading a fraction's digits eight at a time. */
   readonly words: DataView;
 
   constructor(
