@@ -24,7 +24,7 @@ const NINE = 0x39;
  * The mantissa takes digits while below this (17 significant digits and up); a later digit changes
  * the value by under 1e-17 of it, far inside the FP32 rounding check's margin.
  */
-export const MANTISSA_CAP = 1e17;
+const MANTISSA_CAP = 1e17;
 export const TWO_53 = 2 ** 53;
 export const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
 /**
@@ -39,7 +39,7 @@ export const HIGH = 1 + 2 ** -44;
  * Four ASCII digits in a little-endian word as their value 0-9999, or -1 unless all four are digits
  * (every high nibble 3, and no low nibble above 9: +6 would carry).
  */
-export function digits4(w: number): number {
+function digits4(w: number): number {
   if ((w & 0xf0f0f0f0) !== 0x30303030 || ((w + 0x06060606) & 0xf0f0f0f0) !== 0x30303030) return -1;
   const d = w - 0x30303030;
   const pairs = (d * 10 + (d >>> 8)) & 0x00ff00ff;
@@ -61,9 +61,12 @@ export class JsonReader {
   exact = false;
   /** Set by skipString: the string holds a backslash escape. */
   escaped = false;
+  /** Set by digits: the number read is mantissa × 10^exponent. */
+  mantissa = 0;
+  exponent = 0;
 
   /** `b`'s bytes as little-endian words, for reading a fraction's digits eight at a time. */
-  readonly words: DataView;
+  private readonly words: DataView;
 
   constructor(
     readonly b: Uint8Array,
@@ -235,53 +238,17 @@ export class JsonReader {
   /**
    * At a number: checks its JSON syntax and moves past it; sets `num` to its value, exactly the
    * double of JSON.parse when `exact` is set, else an approximation within 2^-48 (see float32).
-   * Digits go into the mantissa until it reaches MANTISSA_CAP; later ones are checked and, before
-   * the point, scale it. A fraction's digits are read eight at a time (the spelling clients use for
-   * floats has 16 or 17 of them). Bytes are read without a bound check per byte: past the end of
-   * `b` they read as undefined, which is no digit, and a number that ran past `end` bails.
+   * The digits are digits()'s; a number that ran past `end` bails.
    */
   scanNumber(): void {
     const b = this.b;
     const end = this.end;
-    let p = this.pos;
+    const negative = b[this.pos] === MINUS;
+    let p = this.digits(negative ? this.pos + 1 : this.pos);
+    if (p < 0) throw BAIL;
+    const m = this.mantissa;
+    let e = this.exponent;
     let c = b[p] as number;
-    const negative = c === MINUS;
-    if (negative) c = b[++p] as number;
-    let m = 0;
-    let e = 0;
-    if (c === ZERO) {
-      c = b[++p] as number;
-    } else if (c > ZERO && c <= NINE) {
-      do {
-        if (m < MANTISSA_CAP) m = m * 10 + (c - ZERO);
-        else e++;
-        c = b[++p] as number;
-      } while (c >= ZERO && c <= NINE);
-    } else throw BAIL;
-    if (c === DOT) {
-      const first = ++p;
-      const words = this.words;
-      while (p + 8 <= end) {
-        const hi = digits4(words.getUint32(p, true));
-        if (hi < 0) break;
-        const lo = digits4(words.getUint32(p + 4, true));
-        if (lo < 0) break;
-        if (m < MANTISSA_CAP) {
-          m = m * 1e8 + (hi * 1e4 + lo);
-          e -= 8;
-        }
-        p += 8;
-      }
-      c = b[p] as number;
-      while (c >= ZERO && c <= NINE) {
-        if (m < MANTISSA_CAP) {
-          m = m * 10 + (c - ZERO);
-          e--;
-        }
-        c = b[++p] as number;
-      }
-      if (p === first) throw BAIL;
-    }
     if (c === 0x65 || c === 0x45) {
       c = b[++p] as number;
       const minus = c === MINUS;
@@ -326,6 +293,58 @@ export class JsonReader {
       return;
     }
     this.num = negative ? -v : v;
+  }
+
+  /**
+   * Reads a number's digits from `p`, its first one (after any sign): the integer part and any
+   * fraction, into `mantissa` and `exponent`. Digits go into the mantissa until it reaches
+   * MANTISSA_CAP; later ones are checked and, before the point, scale it. A fraction's digits are
+   * read eight at a time (the spelling clients use for floats has 16 or 17 of them). Returns the
+   * position after the digits, or -1 when they are not JSON's (no digit, a leading zero's
+   * digits aside, or a point with no digit after it). Bytes are read without a bound check per
+   * byte: past the end of `b` they read as undefined, which is no digit.
+   */
+  digits(p: number): number {
+    const b = this.b;
+    let c = b[p] as number;
+    let m = 0;
+    let e = 0;
+    if (c === ZERO) {
+      c = b[++p] as number;
+    } else if (c > ZERO && c <= NINE) {
+      do {
+        if (m < MANTISSA_CAP) m = m * 10 + (c - ZERO);
+        else e++;
+        c = b[++p] as number;
+      } while (c >= ZERO && c <= NINE);
+    } else return -1;
+    if (c === DOT) {
+      const first = ++p;
+      const words = this.words;
+      while (p + 8 <= this.end) {
+        const hi = digits4(words.getUint32(p, true));
+        if (hi < 0) break;
+        const lo = digits4(words.getUint32(p + 4, true));
+        if (lo < 0) break;
+        if (m < MANTISSA_CAP) {
+          m = m * 1e8 + (hi * 1e4 + lo);
+          e -= 8;
+        }
+        p += 8;
+      }
+      c = b[p] as number;
+      while (c >= ZERO && c <= NINE) {
+        if (m < MANTISSA_CAP) {
+          m = m * 10 + (c - ZERO);
+          e--;
+        }
+        c = b[++p] as number;
+      }
+      if (p === first) return -1;
+    }
+    this.mantissa = m;
+    this.exponent = e;
+    return p;
   }
 
   /** Sets `num` to the number just scanned from `start`, converted by V8 (exact). */
