@@ -4,7 +4,7 @@
  * yields the same elements; anything else throws BAIL (see json-reader.ts).
  */
 import { toHalf } from "./datatypes";
-import { BAIL, HIGH, type JsonReader, LOW, POW10, TWO_53 } from "./json-reader";
+import { BAIL, type JsonReader, POW10, TWO_53, toFloat32 } from "./json-reader";
 import type { Datatype, TensorData } from "./types";
 
 /** The integer datatypes held in a double-sized typed array. */
@@ -235,10 +235,7 @@ function floats(
       else {
         const x = e === 0 ? m : m / (pow10[-e] as number);
         if (m < TWO_53) v = fp32 ? Math.fround(x) : x;
-        else if (fp32) {
-          const low = Math.fround(x * LOW);
-          if (low === Math.fround(x * HIGH)) v = low;
-        }
+        else if (fp32) v = toFloat32(x, false);
       }
     }
     if (!Number.isNaN(v)) {

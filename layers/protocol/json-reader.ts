@@ -32,8 +32,19 @@ export const POW10 = Array.from({ length: 23 }, (_, i) => 10 ** i);
  * (2^-48) of the exact value; when the value ± 2^-44 rounds to one float32, so does the double
  * JSON.parse would have produced (rounding is monotonic).
  */
-export const LOW = 1 - 2 ** -44;
-export const HIGH = 1 + 2 ** -44;
+const LOW = 1 - 2 ** -44;
+const HIGH = 1 + 2 ** -44;
+
+/**
+ * `x`, a decimal's value (exactly it when `exact`, else within 2^-48 of it), as the float32 that
+ * `Math.fround(JSON.parse(text))` gives; NaN when x ± 2^-44 falls on two float32 values (the
+ * caller then converts the text itself).
+ */
+export function toFloat32(x: number, exact: boolean): number {
+  if (exact) return Math.fround(x);
+  const low = Math.fround(x * LOW);
+  return low === Math.fround(x * HIGH) ? low : Number.NaN;
+}
 
 /**
  * Four ASCII digits in a little-endian word as their value 0-9999, or -1 unless all four are digits
@@ -364,14 +375,9 @@ export class JsonReader {
   float32(): void {
     const start = this.pos;
     this.scanNumber();
-    const v = this.num;
-    if (this.exact) {
-      this.num = Math.fround(v);
-      return;
-    }
-    const lo = Math.fround(v * LOW);
-    if (lo === Math.fround(v * HIGH)) {
-      this.num = lo;
+    const f = toFloat32(this.num, this.exact);
+    if (!Number.isNaN(f)) {
+      this.num = f;
       return;
     }
     this.slow(start);

@@ -13,6 +13,7 @@
  * FP16, INT64, UINT64 and BYTES have no path here, nor tensors under SMALL elements: jsonDataBytes
  * returns undefined for them.
  */
+import { finiteOrText } from "./json";
 import type { Tensor } from "./types";
 
 const COMMA = 0x2c;
@@ -127,7 +128,7 @@ function mostlyIntegers(out: Bytes, d: Float32Array | Float64Array): void {
       q++;
     } else {
       out.pos = p;
-      out.ascii(Number.isNaN(v) ? '"NaN"' : v > 0 ? '"Infinity"' : '"-Infinity"');
+      out.ascii(`"${finiteOrText(v)}"`);
       p = out.pos;
     }
     out.pos = p;
@@ -147,10 +148,7 @@ function integerValued(d: Float32Array | Float64Array): boolean {
 /** The JSON array of floats as one packed array through JSON.stringify. */
 function packed(d: Float32Array | Float64Array): Uint8Array {
   const values: Array<number | string> = [];
-  for (let i = 0; i < d.length; i++) {
-    const v = d[i] as number;
-    values.push(v - v === 0 ? v : Number.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity");
-  }
+  for (let i = 0; i < d.length; i++) values.push(finiteOrText(d[i] as number));
   return ascii.encode(JSON.stringify(values));
 }
 

@@ -129,7 +129,8 @@ export function tensorToJSONData(t: Tensor): Array<number | string | boolean> {
   }
 }
 
-function finiteOrText(v: number): number | string {
+/** A float as JSON writes it: the number, or the protocol's string for NaN and the infinities. */
+export function finiteOrText(v: number): number | string {
   if (Number.isFinite(v)) return v;
   return Number.isNaN(v) ? "NaN" : v > 0 ? "Infinity" : "-Infinity";
 }

@@ -10,7 +10,7 @@ import { decodeInferRequest, encodeInferResponse, tensorToJSONData } from "../..
 import { DEFAULT_JSON_LIMITS } from "../../layers/protocol/json-limits";
 import type { Tensor } from "../../layers/protocol/types";
 import { type BenchModel, inputTensor, jsonBody } from "./payloads";
-import type { Target } from "./report";
+import { markdownTable, type Target } from "./report";
 
 /**
  * One model's decode figures: the fastest of alternating rounds (on a shared machine the least
@@ -82,16 +82,26 @@ export function measureDecode(m: BenchModel, budgetMs: number, maxRounds = 1_000
 
 /** The decode table, markdown. */
 export function decodeTable(rows: readonly DecodeRow[]): string {
-  const lines = [
-    "| model | JSON body KB | rounds | JSON.parse ms | edge-infer decode ms | decode ÷ JSON.parse | decode MB/s |",
-    `|${" --- |".repeat(7)}`,
-  ];
-  for (const r of rows) {
-    lines.push(
-      `| ${r.model} | ${(r.bytes / 1e3).toFixed(0)} | ${r.rounds} | ${r.jsonParseMs.toFixed(3)} | ${r.decodeMs.toFixed(3)} | ${r.ratio.toFixed(2)} | ${r.decodeMBps.toFixed(0)} |`,
-    );
-  }
-  return lines.join("\n");
+  return markdownTable(
+    [
+      "model",
+      "JSON body KB",
+      "rounds",
+      "JSON.parse ms",
+      "edge-infer decode ms",
+      "decode ÷ JSON.parse",
+      "decode MB/s",
+    ],
+    rows.map((r) => [
+      r.model,
+      (r.bytes / 1e3).toFixed(0),
+      String(r.rounds),
+      r.jsonParseMs.toFixed(3),
+      r.decodeMs.toFixed(3),
+      r.ratio.toFixed(2),
+      r.decodeMBps.toFixed(0),
+    ]),
+  );
 }
 
 /** The issue's decode target per model. */
@@ -173,14 +183,26 @@ export function measureEncode(
 
 /** The encode table, markdown. */
 export function encodeTable(rows: readonly EncodeRow[]): string {
-  const lines = [
-    "| model | output elements (integer-valued) | JSON response KB | rounds | value per element + JSON.stringify ms | edge-infer encode ms | encode ÷ that | encode MB/s |",
-    `|${" --- |".repeat(8)}`,
-  ];
-  for (const r of rows) {
-    lines.push(
-      `| ${r.model} | ${r.elements} (${(100 * r.integerShare).toFixed(0)} %) | ${(r.bytes / 1e3).toFixed(r.bytes < 1e4 ? 2 : 0)} | ${r.rounds} | ${r.stringifyMs.toFixed(3)} | ${r.encodeMs.toFixed(3)} | ${r.ratio.toFixed(2)} | ${r.encodeMBps.toFixed(0)} |`,
-    );
-  }
-  return lines.join("\n");
+  return markdownTable(
+    [
+      "model",
+      "output elements (integer-valued)",
+      "JSON response KB",
+      "rounds",
+      "value per element + JSON.stringify ms",
+      "edge-infer encode ms",
+      "encode ÷ that",
+      "encode MB/s",
+    ],
+    rows.map((r) => [
+      r.model,
+      `${r.elements} (${(100 * r.integerShare).toFixed(0)} %)`,
+      (r.bytes / 1e3).toFixed(r.bytes < 1e4 ? 2 : 0),
+      String(r.rounds),
+      r.stringifyMs.toFixed(3),
+      r.encodeMs.toFixed(3),
+      r.ratio.toFixed(2),
+      r.encodeMBps.toFixed(0),
+    ]),
+  );
 }

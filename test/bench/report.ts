@@ -87,6 +87,12 @@ export function withRatios(rows: readonly Row[]): Row[] {
 }
 
 /** A target of issue 7, as measured. */
+/** A markdown table: the header row, its rule, then one line per row of cells. */
+export function markdownTable(head: readonly string[], rows: ReadonlyArray<readonly string[]>): string {
+  const line = (cells: readonly string[]) => `| ${cells.join(" | ")} |`;
+  return [line(head), `|${" --- |".repeat(head.length)}`, ...rows.map(line)].join("\n");
+}
+
 export interface Target {
   name: string;
   measured: string;
