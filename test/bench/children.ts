@@ -86,14 +86,20 @@ export interface ServerChild {
 const tsx = ["--import", "tsx"];
 
 /**
- * The node flags of `npm start` (package.json's start script, e.g. the young generation's size):
- * the bench's gateway runs as users start it.
+ * How `npm start` starts the gateway (package.json's start script): the environment it sets before
+ * the command (glibc's malloc thresholds) and its node flags (e.g. the young generation's size). The
+ * bench's gateway runs as users start it.
  */
-export async function startFlags(): Promise<string[]> {
+export async function startCommand(): Promise<{ env: Record<string, string>; flags: string[] }> {
   const pkg = JSON.parse(await readFile(join(ROOT, "package.json"), "utf8")) as {
     scripts: { start: string };
   };
-  return pkg.scripts.start.split(/\s+/).filter((w) => w.startsWith("--"));
+  const words = pkg.scripts.start.split(/\s+/);
+  const command = words.findIndex((w) => !/^[A-Z_][A-Z0-9_]*=/.test(w));
+  const env = Object.fromEntries(
+    words.slice(0, command).map((w) => [w.slice(0, w.indexOf("=")), w.slice(w.indexOf("=") + 1)]),
+  );
+  return { env, flags: words.filter((w) => w.startsWith("--")) };
 }
 
 async function stopChild(started: Started): Promise<void> {
@@ -142,12 +148,14 @@ export async function startHandwritten(
  * `env` adds variables (cache, log level). Resolves once it printed its ready line.
  */
 export async function startGateway(repositoryUri: string, options: ChildOptions = {}): Promise<ServerChild> {
+  const start = await startCommand();
   const started = await startProcess(
     process.execPath,
-    [...(await startFlags()), ...(options.nodeFlags ?? []), ...tsx, join(ROOT, "gateway/node.ts")],
+    [...start.flags, ...(options.nodeFlags ?? []), ...tsx, join(ROOT, "gateway/node.ts")],
     {
       env: {
         ...process.env,
+        ...start.env,
         LOG_LEVEL: "ERROR",
         // ocr-det's 1×3×320×320 JSON request of full-precision floats is 6 MB, over the default
         // 4.4 MiB (which keeps Lambda's payload limit); local mode has no such limit to keep.

@@ -12,6 +12,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { REPO_ROOT, sharpVersion } from "../../infra/paths";
+import { startCommand } from "../bench/children";
 
 /** How the Dockerfiles name sharp's version: the build argument CDK sets from package-lock.json. */
 const SHARP_ARG = ["$", "{SHARP_VERSION}"].join("");
@@ -56,4 +57,26 @@ describe.each([
     const libvips = await readdir(join(img, `sharp-libvips-linux-${cpu}`, "lib"));
     expect(libvips.some((f) => /^libvips-cpp\.so\.\d/.test(f))).toBe(true);
   }, 300_000);
+});
+
+describe("glibc's malloc thresholds", () => {
+  /** The `ENV` instructions of a Dockerfile, as name → value. */
+  async function imageEnv(dockerfile: string): Promise<Record<string, string>> {
+    const text = await readFile(join(REPO_ROOT, dockerfile), "utf8");
+    const pairs = text
+      .split("\n")
+      .filter((l) => l.startsWith("ENV "))
+      .flatMap((l) => l.slice(4).trim().split(/\s+/));
+    return Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf("=")), p.slice(p.indexOf("=") + 1)]));
+  }
+
+  it("are npm start's, and both images run ORT with the same ones", async () => {
+    // ORT runs with its CPU arena off; these keep a large model's per-run tensors in malloc's heap
+    // instead of mapping them afresh every run (README, "Configuration").
+    const { env } = await startCommand();
+    expect(env).toEqual({ MALLOC_MMAP_THRESHOLD_: "33554432", MALLOC_TRIM_THRESHOLD_: "67108864" });
+    for (const dockerfile of ["functions/Dockerfile", "functions/Dockerfile.gpu"]) {
+      expect(await imageEnv(dockerfile)).toMatchObject(env);
+    }
+  });
 });
