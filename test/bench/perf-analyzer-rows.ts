@@ -9,7 +9,7 @@
  * can show. Any failed request fails the part. Bounded: each point is 3 count windows of at
  * least 1 s (perf-analyzer.ts).
  */
-import { spawn } from "node:child_process";
+import { execFile, spawn } from "node:child_process";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { benchRepository, ROOT, type ServerChild, startGateway, startHandwritten } from "./children";
@@ -51,19 +51,53 @@ const SERVER_NAMES: Record<Servers, string> = {
   ceiling: "ceiling",
 };
 
-/** Runs the part when the settings and the tool allow; `log` gets one line per point. */
+/** The perf_analyzer the part runs, or why it runs none. */
+export type PerfAnalyzerTool = { path: string } | { why: string };
+
+/**
+ * Which perf_analyzer the part will run, checked before the bench's first row: found (PERF_ANALYZER,
+ * else beside the repository) and able to start (`--version` exits 0; the build needs gRPC, protobuf,
+ * curl and b64 libraries, which a fresh machine may lack). Off, missing or unable to start: the part
+ * is left out with the reason, unless BENCH_PERF_ANALYZER asked for it, which then stops the bench
+ * at once rather than after every other row.
+ */
+export async function perfAnalyzerTool(
+  s: Pick<BenchSettings, "perfAnalyzer">,
+  env: Record<string, string | undefined> = process.env,
+  root = ROOT,
+): Promise<PerfAnalyzerTool> {
+  if (s.perfAnalyzer === false) return { why: "BENCH_PERF_ANALYZER is off" };
+  const tool = findPerfAnalyzer(env, root);
+  const why =
+    tool.path === undefined
+      ? `perf_analyzer not found (looked at ${tool.looked.join(", ")}; set PERF_ANALYZER)`
+      : await cannotStart(tool.path);
+  if (why === undefined) return { path: tool.path as string };
+  if (s.perfAnalyzer === true) throw new Error(`bench: BENCH_PERF_ANALYZER is on but ${why}`);
+  return { why };
+}
+
+/** Why `bin --version` fails (its first line of output), or undefined when it runs. */
+function cannotStart(bin: string): Promise<string | undefined> {
+  return new Promise((done) => {
+    execFile(bin, ["--version"], { timeout: 10_000 }, (error, stdout, stderr) => {
+      if (error === null) return done(undefined);
+      const said = `${stderr}\n${stdout}`.split("\n").find((l) => l.trim() !== "") ?? error.message;
+      done(
+        `${bin} does not start (${said.trim()}); on Debian 12 it needs ` +
+          "`apt-get install -y libgrpc++1.51 libprotobuf32 libcurl4 libb64-0d`",
+      );
+    });
+  });
+}
+
+/** Runs the part with `tool` (perfAnalyzerTool); `log` gets one line per point. */
 export async function measurePerfAnalyzerRows(
   s: BenchSettings,
   log: (line: string) => void,
-  env: Record<string, string | undefined> = process.env,
+  tool: PerfAnalyzerTool,
 ): Promise<PerfAnalyzerResult> {
-  const tool = findPerfAnalyzer(env, ROOT);
-  if (s.perfAnalyzer === false) return skipped("BENCH_PERF_ANALYZER is off", log);
-  if (tool.path === undefined) {
-    const why = `perf_analyzer not found (looked at ${tool.looked.join(", ")}; set PERF_ANALYZER)`;
-    if (s.perfAnalyzer === true) throw new Error(`bench: BENCH_PERF_ANALYZER is on but ${why}`);
-    return skipped(why, log);
-  }
+  if ("why" in tool) return skipped(tool.why, log);
   const started = performance.now();
   const dir = join(s.out, "perf-analyzer");
   await mkdir(dir, { recursive: true });
@@ -102,9 +136,9 @@ export async function measurePerfAnalyzerRows(
       csv,
       windowRequests: windowRequests(p.concurrency, s.quick),
     });
-    if (server === "edge" && command === "") command = shellLine(tool.path as string, args);
+    if (server === "edge" && command === "") command = shellLine(tool.path, args);
     const t = performance.now();
-    const f = await runPoint(tool.path as string, args, p, csv);
+    const f = await runPoint(tool.path, args, p, csv);
     figures[server].set(p, f);
     log(
       `perf_analyzer | ${SERVER_NAMES[server]} ${p.model} ${p.format} c=${p.concurrency}: ${f.inferPerSec.toFixed(1)} infer/s, p50 ${f.p50Ms.toFixed(2)} ms, p99 ${f.p99Ms.toFixed(2)} ms (${f.requests} requests, ${((performance.now() - t) / 1000).toFixed(1)} s)`,
@@ -259,12 +293,16 @@ export function perfAnalyzerTable(r: PerfAnalyzerResult): string {
 
 // `npx tsx test/bench/perf-analyzer-rows.ts [--quick] [--models=…]`: these rows alone, same settings.
 if (process.argv[1]?.endsWith("test/bench/perf-analyzer-rows.ts")) {
-  const s = readSettings();
-  measurePerfAnalyzerRows({ ...s, perfAnalyzer: s.perfAnalyzer ?? true }, console.log).then(
-    (r) => console.log(`\n${perfAnalyzerTable(r)}`),
-    (e: unknown) => {
-      console.error(`perf_analyzer rows failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
-      process.exit(1);
-    },
-  );
+  const s = { ...readSettings(), perfAnalyzer: readSettings().perfAnalyzer ?? true };
+  perfAnalyzerTool(s)
+    .then((tool) => measurePerfAnalyzerRows(s, console.log, tool))
+    .then(
+      (r) => console.log(`\n${perfAnalyzerTable(r)}`),
+      (e: unknown) => {
+        console.error(
+          `perf_analyzer rows failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`,
+        );
+        process.exit(1);
+      },
+    );
 }

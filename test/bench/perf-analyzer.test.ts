@@ -4,7 +4,7 @@
  * and a run the gateway answered 400), the data file, and the hand-written server answering what
  * perf_analyzer reads. No timing is asserted.
  */
-import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
+import { chmod, mkdir, mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -24,6 +24,7 @@ import {
   measurePerfAnalyzerRows,
   perfAnalyzerTable,
   perfAnalyzerTargets,
+  perfAnalyzerTool,
   slowWhenQuick,
 } from "./perf-analyzer-rows";
 import { readSettings } from "./settings";
@@ -135,12 +136,49 @@ describe("the perf_analyzer part", () => {
     expect(readSettings({}, ["--perf-analyzer"]).perfAnalyzer).toBe(true);
     expect(() => readSettings({ BENCH_PERF_ANALYZER: "maybe" }, [])).toThrow(/BENCH_PERF_ANALYZER/);
     const lines: string[] = [];
-    const r = await measurePerfAnalyzerRows({ ...readSettings({}, []), perfAnalyzer: false }, (l) =>
-      lines.push(l),
-    );
+    const off = { ...readSettings({}, []), perfAnalyzer: false };
+    const tool = await perfAnalyzerTool(off, {});
+    expect(tool).toEqual({ why: "BENCH_PERF_ANALYZER is off" });
+    const r = await measurePerfAnalyzerRows(off, (l) => lines.push(l), tool);
     expect(r).toEqual({ ran: false, why: "BENCH_PERF_ANALYZER is off" });
     expect(lines).toEqual(["perf_analyzer rows not run: BENCH_PERF_ANALYZER is off"]);
     expect(perfAnalyzerTable(r)).toContain("Not run: BENCH_PERF_ANALYZER is off.");
+  });
+
+  it("checks before the first row that the tool starts, and says what it lacks when it does not", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "pa-start-"));
+    temp.push(dir);
+    const root = join(dir, "repo");
+    await mkdir(join(dir, "shared/tools"), { recursive: true });
+    const beside = join(dir, "shared/tools/perf_analyzer");
+    // What the dynamic loader prints when a library is missing, and its exit status.
+    await writeFile(
+      beside,
+      "#!/bin/sh\necho 'perf_analyzer: error while loading shared libraries: libgrpc++.so.1.51: cannot open shared object file: No such file or directory' >&2\nexit 127\n",
+    );
+    await chmod(beside, 0o755);
+    const broken = await perfAnalyzerTool({}, {}, root);
+    expect(broken).toEqual({
+      why: expect.stringContaining(
+        `${beside} does not start (perf_analyzer: error while loading shared libraries: libgrpc++.so.1.51`,
+      ),
+    });
+    expect((broken as { why: string }).why).toContain(
+      "apt-get install -y libgrpc++1.51 libprotobuf32 libcurl4 libb64-0d",
+    );
+    // Asked for (BENCH_PERF_ANALYZER=on): the bench stops at once, naming the reason.
+    await expect(perfAnalyzerTool({ perfAnalyzer: true }, {}, root)).rejects.toThrow(
+      /BENCH_PERF_ANALYZER is on but .* does not start/,
+    );
+    const working = join(dir, "working");
+    await writeFile(working, "#!/bin/sh\necho 'Perf Analyzer Version test'\n");
+    await chmod(working, 0o755);
+    expect(await perfAnalyzerTool({}, { PERF_ANALYZER: working }, root)).toEqual({ path: working });
+    expect(
+      await perfAnalyzerTool({}, { PERF_ANALYZER: join(dir, "none") }, join(dir, "elsewhere/repo")),
+    ).toEqual({
+      why: expect.stringMatching(/^perf_analyzer not found \(looked at .*none, .*; set PERF_ANALYZER\)$/),
+    });
   });
 
   it("prints each point's figures on both servers and their ratio, and the command", () => {

@@ -13,7 +13,7 @@ import { measureHttp } from "./http-rows";
 import { type MeasureOptions, turnOrder } from "./measure";
 import { type ModeMemory, measureModeRows } from "./mode-rows";
 import { type BenchModel, binaryRequest, inputTensor, jsonRequest, MODELS } from "./payloads";
-import { measurePerfAnalyzerRows, type PerfAnalyzerResult } from "./perf-analyzer-rows";
+import { measurePerfAnalyzerRows, type PerfAnalyzerResult, perfAnalyzerTool } from "./perf-analyzer-rows";
 import { measurePipelineRows, type PipelineRow } from "./pipeline-rows";
 import { measureRaw } from "./raw";
 import { type Row, rowOf } from "./report";
@@ -54,6 +54,9 @@ export async function runSuite(s: BenchSettings, log: (line: string) => void): P
     warmupMs: s.warmupSeconds * 1000,
   };
   if (s.maxRequests !== undefined) timing.maxRequests = s.maxRequests;
+  // Checked first: a perf_analyzer asked for that cannot start stops the bench now, not at its end.
+  const tool = await perfAnalyzerTool(s);
+  if ("why" in tool) log(`perf_analyzer rows will not run: ${tool.why}`);
   const rows: Row[] = [];
   const add = (row: Row) => {
     rows.push(row);
@@ -171,7 +174,7 @@ export async function runSuite(s: BenchSettings, log: (line: string) => void): P
   const order = new Map(s.models.map((m, i) => [m, i]));
   rows.sort((a, b) => (order.get(a.model) ?? 0) - (order.get(b.model) ?? 0));
   const pipeline = s.pipeline ? await measurePipelineRows(s, log) : undefined;
-  const perfAnalyzer = await measurePerfAnalyzerRows(s, log);
+  const perfAnalyzer = await measurePerfAnalyzerRows(s, log, tool);
   return {
     perfAnalyzer,
     rows,
