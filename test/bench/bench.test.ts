@@ -167,6 +167,24 @@ describe("bench machinery", () => {
     expect((m.tags.HIT ?? 0) + (m.tags.MISS ?? 0)).toBe(8);
     expect(m.p50Ms).toBeLessThanOrEqual(m.p99Ms);
   });
+
+  it("records at least one call per worker when every call outlasts warm-up and window", async () => {
+    // Each call takes 150 ms; warm-up and window together are 60 ms. The calls started in warm-up
+    // end after the window: without the rule above the row would record nothing.
+    const starts: number[] = [];
+    const t0 = performance.now();
+    const m = await measure({ concurrency: 3, durationMs: 40, warmupMs: 20 }, async () => {
+      starts.push(performance.now() - t0);
+      await new Promise((done) => setTimeout(done, 150));
+      return undefined;
+    });
+    expect(m.requests).toBe(3);
+    expect(m.p50Ms).toBeGreaterThanOrEqual(145);
+    // Three calls in the ~150 ms from the first recorded start: the rate of a closed loop of three.
+    expect(m.seconds).toBeGreaterThanOrEqual(0.145);
+    expect(m.rps).toBeCloseTo(3 / m.seconds, 9);
+    expect(starts).toHaveLength(6);
+  });
 });
 
 describe("bench output", () => {
