@@ -22,6 +22,10 @@ export interface Pending {
    * whatever the clock says (a timer may fire a hair before the clock agrees).
    */
   due: boolean;
+  /** The client's signal: a request that has to wait leaves the queue when it aborts. */
+  readonly signal: AbortSignal | undefined;
+  /** Set once the request waits (Pending.guarded): its deadline timer and abort listener. */
+  guarded: boolean;
   timer: ReturnType<typeof setTimeout> | undefined;
   detach: (() => void) | undefined;
   resolve(result: SubmitResult): void;

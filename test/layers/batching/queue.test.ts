@@ -1,4 +1,5 @@
-import { describe, expect, it } from "vitest";
+import { getEventListeners } from "node:events";
+import { describe, expect, it, vi } from "vitest";
 import { DynamicBatcher, type RunBatch } from "../../../layers/batching";
 import { BackendTimeout, InvalidInput, ModelNotReady, Overloaded } from "../../../layers/errors";
 import type { Tensor } from "../../../layers/protocol/types";
@@ -143,6 +144,41 @@ describe("bounded queue, deadlines, abort", () => {
     expect(values(ra.outputs[0])).toEqual([2]);
     expect(values(rc.outputs[0])).toEqual([6]);
     expect(ran(calls)).toEqual([1, 3]);
+  });
+
+  it("listens on a request's signal, and arms its deadline, only while it waits", async () => {
+    const { run: inner } = doubler();
+    const { run, open } = gated(inner);
+    const { batcher } = make(run, { defaultTimeoutMicros: 60_000_000 });
+    const listeners = (s: AbortSignal) => getEventListeners(s, "abort").length;
+    // Dispatched in the microtask that schedules it: neither a listener nor a timer, ever.
+    const alone = new AbortController();
+    const addAlone = alone.signal.addEventListener.bind(alone.signal);
+    let added = 0;
+    alone.signal.addEventListener = (...args: Parameters<typeof addAlone>) => {
+      added++;
+      addAlone(...args);
+    };
+    const timers = vi.spyOn(globalThis, "setTimeout");
+    const a = batcher.submit([fp32("x", 1, 1, 1)], undefined, { signal: alone.signal });
+    await tick();
+    expect(batcher.stats()).toMatchObject({ queued: 0, running: 1 });
+    expect(added).toBe(0);
+    expect(timers).not.toHaveBeenCalled();
+    // Queued behind the running batch: it listens (and would leave on abort) until it is dispatched.
+    const waiting = new AbortController();
+    const b = batcher.submit([fp32("x", 1, 1, 2)], undefined, { signal: waiting.signal });
+    await tick();
+    expect(batcher.stats().queued).toBe(1);
+    expect(listeners(waiting.signal)).toBe(1);
+    expect(timers).toHaveBeenCalledTimes(1); // its deadline
+    timers.mockRestore();
+    open();
+    const [ra, rb] = await Promise.all([a, b]);
+    expect(values(ra.outputs[0])).toEqual([2]);
+    expect(values(rb.outputs[0])).toEqual([4]);
+    expect(listeners(waiting.signal)).toBe(0);
+    expect(added).toBe(0);
   });
 
   it("refuses at once a request whose signal is already aborted", async () => {
