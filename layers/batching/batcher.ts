@@ -264,7 +264,7 @@ export class DynamicBatcher {
       for (const p of this.queue) if (!taken.has(p)) this.queue[w++] = p;
       this.queue.length = w;
     }
-    if (this.delayFor !== undefined && taken.has(this.delayFor)) this.clearDelay();
+    if (this.delayFor !== undefined && members.includes(this.delayFor)) this.clearDelay();
     let rows = 0;
     const queueMicros = members.map((p) => {
       release(p);
