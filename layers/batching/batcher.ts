@@ -89,8 +89,8 @@ export class DynamicBatcher {
     const submittedAt = performance.now();
     return new Promise<SubmitResult>((resolve, reject) => {
       // No timer and no abort listener yet: most requests leave the queue in the microtask that
-      // schedules them (guardWaiting gives the others theirs). An abort listener per request cost
-      // the lone request ~5 % of its CPU and made V8 run full collections (0 → 1.3–1.9 per 1000).
+      // schedules them (guardWaiting gives the others theirs). An abort listener on every request
+      // cost lone requests CPU and full collections (README, "Dynamic batching").
       this.queue.push({
         inputs,
         sorted: prepared.sorted,

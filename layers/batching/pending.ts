@@ -24,7 +24,7 @@ export interface Pending {
   due: boolean;
   /** The client's signal: a request that has to wait leaves the queue when it aborts. */
   readonly signal: AbortSignal | undefined;
-  /** Set once the request waits (Pending.guarded): its deadline timer and abort listener. */
+  /** Set once the request has had to wait and guardWaiting gave it its deadline timer and abort listener. */
   guarded: boolean;
   timer: ReturnType<typeof setTimeout> | undefined;
   detach: (() => void) | undefined;

@@ -96,10 +96,12 @@ export async function startCommand(): Promise<{ env: Record<string, string>; fla
   };
   const words = pkg.scripts.start.split(/\s+/);
   const command = words.findIndex((w) => !/^[A-Z_][A-Z0-9_]*=/.test(w));
-  const env = Object.fromEntries(
-    words.slice(0, command).map((w) => [w.slice(0, w.indexOf("=")), w.slice(w.indexOf("=") + 1)]),
-  );
-  return { env, flags: words.filter((w) => w.startsWith("--")) };
+  return { env: assignments(words.slice(0, command)), flags: words.filter((w) => w.startsWith("--")) };
+}
+
+/** `NAME=value` words (a shell's assignments, a Dockerfile's ENV) as name → value. */
+export function assignments(words: readonly string[]): Record<string, string> {
+  return Object.fromEntries(words.map((w) => [w.slice(0, w.indexOf("=")), w.slice(w.indexOf("=") + 1)]));
 }
 
 async function stopChild(started: Started): Promise<void> {

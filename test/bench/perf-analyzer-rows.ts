@@ -67,12 +67,13 @@ export async function perfAnalyzerTool(
   root = ROOT,
 ): Promise<PerfAnalyzerTool> {
   if (s.perfAnalyzer === false) return { why: "BENCH_PERF_ANALYZER is off" };
-  const tool = findPerfAnalyzer(env, root);
-  const why =
-    tool.path === undefined
-      ? `perf_analyzer not found (looked at ${tool.looked.join(", ")}; set PERF_ANALYZER)`
-      : await cannotStart(tool.path);
-  if (why === undefined) return { path: tool.path as string };
+  const { path, looked } = findPerfAnalyzer(env, root);
+  let why = `perf_analyzer not found (looked at ${looked.join(", ")}; set PERF_ANALYZER)`;
+  if (path !== undefined) {
+    const failed = await cannotStart(path);
+    if (failed === undefined) return { path };
+    why = failed;
+  }
   if (s.perfAnalyzer === true) throw new Error(`bench: BENCH_PERF_ANALYZER is on but ${why}`);
   return { why };
 }
@@ -293,7 +294,8 @@ export function perfAnalyzerTable(r: PerfAnalyzerResult): string {
 
 // `npx tsx test/bench/perf-analyzer-rows.ts [--quick] [--models=…]`: these rows alone, same settings.
 if (process.argv[1]?.endsWith("test/bench/perf-analyzer-rows.ts")) {
-  const s = { ...readSettings(), perfAnalyzer: readSettings().perfAnalyzer ?? true };
+  const read = readSettings();
+  const s = { ...read, perfAnalyzer: read.perfAnalyzer ?? true };
   perfAnalyzerTool(s)
     .then((tool) => measurePerfAnalyzerRows(s, console.log, tool))
     .then(

@@ -12,7 +12,7 @@ import { join } from "node:path";
 import { promisify } from "node:util";
 import { afterAll, describe, expect, it } from "vitest";
 import { REPO_ROOT, sharpVersion } from "../../infra/paths";
-import { startCommand } from "../bench/children";
+import { assignments, startCommand } from "../bench/children";
 
 /** How the Dockerfiles name sharp's version: the build argument CDK sets from package-lock.json. */
 const SHARP_ARG = ["$", "{SHARP_VERSION}"].join("");
@@ -63,11 +63,8 @@ describe("glibc's malloc thresholds", () => {
   /** The `ENV` instructions of a Dockerfile, as name → value. */
   async function imageEnv(dockerfile: string): Promise<Record<string, string>> {
     const text = await readFile(join(REPO_ROOT, dockerfile), "utf8");
-    const pairs = text
-      .split("\n")
-      .filter((l) => l.startsWith("ENV "))
-      .flatMap((l) => l.slice(4).trim().split(/\s+/));
-    return Object.fromEntries(pairs.map((p) => [p.slice(0, p.indexOf("=")), p.slice(p.indexOf("=") + 1)]));
+    const lines = text.split("\n").filter((l) => l.startsWith("ENV "));
+    return assignments(lines.flatMap((l) => l.slice(4).trim().split(/\s+/)));
   }
 
   it("are npm start's, and both images run ORT with the same ones", async () => {
