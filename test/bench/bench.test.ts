@@ -168,6 +168,35 @@ describe("bench machinery", () => {
     expect(m.p50Ms).toBeLessThanOrEqual(m.p99Ms);
   });
 
+  it("opens the window only once every worker has completed its warm-up calls", async () => {
+    // Worker 0's calls take 60 ms, the others' 2 ms: with two warm-up calls each, nothing may be
+    // recorded before worker 0's second call ended (~120 ms), although warm-up time is 0.
+    const t0 = performance.now();
+    let slowWarm = Number.POSITIVE_INFINITY;
+    const slowCalls: number[] = [];
+    const recordedStarts: number[] = [];
+    const m = await measure({ concurrency: 3, durationMs: 50, warmupMs: 0, warmupCalls: 2 }, async (w) => {
+      const started = performance.now() - t0;
+      recordedStarts.push(started);
+      await new Promise((done) => setTimeout(done, w === 0 ? 60 : 2));
+      if (w === 0) {
+        slowCalls.push(started);
+        if (slowCalls.length === 2) slowWarm = performance.now() - t0;
+      }
+      return undefined;
+    });
+    // Every worker made its two warm-up calls, then at least one recorded call each.
+    expect(slowCalls.length).toBeGreaterThanOrEqual(3);
+    expect(m.requests).toBeGreaterThanOrEqual(3);
+    // The fast workers kept calling during the warm-up: far more calls than were recorded.
+    expect(recordedStarts.length).toBeGreaterThan(m.requests + 20);
+    // The recorded calls are the last m.requests starts; all of them began after worker 0 warmed.
+    const starts = [...recordedStarts].sort((a, b) => a - b);
+    const firstRecorded = starts[starts.length - m.requests] ?? 0;
+    expect(firstRecorded).toBeGreaterThanOrEqual(slowWarm - 1);
+    expect(m.seconds * 1000).toBeLessThan(200);
+  });
+
   it("records at least one call per worker when every call outlasts warm-up and window", async () => {
     // Each call takes 150 ms; warm-up and window together are 60 ms. The calls started in warm-up
     // end after the window: without the rule above the row would record nothing.

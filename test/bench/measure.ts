@@ -28,6 +28,12 @@ export interface MeasureOptions {
   durationMs: number;
   /** Run before the window, not recorded. */
   warmupMs: number;
+  /**
+   * The window opens only once every worker has also completed this many calls (after warmupMs):
+   * a row whose requests take hundreds of ms would otherwise time a server's first seconds under
+   * that load (its JIT, its heap, its buffers growing) as if they were its steady state. @default 0
+   */
+  warmupCalls?: number;
   /** Stop early once this many calls were recorded (smoke tests). */
   maxRequests?: number;
 }
@@ -50,8 +56,18 @@ export async function measure(
   let firstError: string | undefined;
   let seq = 0;
   const t0 = performance.now();
-  const windowStart = t0 + options.warmupMs;
-  const windowEnd = windowStart + options.durationMs;
+  const warmupCalls = options.warmupCalls ?? 0;
+  // With warmupCalls, the window is set once the last worker completed its share of the warm-up.
+  let windowStart = warmupCalls > 0 ? Number.POSITIVE_INFINITY : t0 + options.warmupMs;
+  let windowEnd = windowStart + options.durationMs;
+  const warmed = new Array<number>(options.concurrency).fill(0);
+  let workersWarm = 0;
+  const warm = (w: number) => {
+    warmed[w] = (warmed[w] ?? 0) + 1;
+    if (warmed[w] !== warmupCalls || ++workersWarm < options.concurrency) return;
+    windowStart = Math.max(performance.now(), t0 + options.warmupMs);
+    windowEnd = windowStart + options.durationMs;
+  };
   const max = options.maxRequests ?? Number.POSITIVE_INFINITY;
   const least = Math.min(options.concurrency, max);
   let claimed = 0;
@@ -73,7 +89,10 @@ export async function measure(
         failed = true;
         firstError ??= e instanceof Error ? e.message : String(e);
       }
-      if (!recorded) continue;
+      if (!recorded) {
+        if (warmupCalls > 0) warm(w);
+        continue;
+      }
       if (failed) errors++;
       else {
         latencies.push(performance.now() - started);
