@@ -10,7 +10,7 @@ import { benchRepository, modelPath, type ServerChild, startGateway, startHandwr
 import { parseResponse } from "./client";
 import { decodeTable, decodeTargets, encodeTable, measureDecode, measureEncode } from "./decode-rows";
 import { measureHttp } from "./http-rows";
-import { measure } from "./measure";
+import { measure, turnCycle, turnOrder } from "./measure";
 import { type BenchModel, binaryRequest, inputTensor, jsonRequest, MODELS } from "./payloads";
 import { renderChart } from "./png";
 import { measureRaw } from "./raw";
@@ -195,6 +195,28 @@ describe("bench machinery", () => {
     const firstRecorded = starts[starts.length - m.requests] ?? 0;
     expect(firstRecorded).toBeGreaterThanOrEqual(slowWarm - 1);
     expect(m.seconds * 1000).toBeLessThan(200);
+  });
+
+  it("orders systems so that over a cycle each opens, and follows each other, equally often", () => {
+    for (const n of [1, 2, 3, 4, 5, 6]) {
+      const rows = Array.from({ length: turnCycle(n) }, (_, t) => turnOrder(n, t));
+      const opens = new Array<number>(n).fill(0);
+      const follows = new Map<string, number>();
+      for (const row of rows) {
+        expect([...row].sort((a, b) => a - b)).toEqual(Array.from({ length: n }, (_, i) => i));
+        const first = row[0] ?? -1;
+        opens[first] = (opens[first] ?? 0) + 1;
+        for (let j = 1; j < n; j++) {
+          const pair = `${row[j - 1]}>${row[j]}`;
+          follows.set(pair, (follows.get(pair) ?? 0) + 1);
+        }
+      }
+      expect(new Set(opens).size).toBe(1);
+      // Every ordered pair of distinct systems is adjacent, each as often as the others.
+      expect(follows.size).toBe(n * (n - 1));
+      expect(new Set(follows.values()).size).toBeLessThanOrEqual(1);
+      expect(turnOrder(n, turnCycle(n) + 1)).toEqual(rows[1 % rows.length]);
+    }
   });
 
   it("records at least one call per worker when every call outlasts warm-up and window", async () => {

@@ -7,7 +7,7 @@ import { readFile } from "node:fs/promises";
 import type { Tensor } from "../../layers/protocol/types";
 import { benchRepository, profiled, type ServerChild, startGateway } from "./children";
 import { measureHttp } from "./http-rows";
-import { type Measurement, type MeasureOptions, percentile, turnOrder } from "./measure";
+import { type Measurement, type MeasureOptions, percentile, turnCycle, turnOrder } from "./measure";
 import { binaryRequest, inputTensor, MODELS } from "./payloads";
 import { type Row, rowOf } from "./report";
 import type { BenchSettings } from "./settings";
@@ -36,8 +36,11 @@ export async function rssMiB(pid: number | undefined): Promise<number> {
   }
 }
 
-/** Windows per mode and concurrency, taken in turns (1 when quick). */
-const ROUNDS = 3;
+/**
+ * Windows per mode and concurrency, taken in turns (1 when quick): one full cycle of turnOrder's
+ * balanced design, so that each mode opens a round, and follows each other mode, equally often.
+ */
+const ROUNDS = turnCycle(MODES.length);
 
 /** Rounds of one mode as one measurement: counts summed, rates over the summed time, median p50/p99. */
 export function combined(parts: readonly Measurement[]): Measurement {
