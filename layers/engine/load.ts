@@ -4,7 +4,7 @@ import { limitsProblem } from "../repository/limits";
 import type { ModelConfig, ModelRepository, ModelSignature } from "../repository/types";
 import { HybridModel } from "./hybrid-model";
 import { type ServedModel, SessionModel, shortOrtMessage } from "./loaded";
-import { createSession, fixedInputShapes, ProviderUnavailable, warmupInputs } from "./session";
+import { fixedInputShapes, openEngineSession, ProviderUnavailable, warmupInputs } from "./session";
 import { completeConfig, resolveSignature, SignatureMismatch } from "./signature";
 import type { EngineLogger, InferenceThread } from "./types";
 import { WorkerModel } from "./worker-model";
@@ -25,7 +25,7 @@ interface Opened {
 async function openHere(path: string, target: Target, log: EngineLogger): Promise<Opened> {
   const { model, version, config } = target;
   const where = { model, version };
-  const session = await createSession(path, config.optimization, log, where, fixedInputShapes(config));
+  const session = await openEngineSession(path, config.optimization, log, where, fixedInputShapes(config));
   return {
     meta: session,
     model: (sig, completed) => new SessionModel(model, version, completed, sig, session),
@@ -35,7 +35,7 @@ async function openHere(path: string, target: Target, log: EngineLogger): Promis
 
 async function openInWorker(path: string, target: Target, log: EngineLogger): Promise<Opened> {
   const { model, version, config } = target;
-  const init = { path, optimization: config.optimization, memoryPattern: fixedInputShapes(config) };
+  const init = { path, optimization: config.optimization, fixedShapes: fixedInputShapes(config) };
   const worker = new InferenceWorker({ ...init, model, version }, log);
   const meta = await worker.ready;
   return {

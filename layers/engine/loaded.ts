@@ -3,6 +3,7 @@ import type * as ort from "onnxruntime-node";
 import { ModelNotReady } from "../errors";
 import type { Tensor } from "../protocol/types";
 import type { ModelConfig, ModelSignature } from "../repository/types";
+import type { EngineSession } from "./bounded-patterns";
 import { checkedOutputs, ModelRunFailed } from "./run-errors";
 import { fromOrt, toOrt } from "./tensors";
 import type { LoadedModel } from "./types";
@@ -39,7 +40,7 @@ export class SessionModel implements ServedModel {
     readonly version: number,
     readonly config: ModelConfig,
     readonly signature: ModelSignature,
-    private readonly session: ort.InferenceSession,
+    private readonly session: EngineSession,
   ) {}
 
   /** Runs the model; ORT computes only the outputs asked for. */

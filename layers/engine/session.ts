@@ -1,8 +1,14 @@
 /** ONNX Runtime sessions: options from config.json, CUDA (→ CPU only where allowed), warm-up input. */
+import { stat } from "node:fs/promises";
 import type * as ort from "onnxruntime-node";
 import { elementCount, TYPED_ARRAY } from "../protocol/datatypes";
 import type { Tensor } from "../protocol/types";
 import type { ModelConfig, ModelSignature, SessionOptions } from "../repository/types";
+import {
+  BOUNDED_PATTERN_MAX_MODEL_BYTES,
+  BoundedPatternSession,
+  type EngineSession,
+} from "./bounded-patterns";
 import { loadOrt } from "./ort";
 import type { EngineLogger } from "./types";
 
@@ -15,7 +21,8 @@ export const SESSION_CONFIG: Readonly<Record<string, string>> = {
 /**
  * True when config.json gives every input a fixed shape (the batch dimension aside): the shapes that
  * reach ORT are then a bounded set, and ORT's memory pattern (one plan per input shape, kept for the
- * session's life) pays off without growing with every new shape a client sends.
+ * session's life) pays off without growing with every new shape a client sends. Otherwise the
+ * pattern is bounded by bounded-patterns.ts.
  */
 export function fixedInputShapes(config: Pick<ModelConfig, "inputs">): boolean {
   const inputs = config.inputs ?? [];
@@ -116,4 +123,25 @@ export function warmupInputs(sig: ModelSignature): Tensor[] {
         : new TYPED_ARRAY[datatype](count);
     return { name, datatype, shape: dims, data };
   });
+}
+
+/**
+ * The engine's session for a model version. With fixed input shapes, one session with ORT's memory
+ * pattern. With free dimensions, on CPU and up to BOUNDED_PATTERN_MAX_MODEL_BYTES, a patterned
+ * session for the first PATTERNED_SHAPES distinct shapes and a plain one, opened on demand, for any
+ * other (bounded-patterns.ts); otherwise one session without the pattern.
+ */
+export async function openEngineSession(
+  path: string,
+  opt: SessionOptions,
+  log: EngineLogger,
+  where: { model: string; version: number },
+  fixedShapes: boolean,
+): Promise<EngineSession> {
+  if (fixedShapes) return createSession(path, opt, log, where, true);
+  const bounded =
+    !opt.execution_providers.includes("cuda") && (await stat(path)).size <= BOUNDED_PATTERN_MAX_MODEL_BYTES;
+  if (!bounded) return createSession(path, opt, log, where, false);
+  const patterned = await createSession(path, opt, log, where, true);
+  return new BoundedPatternSession(patterned, () => createSession(path, opt, log, where, false));
 }

@@ -5,7 +5,8 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type * as ort from "onnxruntime-node";
 import { InvalidInput } from "../errors";
-import { createSession, ProviderUnavailable } from "./session";
+import type { EngineSession } from "./bounded-patterns";
+import { openEngineSession, ProviderUnavailable } from "./session";
 import { fromOrt, toOrt } from "./tensors";
 import type { EngineLogger } from "./types";
 import { buffersOf, copyMeta, type FromWorker, type ToWorker, type WorkerInit } from "./worker-protocol";
@@ -23,7 +24,7 @@ function post(port: NonNullable<typeof parentPort>, msg: FromWorker, transfer: A
 
 async function run(
   port: NonNullable<typeof parentPort>,
-  session: ort.InferenceSession,
+  session: EngineSession,
   msg: Extract<ToWorker, { type: "run" }>,
 ): Promise<void> {
   const { id } = msg;
@@ -62,10 +63,10 @@ async function run(
 
 async function main(port: NonNullable<typeof parentPort>, init: WorkerInit): Promise<void> {
   const log: EngineLogger = (level, msg, fields) => post(port, { type: "log", level, msg, fields });
-  let session: ort.InferenceSession;
+  let session: EngineSession;
   try {
     const where = { model: init.model, version: init.version };
-    session = await createSession(init.path, init.optimization, log, where, init.memoryPattern === true);
+    session = await openEngineSession(init.path, init.optimization, log, where, init.fixedShapes === true);
   } catch (e) {
     // A public reason travels beside ORT's own text, which only the log sees.
     if (e instanceof ProviderUnavailable) {

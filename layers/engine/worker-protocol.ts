@@ -12,8 +12,8 @@ import type { EngineLogger } from "./types";
 export interface WorkerInit {
   path: string;
   optimization: SessionOptions;
-  /** ORT's memory pattern on (a model with fixed input shapes). */
-  memoryPattern?: boolean;
+  /** Every input's shape is fixed (fixedInputShapes): ORT's memory pattern without a bound. */
+  fixedShapes?: boolean;
   model: string;
   version: number;
 }
