@@ -9,6 +9,7 @@
  * BOUNDED_PATTERN_MAX_MODEL_BYTES (session.ts, openEngineSession).
  */
 import type * as ort from "onnxruntime-node";
+import type { EngineSession } from "./session";
 
 /** Distinct input shapes (every input's dims) a free-dimension model's patterned session serves. */
 export const PATTERNED_SHAPES = 16;
@@ -19,18 +20,6 @@ export const PATTERNED_SHAPES = 16;
  * models on CUDA (GPU memory), run free dimensions without the pattern, on one session.
  */
 export const BOUNDED_PATTERN_MAX_MODEL_BYTES = 256 * 1024 * 1024;
-
-/** What the engine uses of an ORT session (ort.InferenceSession has it). */
-export interface EngineSession {
-  readonly inputMetadata: readonly ort.InferenceSession.ValueMetadata[];
-  readonly outputMetadata: readonly ort.InferenceSession.ValueMetadata[];
-  run(
-    feeds: ort.InferenceSession.FeedsType,
-    fetches: readonly string[],
-    options?: ort.InferenceSession.RunOptions,
-  ): Promise<ort.InferenceSession.ReturnType>;
-  release(): Promise<void>;
-}
 
 /** The feeds' shapes as one key: input names and dims. */
 function shapeKey(feeds: ort.InferenceSession.FeedsType): string {

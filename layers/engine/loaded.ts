@@ -3,8 +3,8 @@ import type * as ort from "onnxruntime-node";
 import { ModelNotReady } from "../errors";
 import type { Tensor } from "../protocol/types";
 import type { ModelConfig, ModelSignature } from "../repository/types";
-import type { EngineSession } from "./bounded-patterns";
 import { checkedOutputs, ModelRunFailed } from "./run-errors";
+import type { EngineSession } from "./session";
 import { fromOrt, toOrt } from "./tensors";
 import type { LoadedModel } from "./types";
 

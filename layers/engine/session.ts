@@ -4,11 +4,7 @@ import type * as ort from "onnxruntime-node";
 import { elementCount, TYPED_ARRAY } from "../protocol/datatypes";
 import type { Tensor } from "../protocol/types";
 import type { ModelConfig, ModelSignature, SessionOptions } from "../repository/types";
-import {
-  BOUNDED_PATTERN_MAX_MODEL_BYTES,
-  BoundedPatternSession,
-  type EngineSession,
-} from "./bounded-patterns";
+import { BOUNDED_PATTERN_MAX_MODEL_BYTES, BoundedPatternSession } from "./bounded-patterns";
 import { loadOrt } from "./ort";
 import type { EngineLogger } from "./types";
 
@@ -123,6 +119,18 @@ export function warmupInputs(sig: ModelSignature): Tensor[] {
         : new TYPED_ARRAY[datatype](count);
     return { name, datatype, shape: dims, data };
   });
+}
+
+/** What the engine uses of an ORT session (ort.InferenceSession has it). */
+export interface EngineSession {
+  readonly inputMetadata: readonly ort.InferenceSession.ValueMetadata[];
+  readonly outputMetadata: readonly ort.InferenceSession.ValueMetadata[];
+  run(
+    feeds: ort.InferenceSession.FeedsType,
+    fetches: readonly string[],
+    options?: ort.InferenceSession.RunOptions,
+  ): Promise<ort.InferenceSession.ReturnType>;
+  release(): Promise<void>;
 }
 
 /**

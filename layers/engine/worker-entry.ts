@@ -5,8 +5,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type * as ort from "onnxruntime-node";
 import { InvalidInput } from "../errors";
-import type { EngineSession } from "./bounded-patterns";
-import { openEngineSession, ProviderUnavailable } from "./session";
+import { type EngineSession, openEngineSession, ProviderUnavailable } from "./session";
 import { fromOrt, toOrt } from "./tensors";
 import type { EngineLogger } from "./types";
 import { buffersOf, copyMeta, type FromWorker, type ToWorker, type WorkerInit } from "./worker-protocol";

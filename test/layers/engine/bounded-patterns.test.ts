@@ -6,12 +6,8 @@
 import { fileURLToPath } from "node:url";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import {
-  BoundedPatternSession,
-  type EngineSession,
-  PATTERNED_SHAPES,
-} from "../../../layers/engine/bounded-patterns";
-import { openEngineSession } from "../../../layers/engine/session";
+import { BoundedPatternSession, PATTERNED_SHAPES } from "../../../layers/engine/bounded-patterns";
+import { type EngineSession, openEngineSession } from "../../../layers/engine/session";
 import type { SessionOptions } from "../../../layers/repository/types";
 
 const DET = fileURLToPath(new URL("../../../functions/models/ocr-det/1/model.onnx", import.meta.url));
