@@ -21,6 +21,18 @@ export const PATTERNED_SHAPES = 16;
  */
 export const BOUNDED_PATTERN_MAX_MODEL_BYTES = 256 * 1024 * 1024;
 
+/**
+ * The plain session could not be opened (memory, the model file gone): the version's or the host's
+ * fault, never the client's, so it is not reported as a refused input (a 500, not a 400). ORT's text
+ * stays in `cause`.
+ */
+export class PlainSessionUnavailable extends Error {
+  constructor(cause: unknown) {
+    super("the session for input shapes past the patterned ones could not be opened", { cause });
+    this.name = "PlainSessionUnavailable";
+  }
+}
+
 /** The feeds' shapes as one key: input names and dims. */
 function shapeKey(feeds: ort.InferenceSession.FeedsType): string {
   let key = "";
@@ -59,12 +71,18 @@ export class BoundedPatternSession implements EngineSession {
     if (known || this.patternedShapes.size < this.limit) {
       if (!known) this.patternedShapes.add(key);
       this.runs.patterned++;
-      return this.patterned.run(feeds, fetches, options);
+      try {
+        return await this.patterned.run(feeds, fetches, options);
+      } catch (e) {
+        // A shape the model refuses leaves no plan behind: it does not keep a place from shapes that run.
+        if (!known) this.patternedShapes.delete(key);
+        throw e;
+      }
     }
     // One open for every caller; a failed open is retried by the next shape that needs it.
     this.plainSession ??= this.openPlain().catch((e: unknown) => {
       this.plainSession = undefined;
-      throw e;
+      throw new PlainSessionUnavailable(e);
     });
     const plain = await this.plainSession;
     this.runs.plain++;

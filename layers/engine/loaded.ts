@@ -3,6 +3,7 @@ import type * as ort from "onnxruntime-node";
 import { ModelNotReady } from "../errors";
 import type { Tensor } from "../protocol/types";
 import type { ModelConfig, ModelSignature } from "../repository/types";
+import { PlainSessionUnavailable } from "./bounded-patterns";
 import { checkedOutputs, ModelRunFailed } from "./run-errors";
 import type { EngineSession } from "./session";
 import { fromOrt, toOrt } from "./tensors";
@@ -58,6 +59,7 @@ export class SessionModel implements ServedModel {
       // Failures reach the caller as errors; ORT's own stderr line would only duplicate them.
       result = await this.session.run(feeds, fetches, { logSeverityLevel: 4 });
     } catch (e) {
+      if (e instanceof PlainSessionUnavailable) throw e;
       throw new ModelRunFailed(this, inputs, e);
     } finally {
       this.inFlight--;

@@ -5,6 +5,7 @@
 import { parentPort, workerData } from "node:worker_threads";
 import type * as ort from "onnxruntime-node";
 import { InvalidInput } from "../errors";
+import { PlainSessionUnavailable } from "./bounded-patterns";
 import { type EngineSession, openEngineSession, ProviderUnavailable } from "./session";
 import { fromOrt, toOrt } from "./tensors";
 import type { EngineLogger } from "./types";
@@ -45,7 +46,8 @@ async function run(
     // Failures reach the caller as errors; ORT's own stderr line would only duplicate them.
     result = await session.run(feeds, msg.outputs, { logSeverityLevel: 4 });
   } catch (e) {
-    post(port, { type: "run-failed", id, failure: "ort", error: message(e) });
+    const failure = e instanceof PlainSessionUnavailable ? "internal" : "ort";
+    post(port, { type: "run-failed", id, failure, error: message(e) });
     return;
   }
   try {
