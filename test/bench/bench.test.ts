@@ -188,13 +188,12 @@ describe("bench machinery", () => {
     // Every worker made its two warm-up calls, then at least one recorded call each.
     expect(slowCalls.length).toBeGreaterThanOrEqual(3);
     expect(m.requests).toBeGreaterThanOrEqual(3);
-    // The fast workers kept calling during the warm-up: far more calls than were recorded.
-    expect(recordedStarts.length).toBeGreaterThan(m.requests + 20);
+    // Every worker's two warm-up calls came before the recorded ones.
+    expect(recordedStarts.length).toBeGreaterThanOrEqual(m.requests + 6);
     // The recorded calls are the last m.requests starts; all of them began after worker 0 warmed.
     const starts = [...recordedStarts].sort((a, b) => a - b);
     const firstRecorded = starts[starts.length - m.requests] ?? 0;
     expect(firstRecorded).toBeGreaterThanOrEqual(slowWarm - 1);
-    expect(m.seconds * 1000).toBeLessThan(200);
   });
 
   it("orders systems so that over a cycle each opens, and follows each other, equally often", () => {
