@@ -3,13 +3,15 @@
  * gateway child measured over HTTP, the table with its ratios and targets, the SVG chart and its PNG.
  * Nothing here asserts a timing: only that the figures exist and are put together right.
  */
+import { createServer } from "node:http";
+import type { AddressInfo } from "node:net";
 import { afterAll, describe, expect, it } from "vitest";
 import type { Tensor } from "../../layers/protocol/types";
 import { chartHeight, LAYOUT, panels, svgChart } from "./chart";
 import { benchRepository, modelPath, type ServerChild, startGateway, startHandwritten } from "./children";
 import { parseResponse } from "./client";
 import { decodeTable, decodeTargets, encodeTable, measureDecode, measureEncode } from "./decode-rows";
-import { measureHttp } from "./http-rows";
+import { measureHttp, settle } from "./http-rows";
 import { measure, turnCycle, turnOrder } from "./measure";
 import { type BenchModel, binaryRequest, inputTensor, jsonRequest, MODELS } from "./payloads";
 import { renderChart } from "./png";
@@ -218,6 +220,45 @@ describe("bench machinery", () => {
     }
   });
 
+  it("settles a server with the asked number of checked calls, bounded in time", async () => {
+    // A real node:http server that counts the bodies it read, answering 200, or 503 from a set call on.
+    let seen = 0;
+    let failFrom = Number.POSITIVE_INFINITY;
+    let delayMs = 0;
+    const server = createServer((req, res) => {
+      req.resume();
+      req.on("end", () => {
+        seen++;
+        setTimeout(() => {
+          res.writeHead(seen >= failFrom ? 503 : 200, { "Content-Type": "application/json" });
+          res.end(seen >= failFrom ? '{"error":"busy"}' : "{}");
+        }, delayMs);
+      });
+    });
+    await new Promise<void>((done) => server.listen(0, "127.0.0.1", done));
+    const port = (server.address() as AddressInfo).port;
+    const request = binaryRequest("ocr-cls", inputTensor(cls));
+    try {
+      expect(await settle(port, request, 25)).toBe(25);
+      expect(seen).toBe(25);
+      expect(await settle(port, request, 0)).toBe(0);
+      expect(seen).toBe(25);
+      // Each call takes ≥ 40 ms: a 150 ms bound stops the settling after at most 4 calls (+1 in flight).
+      delayMs = 40;
+      const bounded = await settle(port, request, 1000, 150);
+      expect(bounded).toBeGreaterThanOrEqual(1);
+      expect(bounded).toBeLessThanOrEqual(5);
+      // A failed answer stops it, named.
+      delayMs = 0;
+      seen = 0;
+      failFrom = 3;
+      await expect(settle(port, request, 10)).rejects.toThrow(/HTTP 503: \{"error":"busy"\}/);
+      expect(seen).toBe(3);
+    } finally {
+      server.close();
+    }
+  });
+
   it("records at least one call per worker when every call outlasts warm-up and window", async () => {
     // Each call takes 150 ms; warm-up and window together are 60 ms. The calls started in warm-up
     // end after the window: without the rule above the row would record nothing.
@@ -311,5 +352,11 @@ describe("bench output", () => {
       'bench: BENCH_THREADS (--threads) must be a number >= 1, got "0"',
     );
     expect(() => readSettings({}, ["--models=ocr-xyz"])).toThrow(/names "ocr-xyz"; known: ocr-cls, ocr-det/);
+    expect(readSettings({}, []).settleRequests).toBe(4000);
+    expect(readSettings({ BENCH_QUICK: "1" }, []).settleRequests).toBe(200);
+    expect(readSettings({ BENCH_QUICK: "1" }, ["--settle=0"]).settleRequests).toBe(0);
+    expect(() => readSettings({ BENCH_SETTLE_REQUESTS: "-1" }, [])).toThrow(
+      /BENCH_SETTLE_REQUESTS \(--settle\)/,
+    );
   });
 });

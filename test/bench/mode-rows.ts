@@ -6,7 +6,7 @@
 import { readFile } from "node:fs/promises";
 import type { Tensor } from "../../layers/protocol/types";
 import { benchRepository, profiled, type ServerChild, startGateway } from "./children";
-import { measureHttp } from "./http-rows";
+import { measureHttp, settle } from "./http-rows";
 import { type Measurement, type MeasureOptions, percentile, turnCycle, turnOrder } from "./measure";
 import { binaryRequest, inputTensor, MODELS } from "./payloads";
 import { type Row, rowOf } from "./report";
@@ -82,6 +82,7 @@ export async function measureModeRows(
       const env = { INFERENCE_THREAD: mode === "default" ? "" : mode };
       gateways.push(await startGateway(repo.uri, { ...profiled(s, `mode-${mode}`), env }));
     }
+    for (const g of gateways) await settle(g.port, request, s.settleRequests);
     // The modes take turns in short windows, so that a shared machine's load falls on each alike.
     const rounds = s.quick ? 1 : ROUNDS;
     const window = { ...timing, durationMs: timing.durationMs / rounds };

@@ -10,6 +10,7 @@ import { panels, svgChart } from "./chart";
 import { ROOT, shippedBatching } from "./children";
 import { coldTable, coldTarget } from "./cold-rows";
 import { type DecodeRow, decodeTable, decodeTargets, encodeTable } from "./decode-rows";
+import { SETTLE_MAX_MS } from "./http-rows";
 import { modeTable } from "./mode-rows";
 import { perfAnalyzerTable, perfAnalyzerTargets } from "./perf-analyzer-rows";
 import { perfTargets } from "./perf-targets";
@@ -35,7 +36,7 @@ export function preamble(s: BenchSettings, ortVersion: string): string {
     `# edge-infer bench, ${new Date().toISOString()}`,
     "",
     `Machine: ${cpu.length} × ${cpu[0]?.model ?? "unknown CPU"}, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; onnxruntime-node ${ortVersion}.`,
-    `Settings: ${s.seconds} s per row after ${s.warmupSeconds} s warm-up; ORT intra-op threads ${s.threads} (inter-op 1, graph optimisation all, CPU) for every system; concurrency ${s.concurrency.join(", ")}.`,
+    `Settings: every server settled by ${s.settleRequests} binary requests at c=1 (ocr-cls when benched; at most ${SETTLE_MAX_MS / 1000} s) before its first row; ${s.seconds} s per row after ${s.warmupSeconds} s warm-up; ORT intra-op threads ${s.threads} (inter-op 1, graph optimisation all, CPU) for every system; concurrency ${s.concurrency.join(", ")}.`,
     "Inputs: ocr-cls x [1,3,48,192], ocr-det x [1,3,320,320], FP32. edge-infer runs `gateway/node.ts` (local mode, LOG_LEVEL=ERROR) in a child process over a temporary copy of the demo repository (cache disabled except in the cache rows; batching per row). Clients: keep-alive HTTP/1.1 on loopback from the bench process; latency is measured client-side.",
   ].join("\n");
 }

@@ -11,6 +11,12 @@ export interface BenchSettings {
   seconds: number;
   /** BENCH_WARMUP_SECONDS / --warmup: unrecorded run before each row. @default 0.5 */
   warmupSeconds: number;
+  /**
+   * BENCH_SETTLE_REQUESTS / --settle: requests each server answers (ocr-cls binary at c=1, at most
+   * 10 s) before its first measured row, so that rows time its steady state, not its JIT's
+   * warm-up (http-rows.ts, settle). @default 4000 (200 when quick)
+   */
+  settleRequests: number;
   /** BENCH_THREADS / --threads: ORT intra-op threads of every system. @default 1 */
   threads: number;
   /** BENCH_MODELS / --models: comma-separated. @default ocr-cls,ocr-det */
@@ -92,6 +98,7 @@ export function readSettings(
   return {
     seconds: number("seconds", "BENCH_SECONDS", quick ? 0.5 : 3, 0.05),
     warmupSeconds: number("warmup", "BENCH_WARMUP_SECONDS", quick ? 0.2 : 0.5, 0),
+    settleRequests: number("settle", "BENCH_SETTLE_REQUESTS", quick ? 200 : 4000, 0),
     threads: number("threads", "BENCH_THREADS", 1, 1),
     models,
     concurrency,

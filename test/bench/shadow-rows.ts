@@ -14,7 +14,7 @@ import { fileURLToPath } from "node:url";
 import { writeDemoVariant } from "../../gateway/shadow/demo-variant";
 import type { Tensor } from "../../layers/protocol/types";
 import { benchRepository, type ServerChild, startGateway } from "./children";
-import { measureHttp } from "./http-rows";
+import { measureHttp, settle } from "./http-rows";
 import { type Measurement, type MeasureOptions, turnOrder } from "./measure";
 import { combined } from "./mode-rows";
 import { type BenchModel, binaryRequest, inputTensor } from "./payloads";
@@ -64,6 +64,7 @@ export async function measureShadowRows(
       });
       if (warm.status !== 200) throw new Error(`shadow version 2 did not answer: ${await warm.text()}`);
     }
+    for (const g of gateways) await settle(g.port, request, s.settleRequests);
     const rounds = s.quick ? 1 : ROUNDS;
     // Each share gets the time a row gets, split over its windows.
     const window = { ...timing, durationMs: (timing.durationMs * 2) / rounds };

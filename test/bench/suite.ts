@@ -9,7 +9,7 @@ import { measureCacheRows } from "./cache-rows";
 import { benchRepository, modelPath, profiled, startGateway, startHandwritten } from "./children";
 import { type ColdStart, measureColdStart } from "./cold-rows";
 import { type DecodeRow, type EncodeRow, measureDecode, measureEncode } from "./decode-rows";
-import { measureHttp } from "./http-rows";
+import { measureHttp, settle } from "./http-rows";
 import { type MeasureOptions, turnOrder } from "./measure";
 import { type ModeMemory, measureModeRows } from "./mode-rows";
 import { type BenchModel, binaryRequest, inputTensor, jsonRequest, MODELS } from "./payloads";
@@ -130,6 +130,10 @@ export async function runSuite(s: BenchSettings, log: (line: string) => void): P
       stops.push(() => gateway.stop());
       servers.push({ system: "edge-infer", batching: batching ? "on" : "off", port: gateway.port });
     }
+    // Each server settles (its JIT done with the request path) before the first row of any of them.
+    const settleModel = s.models.includes("ocr-cls") ? "ocr-cls" : (s.models[0] ?? "ocr-cls");
+    const settleRequest = binaryRequest(settleModel, inputTensor(modelOf(settleModel)));
+    for (const { port } of servers) await settle(port, settleRequest, s.settleRequests);
     let point = 0;
     for (const name of s.models) {
       const x = inputTensor(modelOf(name));
