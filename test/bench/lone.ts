@@ -3,9 +3,11 @@
  * at c=1 against the hand-written server and the gateway (local mode, batching off), alternating in
  * rounds; per server the CPU time its process spent per request (all threads, from /proc), the
  * client-side p50 and p99, and how many scavenges and mark-compacts it ran (`--trace-gc`).
- * Prints one table; nothing is asserted. Linux only (/proc).
+ * Every server first settles (LONE_SETTLE requests, 4000 by default; http-rows.ts, settle), so the
+ * rounds time steady states, not V8 compiling. Prints one table; nothing is asserted. Linux only (/proc).
  *
  *   npx tsx test/bench/lone.ts [requests per round = 500] [rounds = 3]
+ *   LONE_SETTLE=0 npx tsx test/bench/lone.ts         # fresh servers: the JIT's warm-up included
  *   LONE_GATEWAY_FLAGS="--min-semi-space-size=16" npx tsx test/bench/lone.ts   # node flags of the gateway
  *   LONE_GATEWAY_FLAGS=";--initial-old-space-size=0" npx tsx test/bench/lone.ts # one gateway per `;` set
  * The gateways get `npm start`'s flags, then these (a later flag wins). With three or more servers each
@@ -14,6 +16,7 @@
 import { readdirSync, readFileSync } from "node:fs";
 import { benchRepository, type ServerChild, startGateway, startHandwritten } from "./children";
 import { Connection } from "./client";
+import { settle } from "./http-rows";
 import { percentile } from "./measure";
 import { binaryRequest, inputTensor, MODELS } from "./payloads";
 
@@ -80,9 +83,13 @@ for (const extra of flagSets) {
     await startGateway(repo.uri, { nodeFlags: [...gcFlags, ...extra] }),
   ]);
 }
-const bytes = binaryRequest(model.name, inputTensor(model)).bytes;
+const request = binaryRequest(model.name, inputTensor(model));
+const bytes = request.bytes;
+const settleRequests = Number(process.env.LONE_SETTLE ?? 4000);
 const tallies = servers.map(() => ({ latencies: [], cpu: 0, requests: 0, scavenges: 0, markCompacts: 0 }));
 try {
+  for (const [, server] of servers)
+    await settle(server.port, request, settleRequests, Number.POSITIVE_INFINITY);
   for (let r = 0; r < rounds; r++) {
     for (const [i, [, server]] of servers.entries()) await round(server, bytes, tallies[i] as Tally);
   }
