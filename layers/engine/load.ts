@@ -13,7 +13,8 @@ import { InferenceWorker, WorkerLoadFailed, WorkerStopped } from "./worker-threa
 
 const noop = (): void => undefined;
 
-type Target = { model: string; version: number; config: ModelConfig };
+/** A version to load: its model, number and config.json. */
+export type Target = { model: string; version: number; config: ModelConfig };
 
 /** An open session, before its signature is known. */
 interface Opened {
@@ -82,6 +83,20 @@ async function openBoth(path: string, target: Target, log: EngineLogger): Promis
 const OPEN = { main: openHere, worker: openInWorker, auto: openBoth } as const;
 
 /**
+ * Where a version's session opens: `thread`, except that in auto mode the version a model mirrors
+ * to (config.json's `shadow`, when it is not also the live version) opens in its worker only. Its
+ * runs are mirrors, off every client's path: in the worker they take the other core and never the
+ * main thread, which stays the live version's (a mirror run here would block the event loop while
+ * the live version's worker computes), and no second session is held for it. The placement is
+ * fixed when the version loads; a shadow version made live keeps it until it is loaded again.
+ */
+export function placementOf(thread: InferenceThread, target: Target): InferenceThread {
+  const { config, version } = target;
+  const mirrorsOnly = config.shadow?.version === version && config.live_version !== version;
+  return thread === "auto" && mirrorsOnly ? "worker" : thread;
+}
+
+/**
  * Loads `model` version `version`; any failure is a ModelNotReady with a short public reason
  * (the full error goes to the log), and no session (nor worker) is left behind.
  */
@@ -120,7 +135,7 @@ export async function createModel(
   lap("fetch_ms");
   let opened: Opened;
   try {
-    opened = await OPEN[options.thread](path, target, log);
+    opened = await OPEN[placementOf(options.thread, target)](path, target, log);
   } catch (e) {
     if (e instanceof WorkerStopped) throw fail("its inference worker stopped", e);
     if (e instanceof ProviderUnavailable) throw fail(e.message, e);

@@ -1,9 +1,15 @@
+import { mkdtemp, rm } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ModelEngine } from "../../../layers/engine/engine";
 import { CONCURRENCY_HOLD_MS, HybridModel } from "../../../layers/engine/hybrid-model";
+import { placementOf } from "../../../layers/engine/load";
+import { WorkerModel } from "../../../layers/engine/worker-model";
 import { inferenceWorkerCount } from "../../../layers/engine/worker-thread";
 import { openRepository } from "../../../layers/repository";
-import { makeTestRepository } from "../../support/models";
+import type { ModelConfig } from "../../../layers/repository/types";
+import { addConfig, addModel, makeTestRepository, writeModelDir } from "../../support/models";
 import { fp32, values } from "../../support/tensors";
 
 // inferenceThread "auto": a session here and one in a worker; idle → here, busy → the worker.
@@ -48,6 +54,73 @@ describe("inferenceThread 'auto'", () => {
     await new Promise((r) => setTimeout(r, CONCURRENCY_HOLD_MS + 20));
     await hybrid.run(inputs(1));
     expect(hybrid.runs.main - before.main).toBe(5);
+  });
+
+  it("sends a run to the worker while another version's run is in flight: the main thread is the process's", async () => {
+    // "add" 1 and 2 stand for two models served together: each has an idle worker, but the main
+    // thread is shared.
+    const one = (await engine.load("add", 1)) as HybridModel;
+    const two = (await engine.load("add", 2)) as HybridModel;
+    expect(two).toBeInstanceOf(HybridModel);
+    await new Promise((r) => setTimeout(r, CONCURRENCY_HOLD_MS + 20));
+    const before = { one: { ...one.runs }, two: { ...two.runs } };
+    // Two runs of version 1 at once (the first here, the second in its worker), then one of
+    // version 2 while they are in flight: version 2 has nothing in flight, the process has.
+    const answers = await Promise.all([one.run(inputs(1)), one.run(inputs(2)), two.run(inputs(3))]);
+    expect(values(answers[2]?.[0])).toEqual([3 + 10 + 1, 22 + 1, 33 + 1, 4 + 3 + 1]);
+    expect(one.runs.main - before.one.main).toBe(1);
+    expect(one.runs.worker - before.one.worker).toBe(1);
+    expect(two.runs.worker - before.two.worker).toBe(1);
+    expect(two.runs.main).toBe(before.two.main);
+    // The hold is the process's too: right after, a lone run of version 2 still goes to the worker...
+    await two.run(inputs(4));
+    expect(two.runs.worker - before.two.worker).toBe(2);
+    // ...and once it has been quiet, here.
+    await new Promise((r) => setTimeout(r, CONCURRENCY_HOLD_MS + 20));
+    await two.run(inputs(5));
+    expect(two.runs.main - before.two.main).toBe(1);
+  });
+
+  it("opens a shadow version in its worker only: its mirror runs never take the live version's thread", async () => {
+    const dir = await mkdtemp(join(tmpdir(), "edge-infer-shadow-"));
+    const shadowed = {
+      ...addConfig("add", { version_policy: { latest: { num_versions: 1 } } }),
+      live_version: 1,
+      shadow: { version: 2, percent: 10 },
+    };
+    await writeModelDir(dir, "add", shadowed, { 1: addModel(0), 2: addModel(1) });
+    const local = new ModelEngine(openRepository(dir), { inferenceThread: "auto" });
+    try {
+      const live = (await local.load("add", 1)) as HybridModel;
+      const shadow = await local.load("add", 2);
+      expect(live).toBeInstanceOf(HybridModel);
+      expect(shadow).toBeInstanceOf(WorkerModel);
+      await new Promise((r) => setTimeout(r, CONCURRENCY_HOLD_MS + 20));
+      const before = { ...live.runs };
+      // A mirror in flight in the shadow's worker leaves the main thread to the live version.
+      const [mirrored, [sum]] = await Promise.all([shadow.run(inputs(3)), live.run(inputs(1))]);
+      expect(values(mirrored[0])).toEqual([3 + 10 + 1, 22 + 1, 33 + 1, 4 + 3 + 1]);
+      expect(values(sum)).toEqual([11, 22, 33, 5]);
+      expect(live.runs.main - before.main).toBe(1);
+      expect(live.runs.worker).toBe(before.worker);
+    } finally {
+      await local.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("places versions by mode and role", () => {
+    const config = {
+      shadow: { version: 2, percent: 10, argmax: [] },
+      live_version: 1,
+    } as unknown as ModelConfig;
+    const at = (version: number, c = config) => ({ model: "m", version, config: c });
+    expect(placementOf("auto", at(1))).toBe("auto");
+    expect(placementOf("auto", at(2))).toBe("worker");
+    expect(placementOf("main", at(2))).toBe("main");
+    expect(placementOf("worker", at(2))).toBe("worker");
+    // A shadow that is also the live version serves clients: both threads.
+    expect(placementOf("auto", at(2, { ...config, live_version: 2 }))).toBe("auto");
   });
 
   it("ends its worker with the engine", async () => {
