@@ -11,7 +11,7 @@ import { chartHeight, LAYOUT, panels, svgChart } from "./chart";
 import { benchRepository, modelPath, type ServerChild, startGateway, startHandwritten } from "./children";
 import { parseResponse } from "./client";
 import { decodeTable, decodeTargets, encodeTable, measureDecode, measureEncode } from "./decode-rows";
-import { measureHttp, settle } from "./http-rows";
+import { measureHttp, settle, settleRequest } from "./http-rows";
 import { measure, turnCycle, turnOrder } from "./measure";
 import { type BenchModel, binaryRequest, inputTensor, jsonRequest, MODELS } from "./payloads";
 import { renderChart } from "./png";
@@ -257,6 +257,13 @@ describe("bench machinery", () => {
     } finally {
       server.close();
     }
+    // The cheapest benched model's binary request, with the headers asked for.
+    const head = (r: { bytes: Buffer }) => r.bytes.subarray(0, r.bytes.indexOf("\r\n\r\n")).toString();
+    expect(head(settleRequest(["ocr-det", "ocr-cls"]))).toMatch(/^POST \/v2\/models\/ocr-cls\/infer /);
+    expect(head(settleRequest(["ocr-det"]))).toMatch(/^POST \/v2\/models\/ocr-det\/infer /);
+    expect(head(settleRequest(["ocr-cls"], { "Cache-Control": "no-cache, no-store" }))).toContain(
+      "Cache-Control: no-cache, no-store",
+    );
   });
 
   it("records at least one call per worker when every call outlasts warm-up and window", async () => {

@@ -6,7 +6,15 @@
 import type { Tensor } from "../../layers/protocol/types";
 import { Connection, type RawResponse } from "./client";
 import { type Measurement, type MeasureOptions, measure } from "./measure";
-import { type BenchRequest, checkOutputs, checkStatus, stamp } from "./payloads";
+import {
+  type BenchRequest,
+  binaryRequest,
+  checkOutputs,
+  checkStatus,
+  inputTensor,
+  MODELS,
+  stamp,
+} from "./payloads";
 
 /** How a measured HTTP run checks its responses. */
 export interface HttpCheck {
@@ -49,6 +57,14 @@ export async function measureHttp(
   } finally {
     for (const c of connections) c.close();
   }
+}
+
+/** The request servers settle with: binary, of ocr-cls when it is benched (the cheapest), else the first model. */
+export function settleRequest(models: readonly string[], headers: Record<string, string> = {}): BenchRequest {
+  const name = models.includes("ocr-cls") ? "ocr-cls" : (models[0] ?? "ocr-cls");
+  const model = MODELS[name];
+  if (model === undefined) throw new Error(`bench: no model ${name} to settle with`);
+  return binaryRequest(name, inputTensor(model), headers);
 }
 
 /** The bound on each server's settling, whatever its request count: ocr-det's requests take ~25 ms each. */

@@ -13,9 +13,9 @@ import { execFile, spawn } from "node:child_process";
 import { mkdir, readFile } from "node:fs/promises";
 import { join } from "node:path";
 import { benchRepository, ROOT, type ServerChild, startGateway, startHandwritten } from "./children";
-import { settle } from "./http-rows";
+import { settle, settleRequest } from "./http-rows";
 import { turnOrder } from "./measure";
-import { binaryRequest, inputTensor, MODELS } from "./payloads";
+import { MODELS } from "./payloads";
 import {
   figuresOf,
   findPerfAnalyzer,
@@ -165,12 +165,8 @@ export async function measurePerfAnalyzerRows(
       ["ceiling", ceiling],
     ];
     // Settled first, as in the other rows (http-rows.ts, settle); the cache bypassed, as perf_analyzer does.
-    const first = s.models.includes("ocr-cls") ? "ocr-cls" : (s.models[0] ?? "ocr-cls");
-    const model = MODELS[first];
-    if (model !== undefined) {
-      const request = binaryRequest(first, inputTensor(model), { "Cache-Control": "no-cache, no-store" });
-      for (const child of [hand, gateway]) await settle(child.port, request, s.settleRequests);
-    }
+    const settling = settleRequest(s.models, { "Cache-Control": "no-cache, no-store" });
+    for (const child of [hand, gateway]) await settle(child.port, settling, s.settleRequests);
     for (const [i, p] of points.entries()) {
       for (const k of turnOrder(servers.length, i)) {
         const [server, child] = servers[k] as [Servers, ServerChild];

@@ -9,7 +9,7 @@ import { measureCacheRows } from "./cache-rows";
 import { benchRepository, modelPath, profiled, startGateway, startHandwritten } from "./children";
 import { type ColdStart, measureColdStart } from "./cold-rows";
 import { type DecodeRow, type EncodeRow, measureDecode, measureEncode } from "./decode-rows";
-import { measureHttp, settle } from "./http-rows";
+import { measureHttp, settle, settleRequest } from "./http-rows";
 import { type MeasureOptions, turnOrder } from "./measure";
 import { type ModeMemory, measureModeRows } from "./mode-rows";
 import { type BenchModel, binaryRequest, inputTensor, jsonRequest, MODELS } from "./payloads";
@@ -131,9 +131,8 @@ export async function runSuite(s: BenchSettings, log: (line: string) => void): P
       servers.push({ system: "edge-infer", batching: batching ? "on" : "off", port: gateway.port });
     }
     // Each server settles (its JIT done with the request path) before the first row of any of them.
-    const settleModel = s.models.includes("ocr-cls") ? "ocr-cls" : (s.models[0] ?? "ocr-cls");
-    const settleRequest = binaryRequest(settleModel, inputTensor(modelOf(settleModel)));
-    for (const { port } of servers) await settle(port, settleRequest, s.settleRequests);
+    const settling = settleRequest(s.models);
+    for (const { port } of servers) await settle(port, settling, s.settleRequests);
     let point = 0;
     for (const name of s.models) {
       const x = inputTensor(modelOf(name));
