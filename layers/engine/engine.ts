@@ -6,7 +6,7 @@ import { ModelNotFound, ModelNotReady } from "../errors";
 import type { ModelMetadataResponse, Tensor } from "../protocol/types";
 import { RateLimitedScan } from "../repository/rescan";
 import type { ModelRepository } from "../repository/types";
-import { createModel } from "./load";
+import { createModel, placementOf } from "./load";
 import type { ServedModel } from "./loaded";
 import { type ModelInfo, readModelInfo } from "./model-info";
 import { preloadOrt } from "./ort";
@@ -233,7 +233,7 @@ export class ModelEngine {
     }
     const loading = createModel(this.repo, { model, version, config: info.config }, this.log, {
       warmup: this.options.warmup ?? true,
-      thread: this.options.inferenceThread ?? "main",
+      thread: placementOf(this.options.inferenceThread ?? "main", info, version),
     });
     const entry: Entry = {
       model,

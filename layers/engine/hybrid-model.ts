@@ -24,15 +24,12 @@ export const CONCURRENCY_HOLD_MS = 100;
  * ocr-cls answers a second (p50 36.5 ms) with the idleness counted per version, 470 (p50 7.3 ms)
  * with it counted here.
  */
-export class MainThreadGate {
+const MAIN_THREAD = {
   /** Runs in flight on any version, on either side. */
-  inFlight = 0;
+  inFlight: 0,
   /** Until when (performance.now()) runs go to the worker, concurrency having been seen. */
-  concurrentUntil = 0;
-}
-
-/** The gate of this thread's HybridModels. */
-export const MAIN_THREAD = new MainThreadGate();
+  concurrentUntil: 0,
+};
 
 /** A ServedModel over a main-thread model and a worker model of the same version. */
 export class HybridModel implements ServedModel {
@@ -51,7 +48,6 @@ export class HybridModel implements ServedModel {
   constructor(
     private readonly here: ServedModel,
     private readonly worker: ServedModel,
-    private readonly gate: MainThreadGate = MAIN_THREAD,
   ) {
     this.name = here.name;
     this.version = here.version;
@@ -64,7 +60,7 @@ export class HybridModel implements ServedModel {
    * was lately), else in the worker.
    */
   async run(inputs: Tensor[], outputs?: string[]): Promise<Tensor[]> {
-    const gate = this.gate;
+    const gate = MAIN_THREAD;
     const now = performance.now();
     const alone = gate.inFlight === 0 && this.waiting <= 1;
     if (!alone) gate.concurrentUntil = now + CONCURRENCY_HOLD_MS;

@@ -4,6 +4,7 @@ import { limitsProblem } from "../repository/limits";
 import type { ModelConfig, ModelRepository, ModelSignature } from "../repository/types";
 import { HybridModel } from "./hybrid-model";
 import { type ServedModel, SessionModel, shortOrtMessage } from "./loaded";
+import type { ModelInfo } from "./model-info";
 import { fixedInputShapes, openEngineSession, ProviderUnavailable, warmupInputs } from "./session";
 import { completeConfig, resolveSignature, SignatureMismatch } from "./signature";
 import type { EngineLogger, InferenceThread } from "./types";
@@ -13,8 +14,7 @@ import { InferenceWorker, WorkerLoadFailed, WorkerStopped } from "./worker-threa
 
 const noop = (): void => undefined;
 
-/** A version to load: its model, number and config.json. */
-export type Target = { model: string; version: number; config: ModelConfig };
+type Target = { model: string; version: number; config: ModelConfig };
 
 /** An open session, before its signature is known. */
 interface Opened {
@@ -87,12 +87,17 @@ const OPEN = { main: openHere, worker: openInWorker, auto: openBoth } as const;
  * to (config.json's `shadow`, when it is not also the live version) opens in its worker only. Its
  * runs are mirrors, off every client's path: in the worker they take the other core and never the
  * main thread, which stays the live version's (a mirror run here would block the event loop while
- * the live version's worker computes), and no second session is held for it. The placement is
- * fixed when the version loads; a shadow version made live keeps it until it is loaded again.
+ * the live version's worker computes), and no second session is held for it. The live version is the
+ * model's default version as the engine read it (a configured one, config.json's `live_version`, else
+ * the policy's). The placement is fixed when the version loads; a shadow version made live keeps it
+ * until it is loaded again.
  */
-export function placementOf(thread: InferenceThread, target: Target): InferenceThread {
-  const { config, version } = target;
-  const mirrorsOnly = config.shadow?.version === version && config.live_version !== version;
+export function placementOf(
+  thread: InferenceThread,
+  info: Pick<ModelInfo, "config" | "defaultVersion">,
+  version: number,
+): InferenceThread {
+  const mirrorsOnly = info.config.shadow?.version === version && info.defaultVersion !== version;
   return thread === "auto" && mirrorsOnly ? "worker" : thread;
 }
 
@@ -135,7 +140,7 @@ export async function createModel(
   lap("fetch_ms");
   let opened: Opened;
   try {
-    opened = await OPEN[placementOf(options.thread, target)](path, target, log);
+    opened = await OPEN[options.thread](path, target, log);
   } catch (e) {
     if (e instanceof WorkerStopped) throw fail("its inference worker stopped", e);
     if (e instanceof ProviderUnavailable) throw fail(e.message, e);

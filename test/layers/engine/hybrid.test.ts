@@ -110,17 +110,32 @@ describe("inferenceThread 'auto'", () => {
   });
 
   it("places versions by mode and role", () => {
-    const config = {
-      shadow: { version: 2, percent: 10, argmax: [] },
-      live_version: 1,
-    } as unknown as ModelConfig;
-    const at = (version: number, c = config) => ({ model: "m", version, config: c });
-    expect(placementOf("auto", at(1))).toBe("auto");
-    expect(placementOf("auto", at(2))).toBe("worker");
-    expect(placementOf("main", at(2))).toBe("main");
-    expect(placementOf("worker", at(2))).toBe("worker");
+    const config = { shadow: { version: 2, percent: 10, argmax: [] } } as unknown as ModelConfig;
+    // The engine's view of the model: its config and its live (default) version.
+    const info = (defaultVersion = 1) => ({ config, defaultVersion });
+    expect(placementOf("auto", info(), 1)).toBe("auto");
+    expect(placementOf("auto", info(), 2)).toBe("worker");
+    expect(placementOf("main", info(), 2)).toBe("main");
+    expect(placementOf("worker", info(), 2)).toBe("worker");
     // A shadow that is also the live version serves clients: both threads.
-    expect(placementOf("auto", at(2, { ...config, live_version: 2 }))).toBe("auto");
+    expect(placementOf("auto", info(2), 2)).toBe("auto");
+  });
+
+  it("keeps a shadow that is the policy's default version on both threads: it serves clients", async () => {
+    // No live_version: the latest version (2) is the default, and the shadow names it too.
+    const dir = await mkdtemp(join(tmpdir(), "edge-infer-shadow-"));
+    const config = {
+      ...addConfig("add", { version_policy: { latest: { num_versions: 1 } } }),
+      shadow: { version: 2, percent: 10 },
+    };
+    await writeModelDir(dir, "add", config, { 1: addModel(0), 2: addModel(1) });
+    const local = new ModelEngine(openRepository(dir), { inferenceThread: "auto" });
+    try {
+      expect(await local.load("add", 2)).toBeInstanceOf(HybridModel);
+    } finally {
+      await local.close();
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 
   it("ends its worker with the engine", async () => {
