@@ -4,10 +4,11 @@
  */
 import { describe, expect, it } from "vitest";
 import { type ColdStart, coldTable, coldTarget } from "./cold-rows";
+import { LARGE_SIZE } from "./large-rows";
 import { combined, modeTable, modeVariant } from "./mode-rows";
 import { perfTargets } from "./perf-targets";
 import { readmeTable } from "./readme-table";
-import type { Row } from "./report";
+import { type Row, withRatios } from "./report";
 import { readSettings } from "./settings";
 import { TAIL_VARIANT } from "./tail-rows";
 
@@ -25,6 +26,37 @@ const row = (over: Partial<Row>): Row => ({
   p50Ms: 1,
   p99Ms: 2,
   ...over,
+});
+
+describe("ratios by input size", () => {
+  it("compares a sized row with the raw and hand-written rows of its size only", () => {
+    const det = (over: Partial<Row>) => row({ model: "ocr-det", ...over });
+    const rows = withRatios([
+      det({ system: "raw ORT", variant: "batch 1", batching: "-", p50Ms: 16 }),
+      det({ system: "raw ORT", variant: "best batch (1)", batching: "-", itemsPerSec: 60 }),
+      det({ system: "hand-written", variant: "binary", batching: "-", itemsPerSec: 50 }),
+      det({ system: "raw ORT", variant: `batch 1 ${LARGE_SIZE}`, batching: "-", p50Ms: 150 }),
+      det({
+        system: "hand-written",
+        variant: `binary ${LARGE_SIZE}`,
+        batching: "-",
+        itemsPerSec: 5,
+        p50Ms: 165,
+      }),
+      det({ variant: `binary ${LARGE_SIZE}`, itemsPerSec: 4, p50Ms: 180 }),
+      det({ variant: "binary", itemsPerSec: 45, p50Ms: 18 }),
+      det({ variant: TAIL_VARIANT, concurrency: 32, itemsPerSec: 20 }),
+      det({ variant: "MISS L1 memory", system: "edge-infer cache", itemsPerSec: 25 }),
+    ]);
+    expect(rows[5]).toMatchObject({ vsHand: 4 / 5, vsRaw: 180 / 150, deltaP50Ms: 30 });
+    expect(rows[6]).toMatchObject({ vsHand: 45 / 50, vsRaw: 18 / 16, deltaP50Ms: 2 });
+    // No hand-written JSON server at 224×224, no raw ORT row of that size: no ratio at all.
+    expect(rows[7]?.vsHand).toBeUndefined();
+    expect(rows[7]?.vsRaw).toBeUndefined();
+    expect(rows[8]?.vsHand).toBe(25 / 50);
+    expect(rows[4]?.vsRaw).toBe(165 / 150);
+    expect(rows[3]?.vsRaw).toBe(1);
+  });
 });
 
 describe("issue 14 targets", () => {

@@ -61,25 +61,35 @@ export function rowOf(
   return row;
 }
 
-const isRawBatch1 = (r: Row) => r.system === "raw ORT" && r.variant === "batch 1";
+/** The input size a variant names ("binary 960×960", "json 224×224"); "" for the bench's own size. */
+const sizeOf = (variant: string): string => /\d+×\d+$/.exec(variant)?.[0] ?? "";
+const sized = (variant: string, size: string) => (size === "" ? variant : `${variant} ${size}`);
 const isRawBest = (r: Row) => r.system === "raw ORT" && r.variant.startsWith("best batch");
 
-/** Fills vsRaw, deltaP50Ms and vsHand of every row from the raw and hand-written rows of the same model. */
+/**
+ * Fills vsRaw, deltaP50Ms and vsHand of every row from the raw and hand-written rows of the same model
+ * and input size: a JSON row against the hand-written JSON server, any other (binary, its shadow and
+ * thread-mode rows, the cache rows) against its binary path.
+ */
 export function withRatios(rows: readonly Row[]): Row[] {
   return rows.map((r) => {
     const out: Row = { ...r };
-    const raw1 = rows.find((x) => x.model === r.model && isRawBatch1(x));
-    const best = rows.find((x) => x.model === r.model && isRawBest(x));
+    const size = sizeOf(r.variant);
+    const raw1 = rows.find(
+      (x) => x.model === r.model && x.system === "raw ORT" && x.variant === sized("batch 1", size),
+    );
+    const best = size === "" ? rows.find((x) => x.model === r.model && isRawBest(x)) : undefined;
     if (r.concurrency === 1 && !isRawBest(r) && raw1 !== undefined) {
       out.vsRaw = r.p50Ms / raw1.p50Ms;
       out.deltaP50Ms = r.p50Ms - raw1.p50Ms;
     } else if (best !== undefined) out.vsRaw = r.itemsPerSec / best.itemsPerSec;
+    const format = r.variant.startsWith("json") ? "json" : "binary";
     const hand = rows.find(
       (x) =>
         x.model === r.model &&
         x.system === "hand-written" &&
         x.concurrency === r.concurrency &&
-        x.variant === (r.variant === "json" ? "json" : "binary"),
+        x.variant === sized(format, size),
     );
     if (hand !== undefined && r.system !== "raw ORT") out.vsHand = r.itemsPerSec / hand.itemsPerSec;
     return out;

@@ -37,6 +37,8 @@ export interface BenchSettings {
   modes: boolean;
   /** BENCH_TAIL / --tail: ocr-det 1×3×224×224 JSON at the highest concurrency (the tail under large bodies). @default true */
   tail: boolean;
+  /** BENCH_LARGE / --large: ocr-det 1×3×960×960 binary at c=1, raw ORT, hand-written and edge-infer. @default true */
+  large: boolean;
   /** BENCH_COLD / --cold: the model function's cold start against its limit (1 round when quick, else 3). @default true */
   cold: boolean;
   /**
@@ -106,6 +108,7 @@ export function readSettings(
     cache: bool("cache", "BENCH_CACHE", !quick),
     modes: bool("modes", "BENCH_MODES", true),
     tail: bool("tail", "BENCH_TAIL", true),
+    large: bool("large", "BENCH_LARGE", true),
     cold: bool("cold", "BENCH_COLD", true),
     pipeline: bool("pipeline", "BENCH_PIPELINE", true),
     ...(get("perf-analyzer", "BENCH_PERF_ANALYZER")

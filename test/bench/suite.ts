@@ -10,6 +10,7 @@ import { benchRepository, modelPath, profiled, startGateway, startHandwritten } 
 import { type ColdStart, measureColdStart } from "./cold-rows";
 import { type DecodeRow, type EncodeRow, measureDecode, measureEncode } from "./decode-rows";
 import { measureHttp, settle, settleRequest } from "./http-rows";
+import { measureLargeRows } from "./large-rows";
 import { type MeasureOptions, turnOrder } from "./measure";
 import { type ModeMemory, measureModeRows } from "./mode-rows";
 import { type BenchModel, binaryRequest, inputTensor, jsonRequest, MODELS } from "./payloads";
@@ -160,6 +161,7 @@ export async function runSuite(s: BenchSettings, log: (line: string) => void): P
     memory.push(...modes.memory);
   }
   if (s.tail && s.json && s.models.includes("ocr-det")) add(await measureTailRow(s, timing));
+  if (s.large && s.models.includes("ocr-det")) for (const row of await measureLargeRows(s, timing)) add(row);
 
   if (s.cache) {
     const name = s.models.includes("ocr-det") ? "ocr-det" : (s.models[0] ?? "ocr-det");

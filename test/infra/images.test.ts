@@ -71,9 +71,16 @@ describe("glibc's malloc thresholds", () => {
     // ORT runs with its CPU arena off; these keep a large model's per-run tensors in malloc's heap
     // instead of mapping them afresh every run (README, "Configuration").
     const { env } = await startCommand();
-    expect(env).toEqual({ MALLOC_MMAP_THRESHOLD_: "33554432", MALLOC_TRIM_THRESHOLD_: "67108864" });
+    const { GLIBC_TUNABLES: tunables, ...thresholds } = env;
+    expect(thresholds).toEqual({ MALLOC_MMAP_THRESHOLD_: "33554432", MALLOC_TRIM_THRESHOLD_: "67108864" });
     for (const dockerfile of ["functions/Dockerfile", "functions/Dockerfile.gpu"]) {
-      expect(await imageEnv(dockerfile)).toMatchObject(env);
+      expect(await imageEnv(dockerfile)).toMatchObject(thresholds);
     }
+    // Huge pages for the blocks past the thresholds (test/layers/engine/malloc-env.test.ts): the GPU
+    // image's glibc (Ubuntu 22.04, 2.35) reads the tunable; the Lambda base image's (Amazon Linux
+    // 2023, 2.34) has no such tunable, so the CPU image does not claim it.
+    expect(tunables).toBe("glibc.malloc.hugetlb=1");
+    expect((await imageEnv("functions/Dockerfile.gpu")).GLIBC_TUNABLES).toBe(tunables);
+    expect((await imageEnv("functions/Dockerfile")).GLIBC_TUNABLES).toBeUndefined();
   });
 });

@@ -1,0 +1,70 @@
+/**
+ * glibc's malloc under `npm start`'s environment (package.json's start script, as the bench and the
+ * README run it). ORT runs with its CPU arena off, so a run's large tensors are malloc'd and freed
+ * every run; blocks over glibc's mmap ceiling (32 MiB) are mapped afresh each time, and every 4 KiB
+ * page of them faults and is zeroed. `glibc.malloc.hugetlb=1` maps them with transparent huge pages:
+ * one fault per 2 MiB. Real ORT on a model whose output is 64 MiB, in child processes with and
+ * without the tunable.
+ */
+import { execFile } from "node:child_process";
+import { readFileSync } from "node:fs";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { promisify } from "node:util";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { ROOT, startCommand } from "../../bench/children";
+import { buildModel } from "../../support/models";
+
+/** Floats per run: a 64 MiB output, twice glibc's largest mmap threshold. */
+const FLOATS = 16 * 1024 * 1024;
+
+/** True when this host's glibc reads the tunable (2.35 on) and its kernel offers huge pages on request. */
+function hugePagesOnRequest(): boolean {
+  const header = (process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header;
+  const [major = 0, minor = 0] = (header.glibcVersionRuntime ?? "0.0").split(".").map(Number);
+  if (major < 2 || (major === 2 && minor < 35)) return false;
+  try {
+    return !readFileSync("/sys/kernel/mm/transparent_hugepage/enabled", "utf8").includes("[never]");
+  } catch {
+    return false;
+  }
+}
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), "edge-infer-malloc-"));
+  const io = (name: string) => ({ name, datatype: "FP32" as const, dims: ["n"] });
+  const model = buildModel({
+    inputs: [io("x")],
+    outputs: [io("y")],
+    nodes: [{ op: "Add", inputs: ["x", "x"], outputs: ["y"] }],
+  });
+  await writeFile(join(dir, "double.onnx"), model);
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+async function faultsPerRun(env: Record<string, string | undefined>): Promise<number> {
+  const { stdout } = await promisify(execFile)(
+    process.execPath,
+    ["--import", "tsx", join(ROOT, "test/support/run-faults.ts"), join(dir, "double.onnx"), String(FLOATS)],
+    { env, cwd: ROOT },
+  );
+  return (JSON.parse(stdout) as { faultsPerRun: number }).faultsPerRun;
+}
+
+describe("npm start's malloc environment", () => {
+  it("maps a run's large tensors with huge pages where glibc and the kernel allow it", async () => {
+    const { env } = await startCommand();
+    expect(env.GLIBC_TUNABLES).toBe("glibc.malloc.hugetlb=1");
+    const { GLIBC_TUNABLES: _, ...inherited } = process.env;
+    const { GLIBC_TUNABLES: __, ...withoutTunable } = env;
+    const plain = await faultsPerRun({ ...inherited, ...withoutTunable });
+    const tuned = await faultsPerRun({ ...inherited, ...env });
+    // Without it, every 4 KiB page of the 64 MiB output (and ORT's copy out of it) faults each run.
+    expect(plain).toBeGreaterThan(FLOATS / 1024 / 2);
+    if (hugePagesOnRequest()) expect(tuned * 20).toBeLessThan(plain);
+    // An older glibc ignores the tunable, a kernel without huge pages ignores the advice: no worse.
+    else expect(tuned).toBeLessThan(plain * 1.5);
+  }, 60_000);
+});
