@@ -174,7 +174,13 @@ const asError = (e) => ({
   trace: e instanceof Error && e.stack ? e.stack.split("\\n") : [],
 });
 process.on("message", async ({ id, event }) => {
-  if (init.error) return process.send({ id, ok: false, error: asError(init.error) });
+  const result = init.error ? { id, ok: false, error: asError(init.error) } : await invoke(id, event);
+  // The invocation's log lines first: a mark on each stream, which the parent waits for.
+  const mark = (stream) => new Promise((r) => stream.write("\\0end " + id + "\\n", r));
+  await Promise.all([mark(process.stdout), mark(process.stderr)]);
+  process.send(result);
+});
+async function invoke(id, event) {
   const deadline = Date.now() + Number(timeoutMs);
   const context = {
     callbackWaitsForEmptyEventLoop: true,
@@ -190,11 +196,11 @@ process.on("message", async ({ id, event }) => {
   };
   try {
     const payload = await init.mod.handler(event, context);
-    process.send({ id, ok: true, payload: payload === undefined ? null : payload });
+    return { id, ok: true, payload: payload === undefined ? null : payload };
   } catch (e) {
-    process.send({ id, ok: false, error: asError(e) });
+    return { id, ok: false, error: asError(e) };
   }
-});
+}
 process.send({ ready: true });
 `;
 
@@ -208,23 +214,40 @@ export async function startBundledLambda(
     ["--input-type=module", "-e", RUNNER, bundle, options.functionName, String(options.timeoutMs ?? 30_000)],
     { env: options.env, stdio: ["ignore", "pipe", "pipe", "ipc"] },
   );
+  // An invocation settles once its result came over IPC and its end mark on both streams: its log
+  // lines are then all in `out` (the pipes and the IPC channel are read in no set order).
   let out = "";
-  child.stdout?.on("data", (c: Buffer) => {
-    out += c.toString();
-  });
-  child.stderr?.on("data", (c: Buffer) => {
-    out += c.toString();
-  });
-  const pending = new Map<number, (r: Invocation) => void>();
+  const waits = new Map<number, { marks: number; result?: Invocation; settle: (r: Invocation) => void }>();
+  const progress = (id: number, marks: number, result?: Invocation) => {
+    const w = waits.get(id);
+    if (w === undefined) return;
+    w.marks += marks;
+    w.result ??= result;
+    if (w.marks < 2 || w.result === undefined) return;
+    waits.delete(id);
+    w.settle(w.result);
+  };
+  for (const stream of [child.stdout, child.stderr]) {
+    let held = "";
+    stream?.on("data", (c: Buffer) => {
+      const text = held + c.toString();
+      // A mark cut between two chunks waits for the rest.
+      const cut = text.lastIndexOf("\0");
+      const whole = cut >= 0 && !text.includes("\n", cut) ? cut : text.length;
+      held = text.slice(whole);
+      out += text.slice(0, whole).replace(/\0end (\d+)\n/g, (_, id: string) => {
+        progress(Number(id), 1);
+        return "";
+      });
+    });
+  }
   let next = 0;
   let invocations = 0;
   await new Promise<void>((resolve, reject) => {
     child.on("message", (m: { ready?: boolean; id?: number } & Invocation) => {
       if (m.ready === true) return resolve();
       if (m.id === undefined) return;
-      const settle = pending.get(m.id);
-      pending.delete(m.id);
-      settle?.(m.ok ? { ok: true, payload: m.payload } : { ok: false, error: m.error });
+      progress(m.id, 0, m.ok ? { ok: true, payload: m.payload } : { ok: false, error: m.error });
     });
     child.on("exit", (code) =>
       reject(new Error(`Lambda runner exited (${code}) during init; output:\n${out}`)),
@@ -239,7 +262,7 @@ export async function startBundledLambda(
       invocations++;
       const id = next++;
       return new Promise((resolve) => {
-        pending.set(id, resolve);
+        waits.set(id, { marks: 0, settle: resolve });
         child.send({ id, event });
       });
     },
