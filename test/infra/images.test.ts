@@ -72,7 +72,13 @@ describe("glibc's malloc thresholds", () => {
     // instead of mapping them afresh every run (README, "Configuration").
     const { env } = await startCommand();
     const { GLIBC_TUNABLES: tunables, ...thresholds } = env;
-    expect(thresholds).toEqual({ MALLOC_MMAP_THRESHOLD_: "33554432", MALLOC_TRIM_THRESHOLD_: "67108864" });
+    // The top pad keeps a worker thread's malloc heaps from being unmapped and mapped again as its
+    // usage crosses one (test/layers/engine/malloc-env.test.ts).
+    expect(thresholds).toEqual({
+      MALLOC_MMAP_THRESHOLD_: "33554432",
+      MALLOC_TRIM_THRESHOLD_: "67108864",
+      MALLOC_TOP_PAD_: "67108864",
+    });
     for (const dockerfile of ["functions/Dockerfile", "functions/Dockerfile.gpu"]) {
       expect(await imageEnv(dockerfile)).toMatchObject(thresholds);
     }
