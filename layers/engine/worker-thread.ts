@@ -42,17 +42,23 @@ export function inferenceWorkerCount(): number {
   return live.size;
 }
 
+/**
+ * A worker thread running the TypeScript module `entry` from source (tsx, vitest): on Node 20 a worker
+ * gets no TypeScript loader of its own, so tsx is registered first.
+ */
+export function typeScriptWorker(entry: string, workerData: unknown): Worker {
+  const tsxDir = dirname(createRequire(import.meta.url).resolve("tsx/package.json"));
+  const tsx = pathToFileURL(join(tsxDir, "dist/esm/api/index.mjs")).href;
+  const code = `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(entry)}); });`;
+  return new Worker(code, { eval: true, workerData });
+}
+
 function spawn(init: WorkerInit): Worker {
   // Bundled, this module is part of an .mjs file and the worker entry was built beside it.
   if (!import.meta.url.endsWith(".ts")) {
     return new Worker(new URL(`./${WORKER_BUNDLE_FILE}`, import.meta.url), { workerData: init });
   }
-  // From source (tsx, vitest) a worker gets no TypeScript loader of its own on Node 20: register tsx first.
-  const tsxDir = dirname(createRequire(import.meta.url).resolve("tsx/package.json"));
-  const tsx = pathToFileURL(join(tsxDir, "dist/esm/api/index.mjs")).href;
-  const entry = new URL("./worker-entry.ts", import.meta.url).href;
-  const code = `import(${JSON.stringify(tsx)}).then((t) => { t.register(); return import(${JSON.stringify(entry)}); });`;
-  return new Worker(code, { eval: true, workerData: init });
+  return typeScriptWorker(new URL("./worker-entry.ts", import.meta.url).href, init);
 }
 
 interface Pending {

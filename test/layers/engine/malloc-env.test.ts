@@ -29,10 +29,13 @@ const WORKER_FLOATS = 1024 * 1024;
 /** MiB kept alive in the worker's arena before its runs: where its heaps end differs with each. */
 const FILLS = [0, 16, 32, 48, 56, 62];
 
+/** This host's glibc version ("2.36"), if its C library is glibc. */
+const glibcVersion = (): string | undefined =>
+  (process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header.glibcVersionRuntime;
+
 /** True when this host's glibc reads the tunable (2.35 on) and its kernel offers huge pages on request. */
 function hugePagesOnRequest(): boolean {
-  const header = (process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header;
-  const [major = 0, minor = 0] = (header.glibcVersionRuntime ?? "0.0").split(".").map(Number);
+  const [major = 0, minor = 0] = (glibcVersion() ?? "0.0").split(".").map(Number);
   if (major < 2 || (major === 2 && minor < 35)) return false;
   try {
     return !readFileSync("/sys/kernel/mm/transparent_hugepage/enabled", "utf8").includes("[never]");
@@ -54,37 +57,25 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-async function faultsPerRun(env: Record<string, string | undefined>): Promise<number> {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    ["--import", "tsx", join(ROOT, "test/support/run-faults.ts"), join(dir, "double.onnx"), String(FLOATS)],
-    { env, cwd: ROOT },
-  );
-  return (JSON.parse(stdout) as { faultsPerRun: number }).faultsPerRun;
-}
-
-/** Faults per run in a worker thread, after each fill of its arena (test/support/arena-faults.ts). */
-async function workerFaultsPerRun(env: Record<string, string | undefined>): Promise<number[]> {
-  const { stdout } = await promisify(execFile)(
-    process.execPath,
-    [
-      "--import",
-      "tsx",
-      join(ROOT, "test/support/arena-faults.ts"),
-      join(dir, "double.onnx"),
-      String(WORKER_FLOATS),
-      FILLS.join(","),
-    ],
-    { env, cwd: ROOT },
-  );
+/**
+ * Minor page faults per run of `y = x + x` over `floats` in a child under `env`
+ * (test/support/run-faults.ts): on its main thread, or with `fills` in a worker thread per fill.
+ */
+async function faultsPerRun(
+  env: Record<string, string | undefined>,
+  floats: number,
+  fills?: readonly number[],
+): Promise<number[]> {
+  const args = [join(ROOT, "test/support/run-faults.ts"), join(dir, "double.onnx"), String(floats)];
+  if (fills !== undefined) args.push(fills.join(","));
+  const { stdout } = await promisify(execFile)(process.execPath, ["--import", "tsx", ...args], {
+    env,
+    cwd: ROOT,
+  });
   const lines = stdout.trim().split("\n");
-  expect(lines).toHaveLength(FILLS.length);
+  expect(lines).toHaveLength(fills?.length ?? 1);
   return lines.map((l) => (JSON.parse(l) as { faultsPerRun: number }).faultsPerRun);
 }
-
-const isGlibc = (): boolean =>
-  (process.report.getReport() as { header: { glibcVersionRuntime?: string } }).header.glibcVersionRuntime !==
-  undefined;
 
 describe("npm start's malloc environment", () => {
   it("keeps a worker thread's heaps mapped between runs", async () => {
@@ -92,10 +83,10 @@ describe("npm start's malloc environment", () => {
     expect(env.MALLOC_TOP_PAD_).toBe("67108864");
     const { MALLOC_TOP_PAD_: _, ...inherited } = process.env;
     const { MALLOC_TOP_PAD_: __, ...withoutPad } = env;
-    const plain = await workerFaultsPerRun({ ...inherited, ...withoutPad });
-    const padded = await workerFaultsPerRun({ ...inherited, ...env });
+    const plain = await faultsPerRun({ ...inherited, ...withoutPad }, WORKER_FLOATS, FILLS);
+    const padded = await faultsPerRun({ ...inherited, ...env }, WORKER_FLOATS, FILLS);
     // Without the pad, at some fill the 4 MiB output lands in a heap that is unmapped after each run.
-    if (isGlibc()) expect(Math.max(...plain)).toBeGreaterThan(WORKER_FLOATS / 1024 / 4);
+    if (glibcVersion() !== undefined) expect(Math.max(...plain)).toBeGreaterThan(WORKER_FLOATS / 1024 / 4);
     // With it, no fill faults in more than a sixteenth of the output per run.
     expect(Math.max(...padded)).toBeLessThan(WORKER_FLOATS / 1024 / 16);
   }, 60_000);
@@ -105,8 +96,8 @@ describe("npm start's malloc environment", () => {
     expect(env.GLIBC_TUNABLES).toBe("glibc.malloc.hugetlb=1");
     const { GLIBC_TUNABLES: _, ...inherited } = process.env;
     const { GLIBC_TUNABLES: __, ...withoutTunable } = env;
-    const plain = await faultsPerRun({ ...inherited, ...withoutTunable });
-    const tuned = await faultsPerRun({ ...inherited, ...env });
+    const [plain = 0] = await faultsPerRun({ ...inherited, ...withoutTunable }, FLOATS);
+    const [tuned = 0] = await faultsPerRun({ ...inherited, ...env }, FLOATS);
     // Without it, every 4 KiB page of the 64 MiB output (and ORT's copy out of it) faults each run.
     expect(plain).toBeGreaterThan(FLOATS / 1024 / 2);
     if (hugePagesOnRequest()) expect(tuned * 20).toBeLessThan(plain);
