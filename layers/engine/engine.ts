@@ -10,7 +10,7 @@ import { createModel, placementOf } from "./load";
 import type { ServedModel } from "./loaded";
 import { type ModelInfo, readModelInfo } from "./model-info";
 import { preloadOrt } from "./ort";
-import type { EngineLogger, EngineOptions, LoadedModel, ModelState } from "./types";
+import type { EngineLogger, EngineOptions, InferenceThread, LoadedModel, ModelState } from "./types";
 import { policyCount } from "./versions";
 
 interface Entry {
@@ -20,6 +20,10 @@ interface Entry {
   promise: Promise<ServedModel>;
   loaded?: ServedModel;
   failedAt: number;
+  /** Where its session was opened (placementOf, with the info it was loaded with). */
+  thread: InferenceThread;
+  /** A reopening under way (reopened). */
+  reopening?: Promise<ServedModel>;
   /** Logical clock of the last use, for least-recently-used eviction. */
   lastUsed: number;
 }
@@ -72,7 +76,7 @@ export class ModelEngine {
   async reload(model: string): Promise<LoadedModel> {
     this.assertOpen();
     const info = await this.readInfo(model);
-    const loaded = await this.loadVersion(model, info.defaultVersion, info);
+    const loaded = await this.placed(model, info.defaultVersion, info);
     this.infos.set(model, Promise.resolve(info));
     this.defaults.set(model, info.defaultVersion);
     await this.refreshStale(model, info);
@@ -231,9 +235,10 @@ export class ModelEngine {
       const retryAfter = this.options.retryFailedAfterMs ?? 1000;
       if (existing.state !== "FAILED" || Date.now() - existing.failedAt < retryAfter) return existing.promise;
     }
+    const thread = placementOf(this.options.inferenceThread ?? "main", info, version);
     const loading = createModel(this.repo, { model, version, config: info.config }, this.log, {
       warmup: this.options.warmup ?? true,
-      thread: placementOf(this.options.inferenceThread ?? "main", info, version),
+      thread,
     });
     const entry: Entry = {
       model,
@@ -241,6 +246,7 @@ export class ModelEngine {
       state: "LOADING",
       promise: loading,
       failedAt: 0,
+      thread,
       lastUsed: ++this.clock,
     };
     entry.promise = loading.then(
@@ -251,7 +257,7 @@ export class ModelEngine {
         }
         entry.state = "READY";
         entry.loaded = loaded;
-        loaded.onFailure?.((e) => this.failReady(entry, e));
+        loaded.onFailure?.((e) => this.failReady(entry, loaded, e));
         this.log("info", `model '${model}' version ${version} is ready`, { model, version });
         this.enforceLimit(model, info, version);
         return loaded;
@@ -268,9 +274,54 @@ export class ModelEngine {
     return entry.promise;
   }
 
+  /**
+   * loadVersion, except that a READY version opened elsewhere than `info` places it now (a shadow
+   * version made live: in its worker only) is opened again where it belongs. The old session serves
+   * until the new one is warm, then is released (its runs in flight finish first); a failed reopening
+   * leaves it serving.
+   */
+  private placed(model: string, version: number, info: ModelInfo): Promise<ServedModel> {
+    const existing = this.entries.get(key(model, version));
+    const thread = placementOf(this.options.inferenceThread ?? "main", info, version);
+    if (existing?.state !== "READY" || existing.thread === thread)
+      return this.loadVersion(model, version, info);
+    existing.reopening ??= this.reopened(existing, info, thread).finally(() => {
+      existing.reopening = undefined;
+    });
+    return existing.reopening;
+  }
+
+  private async reopened(entry: Entry, info: ModelInfo, thread: InferenceThread): Promise<ServedModel> {
+    const { model, version } = entry;
+    const where = { model, version };
+    this.log(
+      "info",
+      `reopening model '${model}' version ${version} on thread '${thread}': it is live now`,
+      where,
+    );
+    const loaded = await createModel(this.repo, { model, version, config: info.config }, this.log, {
+      warmup: this.options.warmup ?? true,
+      thread,
+    });
+    const old = entry.loaded;
+    if (this.entries.get(key(model, version)) !== entry || entry.state !== "READY" || old === undefined) {
+      loaded.release().catch(noop);
+      throw new ModelNotReady(`model '${model}' version ${version} was unloaded while loading`);
+    }
+    entry.loaded = loaded;
+    entry.promise = Promise.resolve(loaded);
+    entry.thread = thread;
+    loaded.onFailure?.((e) => this.failReady(entry, loaded, e));
+    old.release().catch(noop);
+    this.log("info", `model '${model}' version ${version} is ready`, where);
+    return loaded;
+  }
+
   /** A READY version that broke on its own (its worker died): FAILED, so a later load retries it. */
-  private failReady(entry: Entry, e: Error): void {
+  private failReady(entry: Entry, broken: ServedModel, e: Error): void {
     if (this.entries.get(key(entry.model, entry.version)) !== entry || entry.state !== "READY") return;
+    // A session already replaced (reopened) is no news for the entry.
+    if (entry.loaded !== broken) return;
     entry.state = "FAILED";
     entry.failedAt = Date.now();
     entry.loaded = undefined;

@@ -89,8 +89,8 @@ const OPEN = { main: openHere, worker: openInWorker, auto: openBoth } as const;
  * main thread, which stays the live version's (a mirror run here would block the event loop while
  * the live version's worker computes), and no second session is held for it. The live version is the
  * model's default version as the engine read it (a configured one, config.json's `live_version`, else
- * the policy's). The placement is fixed when the version loads; a shadow version made live keeps it
- * until it is loaded again.
+ * the policy's). A reload that makes the shadow version live opens it again on both threads
+ * (engine.ts, reload).
  */
 export function placementOf(
   thread: InferenceThread,

@@ -17,7 +17,7 @@ describe("shadow rows", () => {
     }
     expect(rows[0]?.note).toBe("baseline: shadow configured, nothing mirrored");
     expect(rows[1]?.note).toMatch(
-      /^vs 0 % \(the same windows, in turns\): p50 [+-]\d+\.\d %, req\/s [+-]\d+\.\d % \(target: cost < 5 %\)$/,
+      /^vs 0 % \(the same windows, in turns\): p50 [+-]\d+\.\d %, req\/s [+-]\d+\.\d % \(target: cost < 5 %\); mirrors compared \d+, dropped \d+$/,
     );
   }, 180_000);
 });

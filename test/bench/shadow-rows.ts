@@ -44,6 +44,7 @@ export async function measureShadowRows(
   const repos: Array<Awaited<ReturnType<typeof benchRepository>>> = [];
   const gateways: ServerChild[] = [];
   const rows: Row[] = [];
+  const mirrors = new Map<number, Mirrors>();
   try {
     for (const percent of SHADOW_PERCENTS) {
       // A repository each: the share is in the model's config.json.
@@ -68,6 +69,7 @@ export async function measureShadowRows(
     const rounds = s.quick ? 1 : ROUNDS;
     // Each share gets the time a row gets, split over its windows.
     const window = { ...timing, durationMs: (timing.durationMs * 2) / rounds };
+    let mirrored = await shadowTotals(gateways, model.name);
     for (const c of s.concurrency) {
       const parts: Measurement[][] = SHADOW_PERCENTS.map(() => []);
       for (let r = 0; r < rounds; r++) {
@@ -91,16 +93,38 @@ export async function measureShadowRows(
         } as const;
         rows.push(rowOf({ ...head, variant: `binary, shadow ${percent} %` }, combined(parts[i] ?? [])));
       }
+      // What the mirrors of this concurrency's windows came to (the 10 % gateway's totals, before and after).
+      const now = await shadowTotals(gateways, model.name);
+      mirrors.set(c, { compared: now.requests - mirrored.requests, dropped: now.dropped - mirrored.dropped });
+      mirrored = now;
     }
   } finally {
     for (const g of gateways) await g.stop();
     for (const r of repos) await r.cleanup();
   }
-  return withCost(rows);
+  return withCost(rows, mirrors);
+}
+
+/** Mirrors of the 10 % gateway in one concurrency's windows. */
+interface Mirrors {
+  compared: number;
+  dropped: number;
+}
+
+/** The mirroring gateway's shadow totals (GET /v2/models/<m>/shadow): requests compared, mirrors dropped. */
+async function shadowTotals(
+  gateways: readonly ServerChild[],
+  model: string,
+): Promise<{ requests: number; dropped: number }> {
+  const g = gateways.at(-1) as ServerChild;
+  const r = await fetch(`http://127.0.0.1:${g.port}/v2/models/${model}/shadow`);
+  if (r.status !== 200) throw new Error(`shadow totals: HTTP ${r.status}`);
+  const { totals } = (await r.json()) as { totals: { requests: number; dropped: number } };
+  return totals;
 }
 
 /** Notes each 10 % row with its cost against the 0 % row at the same concurrency. */
-function withCost(rows: Row[]): Row[] {
+function withCost(rows: Row[], mirrors: ReadonlyMap<number, Mirrors> = new Map()): Row[] {
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   for (const row of rows) {
     const base = rows.filter((r) => r.concurrency === row.concurrency && r.variant.includes("shadow 0 %"));
@@ -110,7 +134,9 @@ function withCost(rows: Row[]): Row[] {
     }
     const p50 = row.p50Ms / mean(base.map((r) => r.p50Ms)) - 1;
     const rps = row.rps / mean(base.map((r) => r.rps)) - 1;
-    row.note = `vs 0 % (the same windows, in turns): p50 ${pct(p50)}, req/s ${pct(rps)} (target: cost < 5 %)`;
+    const m = mirrors.get(row.concurrency);
+    const count = m === undefined ? "" : `; mirrors compared ${m.compared}, dropped ${m.dropped}`;
+    row.note = `vs 0 % (the same windows, in turns): p50 ${pct(p50)}, req/s ${pct(rps)} (target: cost < 5 %)${count}`;
   }
   return rows;
 }

@@ -1,4 +1,4 @@
-import { mkdtemp, rm } from "node:fs/promises";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -24,6 +24,24 @@ afterAll(async () => {
   await engine.close();
   await repo.cleanup();
 });
+
+/** Waits (at most 5 s) until `check` holds: a released worker ends a little after its session. */
+async function eventually(check: () => boolean): Promise<boolean> {
+  for (let i = 0; i < 100 && !check(); i++) await new Promise((r) => setTimeout(r, 50));
+  return check();
+}
+
+/** A repository whose "add" has live version 1 and shadow version 2 (10 %). */
+async function shadowedRepository(): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), "edge-infer-shadow-"));
+  const shadowed = {
+    ...addConfig("add", { version_policy: { latest: { num_versions: 1 } } }),
+    live_version: 1,
+    shadow: { version: 2, percent: 10 },
+  };
+  await writeModelDir(dir, "add", shadowed, { 1: addModel(0), 2: addModel(1) });
+  return dir;
+}
 
 const inputs = (k: number) => [fp32("a", [1, 4], [k, 2, 3, 4]), fp32("b", [1, 4], [10, 20, 30, k])];
 
@@ -82,13 +100,7 @@ describe("inferenceThread 'auto'", () => {
   });
 
   it("opens a shadow version in its worker only: its mirror runs never take the live version's thread", async () => {
-    const dir = await mkdtemp(join(tmpdir(), "edge-infer-shadow-"));
-    const shadowed = {
-      ...addConfig("add", { version_policy: { latest: { num_versions: 1 } } }),
-      live_version: 1,
-      shadow: { version: 2, percent: 10 },
-    };
-    await writeModelDir(dir, "add", shadowed, { 1: addModel(0), 2: addModel(1) });
+    const dir = await shadowedRepository();
     const local = new ModelEngine(openRepository(dir), { inferenceThread: "auto" });
     try {
       const live = (await local.load("add", 1)) as HybridModel;
@@ -103,6 +115,41 @@ describe("inferenceThread 'auto'", () => {
       expect(values(sum)).toEqual([11, 22, 33, 5]);
       expect(live.runs.main - before.main).toBe(1);
       expect(live.runs.worker).toBe(before.worker);
+    } finally {
+      await local.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
+  it("opens a shadow version again where live versions run once a reload makes it live", async () => {
+    const dir = await shadowedRepository();
+    const local = new ModelEngine(openRepository(dir), { inferenceThread: "auto" });
+    try {
+      await local.load("add", 1);
+      const shadow = await local.load("add", 2);
+      expect(shadow).toBeInstanceOf(WorkerModel);
+      // Its reopening fails (the file is damaged): the version keeps being served as it was.
+      await writeFile(join(dir, "add", "2", "model.onnx"), "not a model");
+      await writeFile(
+        join(dir, "add", "config.json"),
+        JSON.stringify({ ...addConfig("add", { version_policy: { all: {} } }), live_version: 2 }),
+      );
+      await expect(local.reload("add")).rejects.toThrow(/version 2 failed to load/);
+      expect(await local.load("add", 2)).toBe(shadow);
+      const workers = inferenceWorkerCount();
+      // Reopened on both threads; the old session released (its worker ends).
+      await writeModelDir(
+        dir,
+        "add",
+        { ...addConfig("add", { version_policy: { all: {} } }), live_version: 2 },
+        { 2: addModel(1) },
+      );
+      const live = await local.reload("add");
+      expect(live).toBeInstanceOf(HybridModel);
+      expect(await local.load("add")).toBe(live);
+      const [sum] = await live.run(inputs(3));
+      expect(values(sum)).toEqual([3 + 10 + 1, 22 + 1, 33 + 1, 4 + 3 + 1]);
+      expect(await eventually(() => inferenceWorkerCount() === workers)).toBe(true);
     } finally {
       await local.close();
       await rm(dir, { recursive: true, force: true });
