@@ -37,10 +37,11 @@ export function ortOptions(
   const options: ort.InferenceSession.SessionOptions = {
     graphOptimizationLevel: opt.graph_optimization_level,
     executionProviders: providers,
-    // Memory comes back after a large request: the CPU arena would keep its peak (1.7 GB after one
-    // 380000-wide image) for the session's life. A memory pattern is one block per run, freed with
-    // it (the arena is off); it saves ~10% of ocr-cls's run time in per-tensor allocations.
-    enableCpuMemArena: false,
+    // Off unless config.json turns it on: the CPU arena keeps its peak for the session's life (1.4 GB
+    // after one [1,3,1,380000] image on ocr-det without limits), so it is for a model whose `limits`
+    // bound its inputs; on, it took ~1.3 ms of CPU off a lone ocr-det request (README, "The CPU arena").
+    // A memory pattern is one block per run; it saves ~10% of ocr-cls's run time in per-tensor allocations.
+    enableCpuMemArena: opt.enable_mem_arena,
     enableMemPattern: memoryPattern,
     // ORT's pool threads otherwise spin between runs: on a host whose cores are shared (Lambda's
     // vCPUs, a small box, the gateway's own HTTP work) that burns the CPU the next request needs.

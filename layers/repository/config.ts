@@ -258,6 +258,7 @@ function optimization(r: FieldReader, value: unknown, backend: ModelConfig["back
           "inter_op_threads",
           "execution_providers",
           "allow_cpu_fallback",
+          "enable_mem_arena",
         ]);
   const result: SessionOptions = {
     graph_optimization_level: r.choice(
@@ -268,6 +269,7 @@ function optimization(r: FieldReader, value: unknown, backend: ModelConfig["back
     ),
     execution_providers: providers(r, o.execution_providers, backend),
     allow_cpu_fallback: r.boolean(o.allow_cpu_fallback, "optimization.allow_cpu_fallback", false),
+    enable_mem_arena: r.boolean(o.enable_mem_arena, "optimization.enable_mem_arena", false),
   };
   const intra = r.optionalInteger(o.intra_op_threads, "optimization.intra_op_threads", 1);
   const inter = r.optionalInteger(o.inter_op_threads, "optimization.inter_op_threads", 1);

@@ -34,6 +34,12 @@ export interface SessionOptions {
    * false leaves the version not ready (a GPU fleet on CPU is slow and costly, and no alarm sees it).
    */
   allow_cpu_fallback: boolean;
+  /**
+   * ORT's CPU memory arena (Triton's `enable_mem_arena`): on, a run's tensors come from blocks the
+   * session keeps, so the largest request the model's `limits` admit stays reserved for the session's
+   * life; off, they are malloc'd and freed every run.
+   */
+  enable_mem_arena: boolean;
 }
 
 /** A tensor in config.json; `shape` excludes the batch dimension when max_batch_size > 0 (Triton). */

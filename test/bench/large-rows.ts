@@ -1,8 +1,9 @@
 /**
  * A large input (issue 14, "close to raw ONNX Runtime"): ocr-det at 1×3×960×960 binary, one request
  * at a time, the size PaddleOCR's detector resizes a page to (`limit_side_len` 960, the pipeline's
- * default). Its tensors are past glibc's mmap ceiling, so this row shows what the arena-off gateway
- * pays for them (README, "glibc's malloc") against raw ORT and the hand-written server (arena on).
+ * default). Its tensors are past glibc's mmap ceiling: this row shows what the gateway pays for them
+ * (README, "glibc's malloc", "The CPU arena": the demo's ocr-det runs with ORT's arena on since its
+ * config says so) against raw ORT and the hand-written server (arena on).
  * The two servers take turns in windows, as the thread modes do.
  */
 import { benchRepository, modelPath, profiled, startGateway, startHandwritten } from "./children";

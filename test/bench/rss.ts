@@ -22,7 +22,11 @@ setTimeout(() => {
 async function link(repo: string, name: string, from: string, limits: boolean): Promise<void> {
   await mkdir(join(repo, name, "1"), { recursive: true });
   const config = JSON.parse(await readFile(join(DEMO, from, "config.json"), "utf8"));
-  if (!limits) delete config.limits;
+  // Without limits the arena would keep whatever a client sent: the copy runs with it off (README).
+  if (!limits) {
+    delete config.limits;
+    if (config.optimization !== undefined) delete config.optimization.enable_mem_arena;
+  }
   await writeFile(join(repo, name, "config.json"), JSON.stringify({ ...config, name }));
   await symlink(await realpath(join(DEMO, from, "1/model.onnx")), join(repo, name, "1/model.onnx"));
   await copyFile(join(DEMO, from, "1/model.onnx.sha256"), join(repo, name, "1/model.onnx.sha256"));

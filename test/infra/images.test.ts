@@ -68,7 +68,7 @@ describe("glibc's malloc thresholds", () => {
   }
 
   it("are npm start's, and both images run ORT with the same ones", async () => {
-    // ORT runs with its CPU arena off; these keep a large model's per-run tensors in malloc's heap
+    // ORT runs with its CPU arena off unless a model's config turns it on; these keep a large model's per-run tensors in malloc's heap
     // instead of mapping them afresh every run (README, "Configuration").
     const { env } = await startCommand();
     const { GLIBC_TUNABLES: tunables, ...thresholds } = env;

@@ -24,9 +24,15 @@ async function faultsPerRun({ path, n, fill, runs }: Job): Promise<{ fill: numbe
   const kept = Array.from({ length: fill }, () => Buffer.allocUnsafeSlow(1024 * 1024).fill(1));
   const session = await ort.InferenceSession.create(
     path,
-    ortOptions({ graph_optimization_level: "all", execution_providers: [], allow_cpu_fallback: false }, [
-      "cpu",
-    ]),
+    ortOptions(
+      {
+        graph_optimization_level: "all",
+        execution_providers: [],
+        allow_cpu_fallback: false,
+        enable_mem_arena: false,
+      },
+      ["cpu"],
+    ),
   );
   const x = new ort.Tensor("float32", new Float32Array(n).fill(1), [n]);
   (await session.run({ x })).y?.dispose();

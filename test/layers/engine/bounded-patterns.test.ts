@@ -29,6 +29,7 @@ const cpu: SessionOptions = {
   intra_op_threads: 1,
   execution_providers: ["cpu"],
   allow_cpu_fallback: false,
+  enable_mem_arena: false,
 };
 const where = { model: "ocr-det", version: 1 };
 const log = () => undefined;

@@ -18,7 +18,12 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 describe("ortOptions", () => {
   it("turns spinning off for both thread pools of every session", () => {
     const options = ortOptions(
-      { graph_optimization_level: "all", execution_providers: [], allow_cpu_fallback: false },
+      {
+        graph_optimization_level: "all",
+        execution_providers: [],
+        allow_cpu_fallback: false,
+        enable_mem_arena: false,
+      },
       ["cpu"],
     );
     expect(options.extra).toEqual({
@@ -26,6 +31,17 @@ describe("ortOptions", () => {
     });
     expect(SESSION_CONFIG).toEqual({ "intra_op.allow_spinning": "0", "inter_op.allow_spinning": "0" });
     expect(options.intraOpNumThreads).toBeUndefined();
+    expect(options.enableCpuMemArena).toBe(false);
+  });
+
+  it("turns ORT's CPU memory arena on where the config asks for it", () => {
+    const opt: Omit<SessionOptions, "enable_mem_arena"> = {
+      graph_optimization_level: "all",
+      execution_providers: [],
+      allow_cpu_fallback: false,
+    };
+    expect(ortOptions({ ...opt, enable_mem_arena: true }, ["cpu"]).enableCpuMemArena).toBe(true);
+    expect(ortOptions({ ...opt, enable_mem_arena: false }, ["cpu"]).enableCpuMemArena).toBe(false);
   });
 
   it("maps thread counts and the optimisation level", () => {
@@ -36,6 +52,7 @@ describe("ortOptions", () => {
         inter_op_threads: 1,
         execution_providers: [],
         allow_cpu_fallback: false,
+        enable_mem_arena: false,
       },
       ["cpu"],
     );
@@ -53,6 +70,7 @@ describe("memory pattern", () => {
     graph_optimization_level: "all",
     execution_providers: [],
     allow_cpu_fallback: false,
+    enable_mem_arena: false,
   };
   it("is on only for a model whose config fixes every input shape (the batch dimension aside)", () => {
     const fixed = { inputs: [{ name: "x", datatype: "FP32" as const, shape: [3, 48, 192] }] };
@@ -70,28 +88,32 @@ describe("memory pattern", () => {
 });
 
 describe("createSession", () => {
-  it("creates a session ORT accepts with those entries, and it runs", async () => {
-    const log = () => undefined;
-    const session = await createSession(
-      join(dir, "add.onnx"),
-      {
-        graph_optimization_level: "all",
-        intra_op_threads: 2,
-        execution_providers: ["cpu"],
-        allow_cpu_fallback: false,
-      },
-      log,
-      { model: "add", version: 1 },
-    );
-    try {
-      const a = new ort.Tensor("float32", Float32Array.from([1, 2, 3, 4]), [1, 4]);
-      const b = new ort.Tensor("float32", Float32Array.from([10, 20, 30, 40]), [1, 4]);
-      const out = await session.run({ a, b });
-      // sum = a + b + 2 (the model's offset), diff = a - b
-      expect(Array.from(out.sum?.data as Float32Array)).toEqual([13, 24, 35, 46]);
-      expect(Array.from(out.diff?.data as Float32Array)).toEqual([-9, -18, -27, -36]);
-    } finally {
-      await session.release();
-    }
-  });
+  it.each([false, true])(
+    "creates a session ORT accepts with those entries, and it runs (arena %s)",
+    async (arena) => {
+      const log = () => undefined;
+      const session = await createSession(
+        join(dir, "add.onnx"),
+        {
+          graph_optimization_level: "all",
+          intra_op_threads: 2,
+          execution_providers: ["cpu"],
+          allow_cpu_fallback: false,
+          enable_mem_arena: arena,
+        },
+        log,
+        { model: "add", version: 1 },
+      );
+      try {
+        const a = new ort.Tensor("float32", Float32Array.from([1, 2, 3, 4]), [1, 4]);
+        const b = new ort.Tensor("float32", Float32Array.from([10, 20, 30, 40]), [1, 4]);
+        const out = await session.run({ a, b });
+        // sum = a + b + 2 (the model's offset), diff = a - b
+        expect(Array.from(out.sum?.data as Float32Array)).toEqual([13, 24, 35, 46]);
+        expect(Array.from(out.diff?.data as Float32Array)).toEqual([-9, -18, -27, -36]);
+      } finally {
+        await session.release();
+      }
+    },
+  );
 });

@@ -18,7 +18,12 @@ const config = (fields: Partial<ModelConfig>): ModelConfig => ({
     max_queue_size: 1,
     default_timeout_microseconds: 0,
   },
-  optimization: { graph_optimization_level: "all", execution_providers: ["cpu"], allow_cpu_fallback: false },
+  optimization: {
+    graph_optimization_level: "all",
+    execution_providers: ["cpu"],
+    allow_cpu_fallback: false,
+    enable_mem_arena: false,
+  },
   release: { tolerance: { abs: 0, rel: 0 }, compare_with_live: false },
   ...fields,
 });

@@ -45,6 +45,7 @@ describe("parseModelConfig defaults", () => {
         graph_optimization_level: "all",
         execution_providers: ["cpu"],
         allow_cpu_fallback: false,
+        enable_mem_arena: false,
       },
       release: { tolerance: { abs: 1e-4, rel: 1e-3 }, compare_with_live: false },
     };
@@ -58,6 +59,12 @@ describe("parseModelConfig defaults", () => {
     expect(gpu.allow_cpu_fallback).toBe(false);
     const allowed = parseModelConfig({ backend: "gpu", optimization: { allow_cpu_fallback: true } }, "m");
     expect(allowed.optimization.allow_cpu_fallback).toBe(true);
+  });
+
+  test("ORT's CPU memory arena is off unless the config turns it on", () => {
+    expect(parseModelConfig({}, "m").optimization.enable_mem_arena).toBe(false);
+    const on = parseModelConfig({ optimization: { enable_mem_arena: true } }, "m");
+    expect(on.optimization.enable_mem_arena).toBe(true);
   });
 
   test("partial sections are completed, given values kept", () => {
@@ -91,6 +98,7 @@ describe("parseModelConfig defaults", () => {
       inter_op_threads: 1,
       execution_providers: ["cpu"],
       allow_cpu_fallback: false,
+      enable_mem_arena: false,
     });
   });
 
@@ -361,10 +369,15 @@ const CASES: Array<[string, unknown, string]> = [
     `optimization.allow_cpu_fallback must be a boolean, received "yes"`,
   ],
   [
+    "memory arena not a boolean",
+    { optimization: { enable_mem_arena: 1 } },
+    "optimization.enable_mem_arena must be a boolean, received 1",
+  ],
+  [
     "optimization unknown key",
     { optimization: { threads: 2 } },
     "unknown field 'optimization.threads' (allowed: graph_optimization_level, intra_op_threads, " +
-      "inter_op_threads, execution_providers, allow_cpu_fallback)",
+      "inter_op_threads, execution_providers, allow_cpu_fallback, enable_mem_arena)",
   ],
 ];
 

@@ -86,6 +86,8 @@ describe("limits", () => {
     const config = await (await fetch(`${gateway.url}/v2/models/ocr-det/config`)).json();
     expect(config).toMatchObject({
       limits: { x: { max_shape: [8, 3, 2048, 2048] }, max_response_bytes: 67_108_864 },
+      // What its limits bound, ORT's arena keeps: the demo detector runs with it (README, "The CPU arena").
+      optimization: { enable_mem_arena: true },
     });
   });
 
