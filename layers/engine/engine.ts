@@ -235,11 +235,8 @@ export class ModelEngine {
       const retryAfter = this.options.retryFailedAfterMs ?? 1000;
       if (existing.state !== "FAILED" || Date.now() - existing.failedAt < retryAfter) return existing.promise;
     }
-    const thread = placementOf(this.options.inferenceThread ?? "main", info, version);
-    const loading = createModel(this.repo, { model, version, config: info.config }, this.log, {
-      warmup: this.options.warmup ?? true,
-      thread,
-    });
+    const thread = this.threadFor(info, version);
+    const loading = this.open(model, version, info, thread);
     const entry: Entry = {
       model,
       version,
@@ -282,7 +279,7 @@ export class ModelEngine {
    */
   private placed(model: string, version: number, info: ModelInfo): Promise<ServedModel> {
     const existing = this.entries.get(key(model, version));
-    const thread = placementOf(this.options.inferenceThread ?? "main", info, version);
+    const thread = this.threadFor(info, version);
     if (existing?.state !== "READY" || existing.thread === thread)
       return this.loadVersion(model, version, info);
     existing.reopening ??= this.reopened(existing, info, thread).finally(() => {
@@ -299,10 +296,7 @@ export class ModelEngine {
       `reopening model '${model}' version ${version} on thread '${thread}': it is live now`,
       where,
     );
-    const loaded = await createModel(this.repo, { model, version, config: info.config }, this.log, {
-      warmup: this.options.warmup ?? true,
-      thread,
-    });
+    const loaded = await this.open(model, version, info, thread);
     const old = entry.loaded;
     if (this.entries.get(key(model, version)) !== entry || entry.state !== "READY" || old === undefined) {
       loaded.release().catch(noop);
@@ -315,6 +309,24 @@ export class ModelEngine {
     old.release().catch(noop);
     this.log("info", `model '${model}' version ${version} is ready`, where);
     return loaded;
+  }
+
+  /** Where the version's session opens in this engine's mode, by its role in `info` (load.ts). */
+  private threadFor(info: ModelInfo, version: number): InferenceThread {
+    return placementOf(this.options.inferenceThread ?? "main", info, version);
+  }
+
+  /** Loads and warms a session of the version on `thread`. */
+  private open(
+    model: string,
+    version: number,
+    info: ModelInfo,
+    thread: InferenceThread,
+  ): Promise<ServedModel> {
+    return createModel(this.repo, { model, version, config: info.config }, this.log, {
+      warmup: this.options.warmup ?? true,
+      thread,
+    });
   }
 
   /** A READY version that broke on its own (its worker died): FAILED, so a later load retries it. */

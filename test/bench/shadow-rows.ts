@@ -69,7 +69,9 @@ export async function measureShadowRows(
     const rounds = s.quick ? 1 : ROUNDS;
     // Each share gets the time a row gets, split over its windows.
     const window = { ...timing, durationMs: (timing.durationMs * 2) / rounds };
-    let mirrored = await shadowTotals(gateways, model.name);
+    // The 10 % gateway's totals before and after each concurrency's windows.
+    const mirroring = gateways.at(-1) as ServerChild;
+    let mirrored = await shadowTotals(mirroring.port, model.name);
     for (const c of s.concurrency) {
       const parts: Measurement[][] = SHADOW_PERCENTS.map(() => []);
       for (let r = 0; r < rounds; r++) {
@@ -93,8 +95,7 @@ export async function measureShadowRows(
         } as const;
         rows.push(rowOf({ ...head, variant: `binary, shadow ${percent} %` }, combined(parts[i] ?? [])));
       }
-      // What the mirrors of this concurrency's windows came to (the 10 % gateway's totals, before and after).
-      const now = await shadowTotals(gateways, model.name);
+      const now = await shadowTotals(mirroring.port, model.name);
       mirrors.set(c, { compared: now.requests - mirrored.requests, dropped: now.dropped - mirrored.dropped });
       mirrored = now;
     }
@@ -111,20 +112,16 @@ interface Mirrors {
   dropped: number;
 }
 
-/** The mirroring gateway's shadow totals (GET /v2/models/<m>/shadow): requests compared, mirrors dropped. */
-async function shadowTotals(
-  gateways: readonly ServerChild[],
-  model: string,
-): Promise<{ requests: number; dropped: number }> {
-  const g = gateways.at(-1) as ServerChild;
-  const r = await fetch(`http://127.0.0.1:${g.port}/v2/models/${model}/shadow`);
+/** A gateway's shadow totals (GET /v2/models/<m>/shadow): requests compared, mirrors dropped. */
+async function shadowTotals(port: number, model: string): Promise<{ requests: number; dropped: number }> {
+  const r = await fetch(`http://127.0.0.1:${port}/v2/models/${model}/shadow`);
   if (r.status !== 200) throw new Error(`shadow totals: HTTP ${r.status}`);
   const { totals } = (await r.json()) as { totals: { requests: number; dropped: number } };
   return totals;
 }
 
 /** Notes each 10 % row with its cost against the 0 % row at the same concurrency. */
-function withCost(rows: Row[], mirrors: ReadonlyMap<number, Mirrors> = new Map()): Row[] {
+function withCost(rows: Row[], mirrors: ReadonlyMap<number, Mirrors>): Row[] {
   const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
   for (const row of rows) {
     const base = rows.filter((r) => r.concurrency === row.concurrency && r.variant.includes("shadow 0 %"));

@@ -68,8 +68,8 @@ describe("glibc's malloc thresholds", () => {
   }
 
   it("are npm start's, and both images run ORT with the same ones", async () => {
-    // ORT runs with its CPU arena off unless a model's config turns it on; these keep a large model's per-run tensors in malloc's heap
-    // instead of mapping them afresh every run (README, "Configuration").
+    // ORT runs with its CPU arena off unless a model's config turns it on; these keep a large model's
+    // per-run tensors in malloc's heap instead of mapping them afresh every run (README, "Configuration").
     const { env } = await startCommand();
     const { GLIBC_TUNABLES: tunables, ...thresholds } = env;
     // The top pad keeps a worker thread's malloc heaps from being unmapped and mapped again as its
