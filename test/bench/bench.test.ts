@@ -16,7 +16,7 @@ import { measure, turnCycle, turnOrder } from "./measure";
 import { type BenchModel, binaryRequest, inputTensor, jsonRequest, MODELS } from "./payloads";
 import { renderChart } from "./png";
 import { measureRaw } from "./raw";
-import { markdown, type Row, rowOf, targets, withRatios } from "./report";
+import { markdown, type Row, rowOf, TUNED_HAND, targets, withRatios } from "./report";
 import { readSettings } from "./settings";
 
 const cls: BenchModel = { name: "ocr-cls", item: MODELS["ocr-cls"]?.item ?? [], batches: [1, 2] };
@@ -103,6 +103,7 @@ describe("bench machinery", () => {
       rowOf({ ...head, system: "edge-infer", variant: "binary", batching: "on", concurrency: 32 }, binM),
       rowOf({ ...head, system: "edge-infer", variant: "json", batching: "off" }, jsonM),
       rowOf({ ...head, system: "hand-written", variant: "json" }, handJsonM),
+      rowOf({ ...head, system: TUNED_HAND, variant: "binary" }, { ...handM, rps: 2 * handM.rps }),
     ]);
     const edge1 = rows[4];
     expect(edge1?.vsRaw).toBeCloseTo((edge1?.p50Ms ?? 0) / raw.batch1.p50Ms, 9);
@@ -123,6 +124,13 @@ describe("bench machinery", () => {
       "ocr-cls c=32 batching on: throughput ≥ 90% of raw ORT's best batched",
       "ocr-cls c=32 batching on: p99 ≤ 4× the single-request p50",
     ]);
+    // Judged against the server as written; the tuned server's figure is named beside it.
+    const lone = goals[1];
+    expect(lone?.pass).toBe(binM.rps >= 0.95 * handM.rps);
+    expect(lone?.measured).toContain(
+      `with npm start's malloc settings the hand-written server ran ${(2 * handM.rps).toFixed(2)} req/s (${((100 * binM.rps) / (2 * handM.rps)).toFixed(1)}%)`,
+    );
+    expect(rows[8]?.vsHand).toBeCloseTo(2, 9);
     const md = markdown(rows, goals, "# test");
     expect(md).toContain("| model | system | variant | batching | c | req/s | items/s | p50 ms | p99 ms |");
     expect(md.split("\n").filter((l) => l.startsWith("| ocr-cls |"))).toHaveLength(rows.length);

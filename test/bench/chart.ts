@@ -2,7 +2,7 @@
  * The bench's chart: one panel per model, one horizontal bar per row (items/s), labelled with
  * p50/p99, drawn as SVG (a few rects and texts: no chart library needed); png.ts renders it to PNG.
  */
-import type { Row } from "./report";
+import { type Row, TUNED_HAND } from "./report";
 
 /** One bar of a panel. */
 export interface Bar {
@@ -22,6 +22,7 @@ export interface Panel {
 const COLORS: Record<Row["system"], string> = {
   "raw ORT": "#4c78a8",
   "hand-written": "#f58518",
+  [TUNED_HAND]: "#e45756",
   "edge-infer": "#54a24b",
   "edge-infer cache": "#b279a2",
 };

@@ -5,7 +5,15 @@
 import type { Measurement } from "./measure";
 
 /** Which system a row measures. */
-export type System = "raw ORT" | "hand-written" | "edge-infer" | "edge-infer cache";
+/**
+ * Which system a row measures. `TUNED_HAND`: the same hand-written server started with `npm start`'s
+ * malloc settings, so a c=1 ratio can be read against it at its steadiest (README, "Reading the
+ * hand-written rows").
+ */
+export type System = "raw ORT" | "hand-written" | typeof TUNED_HAND | "edge-infer" | "edge-infer cache";
+
+/** The hand-written server with `npm start`'s environment (glibc's malloc thresholds). */
+export const TUNED_HAND = "hand-written, npm start's malloc";
 
 /** One line of the table. */
 export interface Row {
@@ -132,6 +140,7 @@ export function targets(rows: readonly Row[]): Target[] {
     });
     const raw1 = find(rows, { model, system: "raw ORT", variant: "batch 1" });
     const hand = find(rows, { model, system: "hand-written", variant: "binary", concurrency: 1 });
+    const tuned = find(rows, { model, system: TUNED_HAND, variant: "binary", concurrency: 1 });
     if (edge !== undefined && raw1 !== undefined) {
       const delta = edge.p50Ms - raw1.p50Ms;
       out.push({
@@ -145,7 +154,12 @@ export function targets(rows: readonly Row[]): Target[] {
       const ratio = edge.rps / hand.rps;
       out.push({
         name: `${model} c=1 binary: throughput ≥ 95% of the hand-written server`,
-        measured: `${f2(edge.rps)} vs ${f2(hand.rps)} req/s (${(ratio * 100).toFixed(1)}%)`,
+        // Judged against the server as a user writes it; the tuned one's ratio is named beside it.
+        measured: `${f2(edge.rps)} vs ${f2(hand.rps)} req/s (${(ratio * 100).toFixed(1)}%)${
+          tuned === undefined
+            ? ""
+            : `; with npm start's malloc settings the hand-written server ran ${f2(tuned.rps)} req/s (${((100 * edge.rps) / tuned.rps).toFixed(1)}%)`
+        }`,
         wanted: "≥ 95%",
         pass: ratio >= 0.95,
       });

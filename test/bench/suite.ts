@@ -1,12 +1,19 @@
 /**
- * The bench's phases, in order: raw ORT in this process; the hand-written server and edge-infer
- * local mode with batching off and on, measured in turns at each point (JSON and binary, each
+ * The bench's phases, in order: raw ORT in this process; the hand-written server (as written, and
+ * with npm start's malloc settings) and edge-infer local mode with batching off and on, measured in turns at each point (JSON and binary, each
  * concurrency); then the cache rows, then the ocr pipeline against @gutenye/ocr-node.
  * Only one system is measured at a time, so none steals the other's cores.
  */
 import type { Tensor } from "../../layers/protocol/types";
 import { measureCacheRows } from "./cache-rows";
-import { benchRepository, modelPath, profiled, startGateway, startHandwritten } from "./children";
+import {
+  benchRepository,
+  modelPath,
+  profiled,
+  startCommand,
+  startGateway,
+  startHandwritten,
+} from "./children";
 import { type ColdStart, measureColdStart } from "./cold-rows";
 import { type DecodeRow, type EncodeRow, measureDecode, measureEncode } from "./decode-rows";
 import { measureHttp, settle, settleRequest } from "./http-rows";
@@ -17,7 +24,7 @@ import { type BenchModel, binaryRequest, inputTensor, jsonRequest, MODELS } from
 import { measurePerfAnalyzerRows, type PerfAnalyzerResult, perfAnalyzerTool } from "./perf-analyzer-rows";
 import { measurePipelineRows, type PipelineRow } from "./pipeline-rows";
 import { measureRaw } from "./raw";
-import { type Row, rowOf } from "./report";
+import { type Row, rowOf, TUNED_HAND } from "./report";
 import type { BenchSettings } from "./settings";
 import { measureShadowRows } from "./shadow-rows";
 import { measureTailRow } from "./tail-rows";
@@ -114,8 +121,8 @@ export async function runSuite(s: BenchSettings, log: (line: string) => void): P
     );
   }
 
-  // Every model × variant × concurrency over HTTP against the hand-written server and both
-  // gateways, one row each. The three are up together and measured back to back at each point, the
+  // Every model × variant × concurrency over HTTP against the hand-written server (as written, and
+  // with npm start's malloc settings) and both gateways, one row each. The four are up together and measured back to back at each point, the
   // one that opens rotating: on a shared machine the same server measured minutes apart differs by
   // more than the differences the "vs hand" ratios are about.
   const servers: Array<{ system: Row["system"]; batching: Row["batching"]; port: number }> = [];
@@ -124,6 +131,11 @@ export async function runSuite(s: BenchSettings, log: (line: string) => void): P
     const hand = await startHandwritten(s.models, s.threads);
     stops.push(() => hand.stop());
     servers.push({ system: "hand-written", batching: "-", port: hand.port });
+    // The same server with npm start's malloc settings: as written, its own speed swings with glibc's
+    // heap (each body's Buffer.concat lands on freshly faulted pages or not), by up to 1.7× at c=1.
+    const tuned = await startHandwritten(s.models, s.threads, { env: (await startCommand()).env });
+    stops.push(() => tuned.stop());
+    servers.push({ system: TUNED_HAND, batching: "-", port: tuned.port });
     for (const batching of [false, true]) {
       const repo = await benchRepository(s.models, { batching, cache: false, threads: s.threads });
       stops.push(() => repo.cleanup());
