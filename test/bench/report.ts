@@ -4,10 +4,9 @@
  */
 import type { Measurement } from "./measure";
 
-/** Which system a row measures. */
 /**
  * Which system a row measures. `TUNED_HAND`: the same hand-written server started with `npm start`'s
- * malloc settings, so a c=1 ratio can be read against it at its steadiest (README, "Reading the
+ * malloc settings, so that a ratio can also be read without glibc's phases (README, "Reading the
  * hand-written rows").
  */
 export type System = "raw ORT" | "hand-written" | typeof TUNED_HAND | "edge-infer" | "edge-infer cache";

@@ -1,7 +1,8 @@
 /**
  * The bench's phases, in order: raw ORT in this process; the hand-written server (as written, and
- * with npm start's malloc settings) and edge-infer local mode with batching off and on, measured in turns at each point (JSON and binary, each
- * concurrency); then the cache rows, then the ocr pipeline against @gutenye/ocr-node.
+ * with npm start's malloc settings) and edge-infer local mode with batching off and on, measured in
+ * turns at each point (JSON and binary, each concurrency); then the cache rows, then the ocr
+ * pipeline against @gutenye/ocr-node.
  * Only one system is measured at a time, so none steals the other's cores.
  */
 import type { Tensor } from "../../layers/protocol/types";
