@@ -10,6 +10,7 @@ import { copyFile, mkdir, mkdtemp, readFile, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fixedInputShapes, ortOptions } from "../../layers/engine/session";
+import { parseConfigText } from "../../layers/repository/config";
 import { parseTransportResult } from "../../layers/transport";
 import { inferEvent } from "../../layers/transport/wire";
 import { buildBundles, s3Models } from "../functions/model/fixtures";
@@ -96,17 +97,9 @@ export async function measureColdStart(rounds: number): Promise<ColdStart> {
   ]);
   const model = MODELS[MODEL];
   if (model === undefined) throw new Error("no ocr-cls");
-  const config = JSON.parse(await readFile(join(DEMO, "config.json"), "utf8"));
-  const options = ortOptions(
-    {
-      graph_optimization_level: "all",
-      execution_providers: [],
-      allow_cpu_fallback: false,
-      ...config.optimization,
-    },
-    ["cpu"],
-    fixedInputShapes(config),
-  );
+  // The model function's own reading of its config.json: the limit opens the session it opens.
+  const config = parseConfigText(await readFile(join(DEMO, "config.json"), "utf8"), MODEL);
+  const options = ortOptions(config.optimization, ["cpu"], fixedInputShapes(config));
   const event = inferEvent(MODEL, undefined, { inputs: [inputTensor(model)] });
   const samples: ColdStart[] = [];
   try {

@@ -12,6 +12,7 @@ import { mkdir, readFile, symlink, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { writeDemoVariant } from "../../gateway/shadow/demo-variant";
+import type { ShadowTotals } from "../../gateway/shadow/stats";
 import type { Tensor } from "../../layers/protocol/types";
 import { benchRepository, type ServerChild, startGateway } from "./children";
 import { measureHttp, settle } from "./http-rows";
@@ -113,10 +114,10 @@ interface Mirrors {
 }
 
 /** A gateway's shadow totals (GET /v2/models/<m>/shadow): requests compared, mirrors dropped. */
-async function shadowTotals(port: number, model: string): Promise<{ requests: number; dropped: number }> {
+async function shadowTotals(port: number, model: string): Promise<ShadowTotals> {
   const r = await fetch(`http://127.0.0.1:${port}/v2/models/${model}/shadow`);
   if (r.status !== 200) throw new Error(`shadow totals: HTTP ${r.status}`);
-  const { totals } = (await r.json()) as { totals: { requests: number; dropped: number } };
+  const { totals } = (await r.json()) as { totals: ShadowTotals };
   return totals;
 }
 

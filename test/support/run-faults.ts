@@ -11,6 +11,7 @@ import { isMainThread, parentPort, workerData } from "node:worker_threads";
 import * as ort from "onnxruntime-node";
 import { ortOptions } from "../../layers/engine/session";
 import { typeScriptWorker } from "../../layers/engine/worker-thread";
+import { cpuOptions } from "./session-options";
 
 interface Job {
   path: string;
@@ -22,18 +23,7 @@ interface Job {
 
 async function faultsPerRun({ path, n, fill, runs }: Job): Promise<{ fill: number; faultsPerRun: number }> {
   const kept = Array.from({ length: fill }, () => Buffer.allocUnsafeSlow(1024 * 1024).fill(1));
-  const session = await ort.InferenceSession.create(
-    path,
-    ortOptions(
-      {
-        graph_optimization_level: "all",
-        execution_providers: [],
-        allow_cpu_fallback: false,
-        enable_mem_arena: false,
-      },
-      ["cpu"],
-    ),
-  );
+  const session = await ort.InferenceSession.create(path, ortOptions(cpuOptions(), ["cpu"]));
   const x = new ort.Tensor("float32", new Float32Array(n).fill(1), [n]);
   (await session.run({ x })).y?.dispose();
   const before = process.resourceUsage().minorPageFault;

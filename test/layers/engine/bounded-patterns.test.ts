@@ -21,16 +21,11 @@ import { openRepository } from "../../../layers/repository";
 import type { SessionOptions } from "../../../layers/repository/types";
 import { inferOn } from "../../support/infer";
 import { buildModel, modelConfig, writeModelDir } from "../../support/models";
+import { cpuOptions } from "../../support/session-options";
 import { fp32 } from "../../support/tensors";
 
 const DET = fileURLToPath(new URL("../../../functions/models/ocr-det/1/model.onnx", import.meta.url));
-const cpu: SessionOptions = {
-  graph_optimization_level: "all",
-  intra_op_threads: 1,
-  execution_providers: ["cpu"],
-  allow_cpu_fallback: false,
-  enable_mem_arena: false,
-};
+const cpu = cpuOptions({ intra_op_threads: 1 });
 const where = { model: "ocr-det", version: 1 };
 const log = () => undefined;
 

@@ -5,8 +5,8 @@ import { join } from "node:path";
 import * as ort from "onnxruntime-node";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { createSession, fixedInputShapes, ortOptions, SESSION_CONFIG } from "../../../layers/engine/session";
-import type { SessionOptions } from "../../../layers/repository/types";
 import { addModel } from "../../support/models";
+import { cpuOptions } from "../../support/session-options";
 
 let dir: string;
 beforeAll(async () => {
@@ -17,15 +17,7 @@ afterAll(() => rm(dir, { recursive: true, force: true }));
 
 describe("ortOptions", () => {
   it("turns spinning off for both thread pools of every session", () => {
-    const options = ortOptions(
-      {
-        graph_optimization_level: "all",
-        execution_providers: [],
-        allow_cpu_fallback: false,
-        enable_mem_arena: false,
-      },
-      ["cpu"],
-    );
+    const options = ortOptions(cpuOptions(), ["cpu"]);
     expect(options.extra).toEqual({
       session: { "intra_op.allow_spinning": "0", "inter_op.allow_spinning": "0" },
     });
@@ -35,25 +27,13 @@ describe("ortOptions", () => {
   });
 
   it("turns ORT's CPU memory arena on where the config asks for it", () => {
-    const opt: Omit<SessionOptions, "enable_mem_arena"> = {
-      graph_optimization_level: "all",
-      execution_providers: [],
-      allow_cpu_fallback: false,
-    };
-    expect(ortOptions({ ...opt, enable_mem_arena: true }, ["cpu"]).enableCpuMemArena).toBe(true);
-    expect(ortOptions({ ...opt, enable_mem_arena: false }, ["cpu"]).enableCpuMemArena).toBe(false);
+    expect(ortOptions(cpuOptions({ enable_mem_arena: true }), ["cpu"]).enableCpuMemArena).toBe(true);
+    expect(ortOptions(cpuOptions({ enable_mem_arena: false }), ["cpu"]).enableCpuMemArena).toBe(false);
   });
 
   it("maps thread counts and the optimisation level", () => {
     const options = ortOptions(
-      {
-        graph_optimization_level: "basic",
-        intra_op_threads: 2,
-        inter_op_threads: 1,
-        execution_providers: [],
-        allow_cpu_fallback: false,
-        enable_mem_arena: false,
-      },
+      cpuOptions({ graph_optimization_level: "basic", intra_op_threads: 2, inter_op_threads: 1 }),
       ["cpu"],
     );
     expect(options).toMatchObject({
@@ -66,12 +46,7 @@ describe("ortOptions", () => {
 });
 
 describe("memory pattern", () => {
-  const cpu: SessionOptions = {
-    graph_optimization_level: "all",
-    execution_providers: [],
-    allow_cpu_fallback: false,
-    enable_mem_arena: false,
-  };
+  const cpu = cpuOptions();
   it("is on only for a model whose config fixes every input shape (the batch dimension aside)", () => {
     const fixed = { inputs: [{ name: "x", datatype: "FP32" as const, shape: [3, 48, 192] }] };
     const free = { inputs: [{ name: "x", datatype: "FP32" as const, shape: [3, -1, -1] }] };
@@ -94,13 +69,7 @@ describe("createSession", () => {
       const log = () => undefined;
       const session = await createSession(
         join(dir, "add.onnx"),
-        {
-          graph_optimization_level: "all",
-          intra_op_threads: 2,
-          execution_providers: ["cpu"],
-          allow_cpu_fallback: false,
-          enable_mem_arena: arena,
-        },
+        cpuOptions({ intra_op_threads: 2, enable_mem_arena: arena }),
         log,
         { model: "add", version: 1 },
       );

@@ -3,6 +3,7 @@ import { describe, expect, it } from "vitest";
 import { shortOrtMessage } from "../../../layers/engine/loaded";
 import { resolveSignature, SignatureMismatch } from "../../../layers/engine/signature";
 import type { ModelConfig } from "../../../layers/repository/types";
+import { cpuOptions } from "../../support/session-options";
 
 const config = (fields: Partial<ModelConfig>): ModelConfig => ({
   name: "m",
@@ -18,12 +19,7 @@ const config = (fields: Partial<ModelConfig>): ModelConfig => ({
     max_queue_size: 1,
     default_timeout_microseconds: 0,
   },
-  optimization: {
-    graph_optimization_level: "all",
-    execution_providers: ["cpu"],
-    allow_cpu_fallback: false,
-    enable_mem_arena: false,
-  },
+  optimization: cpuOptions(),
   release: { tolerance: { abs: 0, rel: 0 }, compare_with_live: false },
   ...fields,
 });
