@@ -6,6 +6,8 @@
  * (rejected with the signal's reason); the shared execution is aborted only when every caller has
  * gone, so one client leaving never fails another.
  */
+import { releaseController, takeController } from "../../layers/http/abort-pool";
+
 interface Flight {
   promise: Promise<unknown>;
   controller: AbortController;
@@ -31,12 +33,13 @@ export class SingleFlight {
     if (signal?.aborted === true) return Promise.reject(signal.reason);
     let flight = this.flights.get(key);
     if (flight === undefined) {
-      const controller = new AbortController();
+      const controller = takeController();
       // Starting fn from a then() makes a synchronous throw a rejection that still clears the entry.
       const promise: Promise<T> = Promise.resolve()
         .then(() => fn(controller.signal))
         .finally(() => {
           if (this.flights.get(key)?.promise === promise) this.flights.delete(key);
+          releaseController(controller);
         });
       flight = { promise, controller, waiting: 0, held: false };
       this.flights.set(key, flight);

@@ -1,5 +1,6 @@
 /** Bounds a backend call in time: past the deadline the caller gets BackendTimeout and the call is aborted. */
 import { BackendTimeout } from "../errors";
+import { releaseController, takeController } from "./abort-pool";
 
 /**
  * Runs `call` with a signal that aborts after `ms` or when `parent` aborts (the client went away).
@@ -13,7 +14,7 @@ export function withDeadline<T>(
 ): Promise<T> {
   // One promise and one timer per call (no Promise.race over a second deadline promise): this
   // runs on every backend call, and settling first wins, so the timeout still beats the abort.
-  const controller = new AbortController();
+  const controller = takeController();
   const onAbort = parent === undefined ? undefined : () => controller.abort(parent.reason);
   return new Promise<T>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -33,11 +34,13 @@ export function withDeadline<T>(
       (value) => {
         clearTimeout(timer);
         if (onAbort !== undefined) parent?.removeEventListener("abort", onAbort);
+        releaseController(controller);
         resolve(value);
       },
       (e: unknown) => {
         clearTimeout(timer);
         if (onAbort !== undefined) parent?.removeEventListener("abort", onAbort);
+        releaseController(controller);
         reject(e);
       },
     );

@@ -34,7 +34,13 @@ export function addStatisticsRoutes(
       model_stats: options.stats.report(models, version),
       ...(options.scope === undefined ? {} : { counters: options.scope }),
     });
-  app.get("/v2/models/stats", (c) => answer(c, [...catalog.keys()].filter((m) => visible(c, m)).sort()));
+  // `/v2/models/stats` as the model path's first handler rather than a route of its own: a fixed
+  // segment beside `:model` makes Hono's SmartRouter fall back from its RegExpRouter (one match per
+  // request) to the TrieRouter (a tree walk and a sort per request).
+  app.get("/v2/models/:model", async (c, next) => {
+    if (targetOf(c) === undefined) return answer(c, [...catalog.keys()].filter((m) => visible(c, m)).sort());
+    await next();
+  });
   const one = (c: Context<ProtocolEnv>) => {
     const target = targetOf(c);
     const model = target?.model ?? "";

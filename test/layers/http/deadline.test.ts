@@ -62,4 +62,36 @@ describe("withDeadline", () => {
     expect(result).toBe("ok");
     expect(seen?.aborted).toBe(false);
   });
+
+  it("hands a signal that ended clean to the next call, and never one that aborted or is listened to", async () => {
+    const signals: AbortSignal[] = [];
+    const keep = async (signal: AbortSignal) => {
+      signals.push(signal);
+      return 1;
+    };
+    await withDeadline(60_000, "m", undefined, keep);
+    await withDeadline(60_000, "m", undefined, keep);
+    // No AbortSignal per call (each costs the garbage collector, abort-pool.ts): the second reused the first.
+    expect(signals[1]).toBe(signals[0]);
+    expect(signals[1]?.aborted).toBe(false);
+    // A consumer that left its listener on: that signal is not handed out again.
+    const listened = await withDeadline(60_000, "m", undefined, async (signal) => {
+      signal.addEventListener("abort", () => undefined);
+      return signal;
+    });
+    const next = await withDeadline(60_000, "m", undefined, async (signal) => signal);
+    expect(next).not.toBe(listened);
+    // One that timed out stays aborted and is not handed out again either.
+    let late: AbortSignal | undefined;
+    await expect(
+      withDeadline(10, "m", undefined, (signal) => {
+        late = signal;
+        return new Promise<never>(() => undefined);
+      }),
+    ).rejects.toBeInstanceOf(BackendTimeout);
+    const fresh = await withDeadline(60_000, "m", undefined, async (signal) => signal);
+    expect(late?.aborted).toBe(true);
+    expect(fresh).not.toBe(late);
+    expect(fresh.aborted).toBe(false);
+  });
 });
