@@ -3,10 +3,13 @@
  * runs (gateway/serve.ts over the test repository): one router match, and no AbortSignal of its own
  * (Node 20's are costly to the garbage collector: layers/http/abort-pool.ts).
  */
+import { getEventListeners } from "node:events";
+import { Agent, request } from "node:http";
 import { pathToFileURL } from "node:url";
 import type { SmartRouter } from "hono/router/smart-router";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../gateway/app";
+import { ConcurrencyLimiter } from "../../gateway/limits/concurrency";
 import type { Backend } from "../../layers/backend";
 import { makeTestRepository } from "../support/models";
 import { startGatewayServer, type TestGateway } from "../support/server";
@@ -27,6 +30,25 @@ afterAll(async () => {
 const body = JSON.stringify({
   inputs: ["a", "b"].map((name) => ({ name, datatype: "FP32", shape: [1, 4], data: [1, 2, 3, 4] })),
 });
+
+/** POSTs `data` over `agent`, the cache bypassed; resolves with the status once the answer was read. */
+const post = (agent: Agent, path: string, data: string) =>
+  new Promise<number | undefined>((resolve, reject) => {
+    request(
+      `${gateway.url}${path}`,
+      {
+        agent,
+        method: "POST",
+        headers: { "Cache-Control": "no-cache, no-store", "Content-Type": "application/json" },
+      },
+      (res) => {
+        res.resume();
+        res.on("end", () => resolve(res.statusCode));
+      },
+    )
+      .on("error", reject)
+      .end(data);
+  });
 
 describe("the request path", () => {
   it("is routed by Hono's RegExpRouter, with every route of the local gateway", async () => {
@@ -51,21 +73,27 @@ describe("the request path", () => {
   it("hands sequential infer calls one signal, not a new AbortSignal each", async () => {
     const backend = gateway.runtime.deps.catalog.get("add") as Backend;
     const infer = vi.spyOn(backend, "infer");
+    // The client's signal as the infer middleware get it (the cache is bypassed: no single flight).
+    const acquire = vi.spyOn(ConcurrencyLimiter.prototype, "acquire");
     try {
-      for (let i = 0; i < 5; i++) {
-        const res = await fetch(`${gateway.url}/v2/models/add/infer`, {
-          method: "POST",
-          body,
-          headers: { "Cache-Control": "no-cache, no-store" },
-        });
-        expect(res.status).toBe(200);
-      }
+      // One keep-alive connection, as a client's pool keeps it.
+      const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+      for (let i = 0; i < 5; i++) expect(await post(agent, "/v2/models/add/infer", body)).toBe(200);
+      agent.destroy();
       const signals = new Set(infer.mock.calls.map((call) => call[3]));
       expect(infer).toHaveBeenCalledTimes(5);
       expect(signals.size).toBe(1);
       expect([...signals][0]?.aborted).toBe(false);
+      // One connection, one client signal; every request took its listeners off it again, so a
+      // keep-alive connection's thousands of requests leave nothing behind on it.
+      const clients = new Set(acquire.mock.calls.map((call) => call[1]));
+      const client = [...clients][0];
+      expect(clients.size).toBe(1);
+      expect(client).toBeInstanceOf(AbortSignal);
+      expect(getEventListeners(client as AbortSignal, "abort")).toHaveLength(0);
     } finally {
       infer.mockRestore();
+      acquire.mockRestore();
     }
   });
 });
