@@ -3,10 +3,10 @@
  * @hono/node-server closes before its response was written (the client went away).
  *
  * One signal per connection, not per request: Node 20's AbortSignal is costly to the garbage
- * collector (each one keeps about 1 KB alive through two scavenges, which it then promotes), and a
- * keep-alive client sends thousands of requests over one connection. Every request on a connection
- * is its client's, so the connection closing is the client leaving for each of them; a request whose
- * answer was written in full has no listener left on the signal by then.
+ * collector (abort-pool.ts), and a keep-alive client sends thousands of requests over one
+ * connection. Every request on a connection is its client's, so the connection closing is the client
+ * leaving for each of them; a request whose answer was written in full has taken its listeners off
+ * the signal by then (test/gateway/request-path.test.ts checks it).
  */
 import { setMaxListeners } from "node:events";
 import { ServerResponse } from "node:http";
