@@ -3,6 +3,7 @@
  * waits long on L2: every L2 call is bounded by a timeout, failures are logged and counted and
  * turn into a miss or a skipped write, and a circuit breaker stops calling a store that keeps failing.
  */
+import { releaseController, takeController } from "../../layers/http/abort-pool";
 import { CircuitBreaker, type CircuitBreakerOptions } from "./breaker";
 import type { MemoryCacheStore } from "./memory-store";
 import {
@@ -138,15 +139,22 @@ export class TieredCache {
       this.counts.short_circuited++;
       return { ok: false };
     }
-    const timeout = new AbortController();
-    const signal = caller ? AbortSignal.any([caller, timeout.signal]) : timeout.signal;
+    // One signal for both the timeout and the caller's client leaving, taken from the pool rather
+    // than made (AbortSignal.any makes two per call: layers/http/abort-pool.ts says what they cost).
+    const controller = takeController();
+    const signal = controller.signal;
+    let timedOut = false;
+    const onCallerAbort = caller === undefined ? undefined : () => controller.abort(caller.reason);
+    if (caller?.aborted === true) controller.abort(caller.reason);
+    else if (onCallerAbort !== undefined) caller?.addEventListener("abort", onCallerAbort, { once: true });
     let timer: NodeJS.Timeout | undefined;
     // Racing the call (not only aborting it) bounds the wait even where the SDK is slow to honour
     // the signal, e.g. while it sleeps between retries.
     const deadline = new Promise<typeof TIMED_OUT>((resolve) => {
       timer = setTimeout(
         () => {
-          timeout.abort();
+          timedOut = true;
+          controller.abort();
           resolve(TIMED_OUT);
         },
         op === "get" ? this.timeoutMs : this.writeTimeoutMs,
@@ -171,9 +179,12 @@ export class TieredCache {
         this.breaker.release();
         return { ok: false };
       }
-      return this.fail(op, key, timeout.signal.aborted ? "timeout" : "error", e);
+      return this.fail(op, key, timedOut ? "timeout" : "error", e);
     } finally {
       clearTimeout(timer);
+      if (onCallerAbort !== undefined) caller?.removeEventListener("abort", onCallerAbort);
+      // Only once the call settled: one abandoned at the deadline has an aborted signal, kept from the pool.
+      if (!timedOut) releaseController(controller);
     }
   }
 

@@ -67,6 +67,30 @@ describe("TieredCache over dynalite", () => {
     expect(reader.cache.l1.getEntrySync("t2")).toBeUndefined();
   });
 
+  it("hands sequential L2 calls one signal, not an AbortSignal each (layers/http/abort-pool.ts)", async () => {
+    const seen: Array<AbortSignal | undefined> = [];
+    const cache = new TieredCache({
+      l1: new MemoryCacheStore({ maxBytes: 1 << 20 }),
+      l2: {
+        get: async (_key, signal) => {
+          seen.push(signal);
+          return undefined;
+        },
+        set: async () => undefined,
+      },
+      timeoutMs: 5_000,
+    });
+    const client = new AbortController();
+    for (let i = 0; i < 3; i++) expect(await cache.get(`s${i}`, client.signal)).toBeUndefined();
+    expect(seen).toHaveLength(3);
+    expect(new Set(seen).size).toBe(1);
+    expect(seen[0]?.aborted).toBe(false);
+    // The client's signal is listened to only while a call runs.
+    client.abort(new Error("gone"));
+    expect(seen[0]?.aborted).toBe(false);
+    expect(cache.stats()).toMatchObject({ misses: 3, errors: 0, timeouts: 0 });
+  });
+
   it("returns a miss without blaming the store when the caller aborts", async () => {
     const { cache, logs } = instance({ breaker: { threshold: 1 } });
     const gone = new AbortController();
