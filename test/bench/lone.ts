@@ -2,7 +2,8 @@
  * A lone request (issue 14), measured so that a shared machine disturbs it little: ocr-cls binary
  * at c=1 against the hand-written server and the gateway (local mode, batching off), alternating in
  * rounds; per server the CPU time its process spent per request (all threads, from /proc), the
- * client-side p50 and p99, and how many scavenges and mark-compacts it ran (`--trace-gc`).
+ * client-side p50 and p99, and how many scavenges (with their median pause) and mark-compacts it ran
+ * (`--trace-gc`).
  * Every server first settles (LONE_SETTLE requests, 4000 by default; http-rows.ts, settle), so the
  * rounds time steady states, not V8 compiling. Prints one table; nothing is asserted. Linux only (/proc).
  *
@@ -41,7 +42,15 @@ interface Tally {
   cpu: number;
   requests: number;
   scavenges: number;
+  /** Each scavenge's pause, ms (`--trace-gc`'s "MB, <pause> / <ms>"). */
+  scavengeMs: number[];
   markCompacts: number;
+}
+
+/** The pause of a `--trace-gc` line ("... MB, 1.61 / 0.00 ms ..."), or undefined. */
+function pauseMs(line: string): number | undefined {
+  const m = / MB, ([\d.]+) \//.exec(line);
+  return m === null ? undefined : Number(m[1]);
 }
 
 async function round(server: ServerChild, bytes: Buffer, t: Tally): Promise<void> {
@@ -62,7 +71,12 @@ async function round(server: ServerChild, bytes: Buffer, t: Tally): Promise<void
     // Only the main isolate's lines: a worker's (tsx's loader, an inference worker) have their own address.
     const lines = server.started.output().slice(out).split("\n");
     const main = /^\[\d+:0x[0-9a-f]{6,9}\]/;
-    t.scavenges += lines.filter((l) => main.test(l) && l.includes(" Scavenge")).length;
+    const scavenges = lines.filter((l) => main.test(l) && l.includes(" Scavenge"));
+    t.scavenges += scavenges.length;
+    for (const l of scavenges) {
+      const ms = pauseMs(l);
+      if (ms !== undefined) t.scavengeMs.push(ms);
+    }
     t.markCompacts += lines.filter((l) => main.test(l) && l.includes(" Mark-Compact")).length;
   } finally {
     conn.close();
@@ -86,7 +100,14 @@ for (const extra of flagSets) {
 const request = binaryRequest(model.name, inputTensor(model));
 const bytes = request.bytes;
 const settleRequests = Number(process.env.LONE_SETTLE ?? 4000);
-const tallies = servers.map(() => ({ latencies: [], cpu: 0, requests: 0, scavenges: 0, markCompacts: 0 }));
+const tallies: Tally[] = servers.map(() => ({
+  latencies: [],
+  cpu: 0,
+  requests: 0,
+  scavenges: 0,
+  scavengeMs: [],
+  markCompacts: 0,
+}));
 try {
   for (const [, server] of servers)
     await settle(server.port, request, settleRequests, Number.POSITIVE_INFINITY);
@@ -99,15 +120,17 @@ try {
 }
 console.log(`ocr-cls binary, c=1, ${rounds} rounds × ${perRound} requests, alternating`);
 console.log(
-  "| server | CPU ms / request | p50 ms | p99 ms | p99 ÷ p50 | scavenges / 1000 | mark-compacts / 1000 |",
+  "| server | CPU ms / request | p50 ms | p99 ms | p99 ÷ p50 | scavenges / 1000 | scavenge pause p50 ms | mark-compacts / 1000 |",
 );
-console.log("| --- | --- | --- | --- | --- | --- | --- |");
+console.log("| --- | --- | --- | --- | --- | --- | --- | --- |");
 for (const [i, [name]] of servers.entries()) {
   const t = tallies[i] as Tally;
   const sorted = Float64Array.from(t.latencies).sort();
   const [p50, p99] = [percentile(sorted, 0.5), percentile(sorted, 0.99)];
   const per1000 = (n: number) => ((n / t.requests) * 1000).toFixed(1);
+  const pauses = Float64Array.from(t.scavengeMs).sort();
+  const pause = pauses.length === 0 ? "-" : percentile(pauses, 0.5).toFixed(2);
   console.log(
-    `| ${name} | ${(t.cpu / t.requests).toFixed(2)} | ${p50.toFixed(2)} | ${p99.toFixed(2)} | ${(p99 / p50).toFixed(2)} | ${per1000(t.scavenges)} | ${per1000(t.markCompacts)} |`,
+    `| ${name} | ${(t.cpu / t.requests).toFixed(2)} | ${p50.toFixed(2)} | ${p99.toFixed(2)} | ${(p99 / p50).toFixed(2)} | ${per1000(t.scavenges)} | ${pause} | ${per1000(t.markCompacts)} |`,
   );
 }
