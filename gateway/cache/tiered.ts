@@ -3,7 +3,8 @@
  * waits long on L2: every L2 call is bounded by a timeout, failures are logged and counted and
  * turn into a miss or a skipped write, and a circuit breaker stops calling a store that keeps failing.
  */
-import { releaseController, takeController } from "../../layers/http/abort-pool";
+import { BackendTimeout } from "../../layers/errors";
+import { withDeadline } from "../../layers/http/deadline";
 import { CircuitBreaker, type CircuitBreakerOptions } from "./breaker";
 import type { MemoryCacheStore } from "./memory-store";
 import {
@@ -39,8 +40,6 @@ export interface TieredCacheOptions {
 }
 
 type L2Outcome<T> = { ok: true; value: T } | { ok: false };
-
-const TIMED_OUT = Symbol("timed out");
 
 /** A two-tier cache of encoded results whose operations cannot fail. */
 export class TieredCache {
@@ -139,33 +138,12 @@ export class TieredCache {
       this.counts.short_circuited++;
       return { ok: false };
     }
-    // One signal for both the timeout and the caller's client leaving, taken from the pool rather
-    // than made (AbortSignal.any makes two per call: layers/http/abort-pool.ts says what they cost).
-    const controller = takeController();
-    const signal = controller.signal;
-    let timedOut = false;
-    const onCallerAbort = caller === undefined ? undefined : () => controller.abort(caller.reason);
-    if (caller?.aborted === true) controller.abort(caller.reason);
-    else if (onCallerAbort !== undefined) caller?.addEventListener("abort", onCallerAbort, { once: true });
-    let timer: NodeJS.Timeout | undefined;
-    // Racing the call (not only aborting it) bounds the wait even where the SDK is slow to honour
-    // the signal, e.g. while it sleeps between retries.
-    const deadline = new Promise<typeof TIMED_OUT>((resolve) => {
-      timer = setTimeout(
-        () => {
-          timedOut = true;
-          controller.abort();
-          resolve(TIMED_OUT);
-        },
-        op === "get" ? this.timeoutMs : this.writeTimeoutMs,
-      );
-    });
-    // then(): a store that throws synchronously is a failure like any other, not an exception here.
-    const attempt = Promise.resolve().then(() => call(signal));
-    attempt.catch(() => {}); // a call abandoned at the deadline may still reject later
+    // withDeadline races the call (not only aborts it), which bounds the wait even where the SDK is
+    // slow to honour the signal, e.g. while it sleeps between retries; its signal also aborts when
+    // the caller's client leaves, and comes from the pool (layers/http/abort-pool.ts).
+    const ms = op === "get" ? this.timeoutMs : this.writeTimeoutMs;
     try {
-      const value = await Promise.race([attempt, deadline]);
-      if (value === TIMED_OUT) return this.fail(op, key, "timeout", undefined);
+      const value = await withDeadline(ms, `cache L2 ${op}`, caller, call);
       this.breaker.success();
       return { ok: true, value };
     } catch (e) {
@@ -179,12 +157,8 @@ export class TieredCache {
         this.breaker.release();
         return { ok: false };
       }
-      return this.fail(op, key, timedOut ? "timeout" : "error", e);
-    } finally {
-      clearTimeout(timer);
-      if (onCallerAbort !== undefined) caller?.removeEventListener("abort", onCallerAbort);
-      // Only once the call settled: one abandoned at the deadline has an aborted signal, kept from the pool.
-      if (!timedOut) releaseController(controller);
+      if (e instanceof BackendTimeout) return this.fail(op, key, "timeout", undefined);
+      return this.fail(op, key, "error", e);
     }
   }
 

@@ -22,7 +22,9 @@ export function withDeadline<T>(
       reject(e); // first, so the timeout wins the race over whatever the abort makes `call` throw
       controller.abort(e);
     }, ms);
-    if (onAbort !== undefined) parent?.addEventListener("abort", onAbort, { once: true });
+    // A caller already gone: the call starts aborted (a listener would never hear it).
+    if (parent?.aborted === true) controller.abort(parent.reason);
+    else if (onAbort !== undefined) parent?.addEventListener("abort", onAbort, { once: true });
     let pending: Promise<T>;
     try {
       pending = call(controller.signal);

@@ -44,6 +44,17 @@ describe("withDeadline", () => {
     expect(seen?.aborted).toBe(true);
   });
 
+  it("starts the call aborted when the caller's signal aborted before it", async () => {
+    const parent = new AbortController();
+    parent.abort(new Error("client went away"));
+    let seen: AbortSignal | undefined;
+    await withDeadline(60_000, "m", parent.signal, async (signal) => {
+      seen = signal;
+    });
+    expect(seen?.aborted).toBe(true);
+    expect(seen?.reason).toEqual(new Error("client went away"));
+  });
+
   it("rejects with what a call throws synchronously, and clears its timer", async () => {
     const call = withDeadline(60_000, "m", undefined, () => {
       throw new Error("bad call");
