@@ -7,8 +7,9 @@ import type { MiddlewareHandler } from "hono";
 import type { ModelCatalog } from "../layers/backend";
 import { InferenceError } from "../layers/errors";
 import type { ProtocolEnv } from "../layers/http";
+import { outgoingHeader, setOutgoingHeader } from "../layers/http/answer";
 import { targetOf } from "../layers/http/target";
-import { type Logger, PhaseTimer, type RequestMetrics } from "../layers/telemetry";
+import { type Logger, PhaseTimer, type RequestMetrics, roundMs, serverTiming } from "../layers/telemetry";
 import type { AuthEnv } from "./auth/middleware";
 
 /** Label of requests naming a model the catalog does not have: keeps label sets bounded. */
@@ -26,11 +27,6 @@ export interface TelemetryOptions {
   emit?: (lines: string[]) => void;
 }
 
-const round = (ms: number) => Math.round(ms * 1000) / 1000;
-/** A Server-Timing metric name must be an HTTP token; other characters become "_". */
-const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
-const NOT_TOKEN = /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/g;
-
 /** Hono middleware; put it right after the origin check so it sees every refusal (auth, limits) too. */
 export function telemetryMiddleware(options: TelemetryOptions): MiddlewareHandler<ProtocolEnv & AuthEnv> {
   const { metrics, logger, catalog } = options;
@@ -44,21 +40,17 @@ export function telemetryMiddleware(options: TelemetryOptions): MiddlewareHandle
     const level = status >= 500 ? "warn" : "info";
     // LOG_LEVEL=ERROR (or SILENT) drops the request line: then its fields are not built at all.
     const logged = logger.enabled?.(level) !== false;
-    // One pass over the phases for both the header and the log line: this runs on every request.
     const timings: Record<string, number> = {};
-    let serverTiming = "";
-    for (const name in phases) {
-      const ms = phases[name];
-      if (ms === undefined || !Number.isFinite(ms) || ms < 0) continue;
-      const rounded = round(ms);
-      if (logged) timings[name] = rounded;
-      serverTiming += `${TOKEN.test(name) ? name : name.replace(NOT_TOKEN, "_") || "_"};dur=${rounded}, `;
+    if (logged) {
+      for (const name in phases) {
+        const ms = phases[name];
+        if (ms !== undefined && Number.isFinite(ms) && ms >= 0) timings[name] = roundMs(ms);
+      }
     }
-    serverTiming += `total;dur=${round(durationMs)}`;
-    try {
-      c.res.headers.set("Server-Timing", serverTiming);
-    } catch {
-      // A response with immutable headers (built elsewhere) goes out without it.
+    // The infer answer carries its own, written by the route from this timer; any other response
+    // (errors, refusals, metadata) gets it here.
+    if (outgoingHeader(c, "server-timing") === undefined) {
+      setOutgoingHeader(c, "Server-Timing", serverTiming(phases, durationMs));
     }
     // The route names the model once it found it; the path was parsed once (targetOf) for the rest.
     const target = targetOf(c);
@@ -102,7 +94,7 @@ export function telemetryMiddleware(options: TelemetryOptions): MiddlewareHandle
         ...(reason === undefined ? {} : { reason }),
         ...(cache === undefined ? {} : { cache }),
         ...(c.get("apiKey") === undefined ? {} : { key: c.get("apiKey")?.name }),
-        duration_ms: round(durationMs),
+        duration_ms: roundMs(durationMs),
         timings_ms: timings,
       };
       logger[level]("request", fields);

@@ -46,7 +46,7 @@ export function resultCacheMiddleware(
     // A hit's lookup; a request that joined another's flight waited for it here too.
     if (computing === undefined) ctx.timer.add("cache", performance.now() - started);
     // The header for clients; the context for the telemetry middleware's hit/miss metrics.
-    ctx.http.header(X_CACHE, outcome.status);
+    ctx.headers[X_CACHE] = outcome.status;
     ctx.http.set("cache", outcome.status);
     return outcome.result;
   };
@@ -54,7 +54,7 @@ export function resultCacheMiddleware(
 
 async function bypass(ctx: InferContext, next: () => Promise<InferResult>): Promise<InferResult> {
   const result = await next();
-  ctx.http.header(X_CACHE, "BYPASS" satisfies CacheStatus);
+  ctx.headers[X_CACHE] = "BYPASS" satisfies CacheStatus;
   ctx.http.set("cache", "BYPASS");
   return result;
 }

@@ -5,6 +5,7 @@
  */
 import type { MiddlewareHandler } from "hono";
 import { PayloadTooLarge } from "../../layers/errors";
+import { outgoingHeader } from "../../layers/http/answer";
 import { LAMBDA_EVENT_ENVELOPE_BYTES, LAMBDA_PAYLOAD_BYTES } from "./body-limit";
 
 /** Largest response payload sent: the platform limit less room for status, headers and escaping. */
@@ -23,9 +24,9 @@ export function lambdaResponseLimitMiddleware(maxBytes = MAX_LAMBDA_RESPONSE_BYT
   return async (c, next) => {
     await next();
     // Infer answers declare their length; the others are small JSON documents.
-    const declared = c.res.headers.get("content-length");
-    if (declared === null || c.res.status >= 400) return;
-    const wire = lambdaWireBytes(Number(declared), c.res.headers.get("content-type"));
+    const declared = outgoingHeader(c, "content-length");
+    if (declared === undefined || c.res.status >= 400) return;
+    const wire = lambdaWireBytes(Number(declared), outgoingHeader(c, "content-type") ?? null);
     if (wire > maxBytes) {
       throw new PayloadTooLarge(
         `the answer is ${wire} bytes as Lambda returns it, over the ${maxBytes}-byte limit; ` +

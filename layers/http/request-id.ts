@@ -1,7 +1,11 @@
 /** Every request gets an id: the caller's `x-request-id` when it is sane, else a fresh UUID. */
 import { randomUUID } from "node:crypto";
 import type { MiddlewareHandler } from "hono";
+import { outgoingHeader, setOutgoingHeader } from "./answer";
 import type { ProtocolEnv } from "./types";
+
+/** The response header carrying the request id. */
+export const REQUEST_ID_HEADER = "x-request-id";
 
 const SANE = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -13,11 +17,10 @@ export function requestIdOf(incoming: string | null | undefined): string {
 /** Sets `requestId` and the `x-request-id` response header, errors included. */
 export function requestIdMiddleware(): MiddlewareHandler<ProtocolEnv> {
   return async (c, next) => {
-    const id = requestIdOf(c.req.header("x-request-id"));
+    const id = requestIdOf(c.req.header(REQUEST_ID_HEADER));
     c.set("requestId", id);
-    c.header("x-request-id", id);
     await next();
-    // A middleware may have replaced c.res with a Response built elsewhere.
-    if (!c.res.headers.has("x-request-id")) c.res.headers.set("x-request-id", id);
+    // The infer answer and error responses carry it already; any other response gets it here.
+    if (outgoingHeader(c, REQUEST_ID_HEADER) === undefined) setOutgoingHeader(c, REQUEST_ID_HEADER, id);
   };
 }

@@ -14,12 +14,14 @@ import { PhaseTimer } from "../telemetry/timing";
 import { encodeBackendResult } from "../transport/respond";
 import { checkExpectedResponse, checkResponseBytes } from "../validation/limits";
 import { requestedOutputs } from "../validation/request";
+import { plainAnswer } from "./answer";
 import { releaseBody } from "./body-pool";
 import { withDeadline } from "./deadline";
 import { decodeInferBody } from "./decode-body";
 import { DescribeCache } from "./describe-cache";
 import { errorResponse, RETRY_AFTER_503_SECONDS } from "./errors";
 import { addRepositoryRoutes } from "./repository-routes";
+import { REQUEST_ID_HEADER } from "./request-id";
 import { addStatisticsRoutes } from "./stats-routes";
 import { targetOf } from "./target";
 import type { InferContext, ProtocolAppOptions, ProtocolEnv } from "./types";
@@ -133,6 +135,7 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
       backend,
       requestId: c.get("requestId"),
       http: c,
+      headers: {},
       timer,
       signal: client,
     };
@@ -158,13 +161,16 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
     const encoded = encodeBackendResult(model, request, result, binary);
     stop();
     checkResponseBytes(encoded.body.byteLength, description.config.limits);
-    // One headers object for the response (not one c.header() call each); the body goes out as is.
-    const headers: Record<string, string> = {
-      "Content-Type": encoded.contentType,
-      "Content-Length": String(encoded.body.byteLength),
-    };
+    // One plain headers object for the answer (answer.ts); the body goes out as is.
+    const headers = ctx.headers;
+    headers["Content-Type"] = encoded.contentType;
+    headers["Content-Length"] = String(encoded.body.byteLength);
     if (encoded.headerLength !== undefined) headers[HEADER_LENGTH] = String(encoded.headerLength);
-    return c.body(encoded.body as Uint8Array<ArrayBuffer>, 200, headers);
+    // The outer middleware's headers too, so that none of them has to rebuild the answer.
+    const requestId = c.get("requestId");
+    if (requestId !== undefined) headers[REQUEST_ID_HEADER] = requestId;
+    if (c.get("timer") !== undefined) headers["Server-Timing"] = timer.header();
+    return plainAnswer(encoded.body, 200, headers);
   };
 
   const app = new Hono<ProtocolEnv>();

@@ -48,8 +48,13 @@ export interface InferContext {
   request: ValidatedRequest;
   backend: Backend;
   requestId: string;
-  /** The Hono context: request headers (Cache-Control…), `c.header()` for response headers. */
+  /** The Hono context: request headers (Cache-Control…), variables for the logs. */
   http: Context<ProtocolEnv>;
+  /**
+   * Headers of the answer (`X-Cache`): the route adds its own and sends them as one plain object
+   * (answer.ts). `http.header()` would not reach the answer.
+   */
+  headers: Record<string, string>;
   /** Where a middleware adds the phases it spends (cache lookup, queue wait). */
   timer: PhaseTimer;
   /**

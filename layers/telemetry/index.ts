@@ -23,4 +23,4 @@ export {
   type RequestOutcome,
 } from "./metrics";
 export { fromPowertools, type PowertoolsLoggerLike } from "./powertools";
-export { PhaseTimer, serverTiming } from "./timing";
+export { PhaseTimer, roundMs, serverTiming } from "./timing";

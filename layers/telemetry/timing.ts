@@ -1,14 +1,24 @@
 /** Phase timing of a request and its `Server-Timing` header (https://www.w3.org/TR/server-timing/). */
 
 /** A Server-Timing metric name must be an HTTP token; anything else becomes "_". */
+const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 const NOT_TOKEN = /[^!#$%&'*+\-.^_`|~0-9A-Za-z]/g;
 
-/** `Server-Timing` value for phase durations in ms, e.g. `queue;dur=0.12, infer;dur=3.4`. */
-export function serverTiming(phases: Record<string, number>): string {
-  return Object.entries(phases)
-    .filter(([, ms]) => Number.isFinite(ms) && ms >= 0)
-    .map(([name, ms]) => `${name.replace(NOT_TOKEN, "_") || "_"};dur=${Number(ms.toFixed(3))}`)
-    .join(", ");
+/** Milliseconds to three decimals, as Server-Timing and the request log give them. */
+export const roundMs = (ms: number): number => Math.round(ms * 1000) / 1000;
+
+/**
+ * `Server-Timing` value for phase durations and the total, in ms, e.g.
+ * `queue;dur=0.12, infer;dur=3.4, total;dur=3.61`. One pass: it runs on every request.
+ */
+export function serverTiming(phases: Record<string, number>, totalMs: number): string {
+  let value = "";
+  for (const name in phases) {
+    const ms = phases[name];
+    if (ms === undefined || !Number.isFinite(ms) || ms < 0) continue;
+    value += `${TOKEN.test(name) ? name : name.replace(NOT_TOKEN, "_") || "_"};dur=${roundMs(ms)}, `;
+  }
+  return `${value}total;dur=${roundMs(totalMs)}`;
 }
 
 /** Records how long named phases take, in ms; the same phase measured twice adds up. */
@@ -62,8 +72,8 @@ export class PhaseTimer {
     return this.#now() - this.#start;
   }
 
-  /** The `Server-Timing` header value: every phase plus `total`. */
+  /** The `Server-Timing` header value: every phase plus `total` (the time so far). */
   header(): string {
-    return serverTiming({ ...this.#phases, total: this.elapsed() });
+    return serverTiming(this.#phases, this.elapsed());
   }
 }

@@ -232,7 +232,7 @@ describe("gateway extension points", () => {
         async (ctx, next) => {
           seen.push(`outer ${ctx.model} described=${ctx.description.version} pinned=${ctx.version ?? "-"}`);
           const result = await next();
-          ctx.http.header("X-Cache", result.version === "9" ? "HIT" : "MISS");
+          ctx.headers["X-Cache"] = result.version === "9" ? "HIT" : "MISS";
           return result;
         },
         async (ctx, next) => {

@@ -1,10 +1,11 @@
 /**
  * What one request costs the gateway's process besides its own work, on the server `npm start`
- * runs (gateway/serve.ts over the test repository): one router match, and no AbortSignal of its own
- * (Node 20's are costly to the garbage collector: layers/http/abort-pool.ts).
+ * runs (gateway/serve.ts over the test repository): one router match, no AbortSignal of its own
+ * (Node 20's are costly to the garbage collector: layers/http/abort-pool.ts), and no `Headers`
+ * object for its answer (layers/http/answer.ts).
  */
 import { getEventListeners } from "node:events";
-import { Agent, request } from "node:http";
+import { Agent, type IncomingMessage, request } from "node:http";
 import { pathToFileURL } from "node:url";
 import type { SmartRouter } from "hono/router/smart-router";
 import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
@@ -32,8 +33,12 @@ const body = JSON.stringify({
 });
 
 /** POSTs `data` over `agent`, the cache bypassed; resolves with the status once the answer was read. */
-const post = (agent: Agent, path: string, data: string) =>
-  new Promise<number | undefined>((resolve, reject) => {
+const post = async (agent: Agent, path: string, data: string) =>
+  (await postFor(agent, path, data)).statusCode;
+
+/** `post`, resolving with the whole response once it was read. */
+const postFor = (agent: Agent, path: string, data: string) =>
+  new Promise<IncomingMessage>((resolve, reject) => {
     request(
       `${gateway.url}${path}`,
       {
@@ -43,7 +48,7 @@ const post = (agent: Agent, path: string, data: string) =>
       },
       (res) => {
         res.resume();
-        res.on("end", () => resolve(res.statusCode));
+        res.on("end", () => resolve(res));
       },
     )
       .on("error", reject)
@@ -95,5 +100,42 @@ describe("the request path", () => {
       infer.mockRestore();
       acquire.mockRestore();
     }
+  });
+
+  it("answers infer without a Headers object, with every header the path adds", async () => {
+    // Hono's c.header(), a read of c.res.headers and the node adapter's copy for writeHead each
+    // build or fill an undici Headers; the infer answer's headers are one plain object instead.
+    // (Its methods, spied on: the node adapter's request headers are its own class, never these.)
+    const used = (["append", "get", "has", "set"] as const).map((m) => vi.spyOn(Headers.prototype, m));
+    const agent = new Agent({ keepAlive: true, maxSockets: 1 });
+    try {
+      const answers = [];
+      for (let i = 0; i < 3; i++) answers.push(await postFor(agent, "/v2/models/add/infer", body));
+      for (const method of used) expect(method).not.toHaveBeenCalled();
+      for (const res of answers) {
+        expect(res.statusCode).toBe(200);
+        expect(res.headers["content-type"]).toMatch(/^application\/json/);
+        expect(Number(res.headers["content-length"])).toBeGreaterThan(0);
+        expect(res.headers["x-request-id"]).toMatch(/^[0-9a-f-]{36}$/);
+        expect(res.headers["x-cache"]).toBe("BYPASS");
+        expect(res.headers["server-timing"]).toMatch(/decode;dur=[\d.]+, .*total;dur=[\d.]+$/);
+        // One of each: a header added on the way out replaces, never doubles.
+        const names = res.rawHeaders.filter((_, i) => i % 2 === 0).map((n) => n.toLowerCase());
+        expect(new Set(names).size).toBe(names.length);
+      }
+      expect(new Set(answers.map((r) => r.headers["x-request-id"])).size).toBe(3);
+    } finally {
+      agent.destroy();
+      for (const method of used) method.mockRestore();
+    }
+    // A caller's own request id comes back as sent.
+    const res = await fetch(`${gateway.url}/v2/models/add/infer`, {
+      method: "POST",
+      headers: { "x-request-id": "trace-42", "Content-Type": "application/json" },
+      body,
+    });
+    expect(res.status).toBe(200);
+    expect(res.headers.get("x-request-id")).toBe("trace-42");
+    expect(res.headers.get("server-timing")).toContain("total;dur=");
   });
 });
