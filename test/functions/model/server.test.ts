@@ -117,6 +117,11 @@ describe("model container app", () => {
       }),
     });
     expect(res.status).toBe(200);
+    // The same plain answer as the gateway's: request id and Server-Timing written by the route.
+    expect(res.headers.get("x-request-id")).toMatch(/^[0-9a-f-]{36}$/);
+    expect(res.headers.get("server-timing")).toMatch(
+      /^decode;dur=[\d.]+, .*infer;dur=[\d.]+.*, total;dur=[\d.]+$/,
+    );
     expect(await res.json()).toEqual({
       model_name: "add",
       model_version: "1",
