@@ -40,13 +40,9 @@ export function telemetryMiddleware(options: TelemetryOptions): MiddlewareHandle
     const level = status >= 500 ? "warn" : "info";
     // LOG_LEVEL=ERROR (or SILENT) drops the request line: then its fields are not built at all.
     const logged = logger.enabled?.(level) !== false;
+    // PhaseTimer keeps only finite, non-negative durations: nothing to filter here.
     const timings: Record<string, number> = {};
-    if (logged) {
-      for (const name in phases) {
-        const ms = phases[name];
-        if (ms !== undefined && Number.isFinite(ms) && ms >= 0) timings[name] = roundMs(ms);
-      }
-    }
+    if (logged) for (const name in phases) timings[name] = roundMs(phases[name] as number);
     // The infer answer carries its own, written by the route from this timer; any other response
     // (errors, refusals, metadata) gets it here.
     if (outgoingHeader(c, "server-timing") === undefined) {

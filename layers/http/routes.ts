@@ -97,7 +97,9 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
   };
   const infer = async (c: C) => {
     const { model, version, backend } = await backendOf(c);
-    const timer = c.get("timer") ?? new PhaseTimer();
+    // A telemetry middleware's timer, whose phases the answer's Server-Timing reports; else a local one.
+    const timed = c.get("timer");
+    const timer = timed ?? new PhaseTimer();
     const body = c.get("body") ?? new Uint8Array(await c.req.arrayBuffer());
     const headerLength = headerLengthOf(c);
     let stop = timer.start("decode");
@@ -167,9 +169,8 @@ export function protocolRoutes(options: ProtocolAppOptions): Hono<ProtocolEnv> {
     headers["Content-Length"] = String(encoded.body.byteLength);
     if (encoded.headerLength !== undefined) headers[HEADER_LENGTH] = String(encoded.headerLength);
     // The outer middleware's headers too, so that none of them has to rebuild the answer.
-    const requestId = c.get("requestId");
-    if (requestId !== undefined) headers[REQUEST_ID_HEADER] = requestId;
-    if (c.get("timer") !== undefined) headers["Server-Timing"] = timer.header();
+    if (ctx.requestId !== undefined) headers[REQUEST_ID_HEADER] = ctx.requestId;
+    if (timed !== undefined) headers["Server-Timing"] = timed.header();
     return plainAnswer(encoded.body, 200, headers);
   };
 
