@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it, vi } from "vitest";
 import { createApp } from "../../gateway/app";
 import { ConcurrencyLimiter } from "../../gateway/limits/concurrency";
 import type { Backend } from "../../layers/backend";
+import { outgoingHeader } from "../../layers/http/answer";
 import { makeTestRepository } from "../support/models";
 import { startGatewayServer, type TestGateway } from "../support/server";
 
@@ -137,5 +138,34 @@ describe("the request path", () => {
     expect(res.status).toBe(200);
     expect(res.headers.get("x-request-id")).toBe("trace-42");
     expect(res.headers.get("server-timing")).toContain("total;dur=");
+  });
+
+  it("leaves the outer middleware nothing to add to an infer answer: the route wrote their headers", async () => {
+    // Added afterwards, each header would make a new answer per request, which kept the first one
+    // alive long enough to be promoted (answer.ts). Seen from just inside the gateway's middleware:
+    const seen: Array<Record<string, string | undefined>> = [];
+    const deps = gateway.runtime.deps;
+    const app = createApp({
+      ...deps,
+      middleware: [
+        ...(deps.middleware ?? []),
+        async (c, next) => {
+          await next();
+          const names = ["x-request-id", "server-timing", "x-cache", "content-type"];
+          seen.push(Object.fromEntries(names.map((n) => [n, outgoingHeader(c, n)])));
+        },
+      ],
+    });
+    const res = await app.request("/v2/models/add/infer", {
+      method: "POST",
+      headers: { "Cache-Control": "no-cache, no-store", "x-request-id": "trace-43" },
+      body,
+    });
+    expect(res.status).toBe(200);
+    expect(seen).toHaveLength(1);
+    expect(seen[0]?.["x-request-id"]).toBe("trace-43");
+    expect(seen[0]?.["server-timing"]).toMatch(/infer;dur=[\d.]+.*, total;dur=[\d.]+$/);
+    expect(seen[0]?.["x-cache"]).toBe("BYPASS");
+    expect(seen[0]?.["content-type"]).toMatch(/^application\/json/);
   });
 });
