@@ -3,7 +3,10 @@
  * that finds the process idle runs here (no thread hop, no input copy: the lone request's latency);
  * a run that arrives while another is in flight, or soon after one did, goes to the worker, so that
  * this thread keeps parsing and encoding requests while ORT computes (the worker's throughput
- * under concurrency).
+ * under concurrency). Under load, a run that finds the worker already computing one of this
+ * version's runs and this thread computing none runs here, so that both sessions compute at once
+ * on two cores, unless another model has runs in flight: this thread then stays free to parse and
+ * encode for it.
  */
 import type { Tensor } from "../protocol/types";
 import type { ModelConfig, ModelSignature } from "../repository/types";
@@ -27,6 +30,8 @@ export const CONCURRENCY_HOLD_MS = 100;
 const MAIN_THREAD = {
   /** Runs in flight on any version, on either side. */
   inFlight: 0,
+  /** Runs in flight on this thread (any version): at most one computes here at a time. */
+  here: 0,
   /** Until when (performance.now()) runs go to the worker, concurrency having been seen. */
   concurrentUntil: 0,
 };
@@ -44,6 +49,8 @@ export class HybridModel implements ServedModel {
   waiting = 0;
   /** Runs sent to each side since load (diagnostics and tests). */
   readonly runs = { main: 0, worker: 0 };
+  /** This version's runs in flight: in all, and in its worker. */
+  private readonly inFlight = { all: 0, worker: 0 };
 
   constructor(
     private readonly here: ServedModel,
@@ -57,20 +64,30 @@ export class HybridModel implements ServedModel {
 
   /**
    * Runs here when no run of any version is in flight and none of this version's is waiting (nor
-   * was lately), else in the worker.
+   * was lately), else in the worker; but under load, here when this version's worker is busy, no
+   * run is in flight here and no other version has one in flight.
    */
   async run(inputs: Tensor[], outputs?: string[]): Promise<Tensor[]> {
     const gate = MAIN_THREAD;
+    const mine = this.inFlight;
     const now = performance.now();
     const alone = gate.inFlight === 0 && this.waiting <= 1;
     if (!alone) gate.concurrentUntil = now + CONCURRENCY_HOLD_MS;
-    const side = alone && now >= gate.concurrentUntil ? "main" : "worker";
-    this.runs[side]++;
+    const idle = alone && now >= gate.concurrentUntil;
+    const share = mine.worker > 0 && gate.here === 0 && gate.inFlight === mine.all;
+    const onMain = idle || share;
+    this.runs[onMain ? "main" : "worker"]++;
     gate.inFlight++;
+    mine.all++;
+    if (onMain) gate.here++;
+    else mine.worker++;
     try {
-      return await (side === "main" ? this.here : this.worker).run(inputs, outputs);
+      return await (onMain ? this.here : this.worker).run(inputs, outputs);
     } finally {
       gate.inFlight--;
+      mine.all--;
+      if (onMain) gate.here--;
+      else mine.worker--;
     }
   }
 

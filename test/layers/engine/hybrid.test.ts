@@ -74,6 +74,54 @@ describe("inferenceThread 'auto'", () => {
     expect(hybrid.runs.main - before.main).toBe(5);
   });
 
+  it("under load, runs here when this version's worker is busy and this thread is free: both sessions compute", async () => {
+    const hybrid = (await engine.load("add", 1)) as HybridModel;
+    await new Promise((r) => setTimeout(r, CONCURRENCY_HOLD_MS + 20));
+    const before = { ...hybrid.runs };
+    const since = () => ({
+      main: hybrid.runs.main - before.main,
+      worker: hybrid.runs.worker - before.worker,
+    });
+    // Requests held by the batcher (as the backend counts them) make this version busy: no run is idle.
+    hybrid.waiting = 2;
+    try {
+      // Each call picks its side before it awaits anything. The first finds the worker idle...
+      const first = hybrid.run(inputs(1));
+      expect(since()).toEqual({ main: 0, worker: 1 });
+      // ...the second finds it computing and this thread free...
+      const second = hybrid.run(inputs(2));
+      expect(since()).toEqual({ main: 1, worker: 1 });
+      // ...the third finds both taken: the worker queues it.
+      const third = hybrid.run(inputs(3));
+      expect(since()).toEqual({ main: 1, worker: 2 });
+      const answers = await Promise.all([first, second, third]);
+      answers.forEach(([sum], i) => {
+        expect(values(sum)).toEqual([i + 1 + 10, 22, 33, 4 + i + 1]);
+      });
+    } finally {
+      hybrid.waiting = 0;
+    }
+  });
+
+  it("under load, leaves this thread free while another version has runs in flight: it parses for both", async () => {
+    const one = (await engine.load("add", 1)) as HybridModel;
+    const two = (await engine.load("add", 2)) as HybridModel;
+    await new Promise((r) => setTimeout(r, CONCURRENCY_HOLD_MS + 20));
+    const before = { ...two.runs };
+    one.waiting = 2;
+    try {
+      // Version 1 busy in its worker; version 2's first run goes to its own idle worker, and its
+      // second, which finds that worker computing, stays there too: version 1's runs are in flight.
+      const runs = [one.run(inputs(1)), two.run(inputs(2)), two.run(inputs(3))];
+      expect(two.runs.main - before.main).toBe(0);
+      expect(two.runs.worker - before.worker).toBe(2);
+      const answers = await Promise.all(runs);
+      expect(values(answers[2]?.[0])).toEqual([3 + 10 + 1, 22 + 1, 33 + 1, 4 + 3 + 1]);
+    } finally {
+      one.waiting = 0;
+    }
+  });
+
   it("sends a run to the worker while another version's run is in flight: the main thread is the process's", async () => {
     // "add" 1 and 2 stand for two models served together: each has an idle worker, but the main
     // thread is shared.
