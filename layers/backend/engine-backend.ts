@@ -170,10 +170,13 @@ export class EngineBackend implements Backend {
     const { name, version } = loaded;
     // A version that runs in a worker gets its next full batch queued beside the running one: the
     // worker then goes on at once instead of idling while the answer crosses back to this thread.
+    // One on both threads computes two batches at once (HybridModel sends the second here).
+    const instances = loaded instanceof HybridModel ? 2 : 1;
     const offThread = loaded instanceof HybridModel || loaded instanceof WorkerModel;
     const batcher = new DynamicBatcher(
       batcherOptionsOf(loaded.config, (inputs, outputs) => loaded.run(inputs, outputs), {
-        maxConcurrentBatches: offThread ? 2 : 1,
+        maxConcurrentBatches: instances + (offThread ? 1 : 0),
+        instances,
         ...(hook === undefined ? {} : { onBatch: (info) => hook(name, version, info) }),
       }),
     );

@@ -26,6 +26,7 @@ export class DynamicBatcher {
   private readonly maxQueueSize: number;
   private readonly defaultTimeoutMicros: number;
   private readonly maxConcurrent: number;
+  private readonly instances: number;
   private readonly onBatch: ((info: BatchInfo) => void) | undefined;
 
   /** FIFO: the oldest request is always at the head, and every batch starts with it. */
@@ -48,6 +49,7 @@ export class DynamicBatcher {
     this.maxQueueSize = opts.maxQueueSize;
     this.defaultTimeoutMicros = opts.defaultTimeoutMicros;
     this.maxConcurrent = opts.maxConcurrentBatches ?? 1;
+    this.instances = opts.instances ?? 1;
     this.onBatch = opts.onBatch;
   }
 
@@ -157,10 +159,11 @@ export class DynamicBatcher {
         this.clearDelay();
         return;
       }
-      const busy = this.running > 0;
+      // Every instance computing: a batch only queues beside them, so only a full one goes.
+      const busy = this.running >= this.instances;
       const batch = this.pick(head, now, busy);
       if (batch === undefined) {
-        // Beside a running batch no timer is needed: its end wakes the queue again.
+        // Beside running batches no timer is needed: the end of one wakes the queue again.
         if (!busy) this.armDelay(head, now);
         break;
       }
@@ -194,8 +197,8 @@ export class DynamicBatcher {
    * The batch to send now, or undefined to wait. Gathers, from the head on, every compatible request
    * that still fits (skipping those that do not: they head a later batch, so none starves). Sends at
    * once a full batch or one of a preferred size; else the largest preferred prefix; else, once the
-   * oldest has waited `maxQueueDelay`, what it has. Beside a running batch (`busy`), only a full or
-   * preferred one: a partial batch gathers more while the running one finishes.
+   * oldest has waited `maxQueueDelay`, what it has. With every instance computing (`busy`), only a
+   * full or preferred one: a partial batch gathers more while a running one finishes.
    */
   private pick(head: Pending, now: number, busy: boolean): Pending[] | undefined {
     const members = [head];

@@ -14,7 +14,7 @@ export function batchingEnabled(config: ModelConfig): boolean {
 export function batcherOptionsOf(
   config: ModelConfig,
   run: RunBatch,
-  extra: Pick<DynamicBatcherOptions, "maxConcurrentBatches" | "onBatch"> = {},
+  extra: Pick<DynamicBatcherOptions, "maxConcurrentBatches" | "instances" | "onBatch"> = {},
 ): DynamicBatcherOptions {
   const b = config.dynamic_batching;
   const options: DynamicBatcherOptions = {
@@ -26,6 +26,7 @@ export function batcherOptionsOf(
     defaultTimeoutMicros: b.default_timeout_microseconds,
   };
   if (extra.maxConcurrentBatches !== undefined) options.maxConcurrentBatches = extra.maxConcurrentBatches;
+  if (extra.instances !== undefined) options.instances = extra.instances;
   if (extra.onBatch !== undefined) options.onBatch = extra.onBatch;
   return options;
 }

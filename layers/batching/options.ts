@@ -15,7 +15,14 @@ export function checkOptions(opts: DynamicBatcherOptions): void {
   requireNonNegative("maxQueueDelayMicros", opts.maxQueueDelayMicros);
   requireInteger("maxQueueSize", opts.maxQueueSize, 0);
   requireNonNegative("defaultTimeoutMicros", opts.defaultTimeoutMicros);
-  requireInteger("maxConcurrentBatches", opts.maxConcurrentBatches ?? 1, 1);
+  const maxConcurrent = opts.maxConcurrentBatches ?? 1;
+  requireInteger("maxConcurrentBatches", maxConcurrent, 1);
+  requireInteger("instances", opts.instances ?? 1, 1);
+  if ((opts.instances ?? 1) > maxConcurrent) {
+    throw new RangeError(
+      `DynamicBatcher: instances (${opts.instances}) must be at most maxConcurrentBatches (${maxConcurrent})`,
+    );
+  }
 }
 
 function requireInteger(name: string, value: number, min: number): void {

@@ -27,12 +27,19 @@ export interface DynamicBatcherOptions {
   /** Deadline of a queued request, from its submission; 0 = none. */
   defaultTimeoutMicros: number;
   /**
-   * Batches allowed to run at once (default 1: an ORT CPU session already uses every core). Past the
-   * first running batch, another is sent only once it is full or of a preferred size: a run on
-   * another thread then has its next batch queued beside it instead of idling for the round trip,
-   * and a partial batch still waits for the running one (it gathers more requests meanwhile).
+   * Batches allowed to run at once (default 1: an ORT CPU session already uses every core). Past
+   * `instances` running batches, another is sent only once it is full or of a preferred size: a run
+   * on another thread then has its next batch queued beside it instead of idling for the round
+   * trip, and a partial batch still waits for a running one (it gathers more requests meanwhile).
    */
   maxConcurrentBatches?: number;
+  /**
+   * Batches that compute at once, each on its own session (Triton's instance count; default 1, at
+   * most maxConcurrentBatches): while fewer than this many run, the next batch is sent as to an idle
+   * model (full, preferred, or its oldest request's delay passed); past them, only full or preferred
+   * ones, up to maxConcurrentBatches.
+   */
+  instances?: number;
   /** Called at each dispatch; a throw here is ignored. */
   onBatch?: (info: BatchInfo) => void;
 }

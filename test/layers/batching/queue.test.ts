@@ -259,6 +259,45 @@ describe("close and concurrency", () => {
     expect(ran(calls)).toEqual([2, 3, 4, 5, 1]);
   });
 
+  it("with two instances, sends a partial batch beside one running batch; beside two, only a full one", async () => {
+    const { run: inner, calls } = doubler();
+    const gates = [gate(), gate()];
+    let started = 0;
+    // The first two batches are held: two instances computing.
+    const run: RunBatch = async (inputs, outputs) => {
+      const g = gates[started++];
+      if (g !== undefined) await g.wait;
+      return inner(inputs, outputs);
+    };
+    const { batcher, infos } = make(run, { maxConcurrentBatches: 3, instances: 2, maxBatchSize: 4 });
+    const first = batcher.submit([fp32("x", 1, 1, 1)]);
+    await tick();
+    // One instance computing: two requests go at once as a partial batch to the other.
+    const second = [2, 3].map((v) => batcher.submit([fp32("x", 1, 1, v)]));
+    await tick();
+    expect(batcher.stats()).toEqual({ queued: 0, running: 2, batches: 2, requests: 3 });
+    // Both computing: a partial batch waits...
+    const partial = [4, 5].map((v) => batcher.submit([fp32("x", 1, 1, v)]));
+    await tick();
+    expect(batcher.stats()).toEqual({ queued: 2, running: 2, batches: 2, requests: 3 });
+    // ...until it is full: then it goes beside them.
+    const more = [6, 7].map((v) => batcher.submit([fp32("x", 1, 1, v)]));
+    await tick();
+    expect(batcher.stats()).toEqual({ queued: 0, running: 2, batches: 3, requests: 7 });
+    for (const g of gates) g.open();
+    const rs = await Promise.all([first, ...second, ...partial, ...more]);
+    expect(rs.map((r) => values(r.outputs[0])[0])).toEqual([2, 4, 6, 8, 10, 12, 14]);
+    expect(infos.map((i) => i.requests)).toEqual([1, 2, 4]);
+    expect(ran(calls)).toEqual([4, 5, 6, 7, 1, 2, 3]);
+  });
+
+  it("refuses more instances than batches allowed at once", () => {
+    expect(() => make(doubler().run, { maxConcurrentBatches: 1, instances: 2 })).toThrow(
+      "instances (2) must be at most maxConcurrentBatches (1)",
+    );
+    expect(() => make(doubler().run, { maxConcurrentBatches: 2, instances: 0 })).toThrow(RangeError);
+  });
+
   it("sends a partial batch once the running one is done", async () => {
     const { run: inner } = doubler();
     const { run, open } = gated(inner);
