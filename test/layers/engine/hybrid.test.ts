@@ -3,7 +3,12 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { ModelEngine } from "../../../layers/engine/engine";
-import { CONCURRENCY_HOLD_MS, HybridModel } from "../../../layers/engine/hybrid-model";
+import {
+  CONCURRENCY_HOLD_MS,
+  HybridModel,
+  LOAD_WINDOW_MS,
+  STALE_WINDOW_MS,
+} from "../../../layers/engine/hybrid-model";
 import { placementOf } from "../../../layers/engine/load";
 import { WorkerModel } from "../../../layers/engine/worker-model";
 import { inferenceWorkerCount } from "../../../layers/engine/worker-thread";
@@ -76,7 +81,8 @@ describe("inferenceThread 'auto'", () => {
 
   it("under load, runs here when this version's worker is busy and this thread is free: both sessions compute", async () => {
     const hybrid = (await engine.load("add", 1)) as HybridModel;
-    await new Promise((r) => setTimeout(r, CONCURRENCY_HOLD_MS + 20));
+    // Past the hold, and past the last load window: this load starts with room on this thread.
+    await new Promise((r) => setTimeout(r, STALE_WINDOW_MS + 20));
     const before = { ...hybrid.runs };
     const since = () => ({
       main: hybrid.runs.main - before.main,
@@ -98,6 +104,33 @@ describe("inferenceThread 'auto'", () => {
       answers.forEach(([sum], i) => {
         expect(values(sum)).toEqual([i + 1 + 10, 22, 33, 4 + i + 1]);
       });
+    } finally {
+      hybrid.waiting = 0;
+    }
+  });
+
+  it("under load, leaves a run in the busy worker when this thread's own work took over half of the last window", async () => {
+    const hybrid = (await engine.load("add", 1)) as HybridModel;
+    await new Promise((r) => setTimeout(r, STALE_WINDOW_MS + 20));
+    const before = { ...hybrid.runs };
+    hybrid.waiting = 2;
+    try {
+      const first = hybrid.run(inputs(1));
+      // This thread busy with its own work (as decoding large JSON bodies keeps it) for a window.
+      const until = performance.now() + LOAD_WINDOW_MS * 1.5;
+      while (performance.now() < until) {
+        // spin
+      }
+      const second = hybrid.run(inputs(2));
+      expect(hybrid.runs.main - before.main).toBe(0);
+      expect(hybrid.runs.worker - before.worker).toBe(2);
+      await Promise.all([first, second]);
+      // The next window, idle, gives the room back: once the window has passed, a run is taken here.
+      await new Promise((r) => setTimeout(r, LOAD_WINDOW_MS * 1.5));
+      const third = hybrid.run(inputs(3));
+      const fourth = hybrid.run(inputs(4));
+      expect(hybrid.runs.main - before.main).toBe(1);
+      await Promise.all([third, fourth]);
     } finally {
       hybrid.waiting = 0;
     }
