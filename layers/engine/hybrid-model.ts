@@ -5,8 +5,9 @@
  * this thread keeps parsing and encoding requests while ORT computes (the worker's throughput
  * under concurrency). Under load, a run that finds the worker already computing one of this
  * version's runs and this thread computing none runs here, so that both sessions compute at once
- * on two cores, unless another model has runs in flight: this thread then stays free to parse and
- * encode for it.
+ * on two cores, unless another model has runs in flight (this thread then stays free to parse and
+ * encode for it) or this thread's own work already fills half its time (MAX_OWN_LOAD: large JSON
+ * bodies to decode).
  */
 import type { Tensor } from "../protocol/types";
 import type { ModelConfig, ModelSignature } from "../repository/types";
@@ -124,7 +125,9 @@ export class HybridModel implements ServedModel {
     try {
       if (!share) return await (onMain ? this.here : this.worker).run(inputs, outputs);
       // onnxruntime-node computes in a setImmediate callback that its run() queues at once: two
-      // more around it time the computation alone (not the other callbacks it waits behind).
+      // more around it time the computation alone (not the other callbacks it waits behind). Where
+      // the run first awaits something (a session still opening), they time less than the run:
+      // this thread's own work then reads high, and it takes fewer runs, never more.
       let started = 0;
       setImmediate(() => {
         started = performance.now();
