@@ -16,11 +16,12 @@ export function checkOptions(opts: DynamicBatcherOptions): void {
   requireInteger("maxQueueSize", opts.maxQueueSize, 0);
   requireNonNegative("defaultTimeoutMicros", opts.defaultTimeoutMicros);
   const maxConcurrent = opts.maxConcurrentBatches ?? 1;
+  const instances = opts.instances ?? 1;
   requireInteger("maxConcurrentBatches", maxConcurrent, 1);
-  requireInteger("instances", opts.instances ?? 1, 1);
-  if ((opts.instances ?? 1) > maxConcurrent) {
+  requireInteger("instances", instances, 1);
+  if (instances > maxConcurrent) {
     throw new RangeError(
-      `DynamicBatcher: instances (${opts.instances}) must be at most maxConcurrentBatches (${maxConcurrent})`,
+      `DynamicBatcher: instances (${instances}) must be at most maxConcurrentBatches (${maxConcurrent})`,
     );
   }
 }

@@ -44,7 +44,7 @@ const MAIN_THREAD = {
   /** Runs in flight on any version, on either side. */
   inFlight: 0,
   /** Runs in flight on this thread (any version): at most one computes here at a time. */
-  here: 0,
+  runsHere: 0,
   /** Until when (performance.now()) runs go to the worker, concurrency having been seen. */
   concurrentUntil: 0,
   /** The load window: when it began, the event loop's use then, and the ms of runs here since. */
@@ -115,12 +115,12 @@ export class HybridModel implements ServedModel {
       gate.concurrentUntil = now + CONCURRENCY_HOLD_MS;
     }
     const idle = alone && now >= gate.concurrentUntil;
-    const share = mine.worker > 0 && gate.here === 0 && gate.inFlight === mine.all && gate.room;
+    const share = mine.worker > 0 && gate.runsHere === 0 && gate.inFlight === mine.all && gate.room;
     const onMain = idle || share;
     this.runs[onMain ? "main" : "worker"]++;
     gate.inFlight++;
     mine.all++;
-    if (onMain) gate.here++;
+    if (onMain) gate.runsHere++;
     else mine.worker++;
     try {
       if (!share) return await (onMain ? this.here : this.worker).run(inputs, outputs);
@@ -140,7 +140,7 @@ export class HybridModel implements ServedModel {
     } finally {
       gate.inFlight--;
       mine.all--;
-      if (onMain) gate.here--;
+      if (onMain) gate.runsHere--;
       else mine.worker--;
     }
   }

@@ -26,13 +26,16 @@ export function doubler(): { run: RunBatch; calls: Tensor[][] } {
   return { run, calls };
 }
 
-/** Wraps a run function so that its first call waits for `open()`: requests pile up meanwhile. */
-export function gated(inner: RunBatch): { run: RunBatch; open: () => void } {
+/**
+ * Wraps a run function so that its first `held` calls (default 1) wait for `open()`: requests pile
+ * up meanwhile.
+ */
+export function gated(inner: RunBatch, held = 1): { run: RunBatch; open: () => void } {
   const g = gate();
-  let first = true;
+  let left = held;
   const run: RunBatch = async (inputs, outputs) => {
-    if (first) {
-      first = false;
+    if (left > 0) {
+      left--;
       await g.wait;
     }
     return inner(inputs, outputs);

@@ -261,14 +261,8 @@ describe("close and concurrency", () => {
 
   it("with two instances, sends a partial batch beside one running batch; beside two, only a full one", async () => {
     const { run: inner, calls } = doubler();
-    const gates = [gate(), gate()];
-    let started = 0;
     // The first two batches are held: two instances computing.
-    const run: RunBatch = async (inputs, outputs) => {
-      const g = gates[started++];
-      if (g !== undefined) await g.wait;
-      return inner(inputs, outputs);
-    };
+    const { run, open } = gated(inner, 2);
     const { batcher, infos } = make(run, { maxConcurrentBatches: 3, instances: 2, maxBatchSize: 4 });
     const first = batcher.submit([fp32("x", 1, 1, 1)]);
     await tick();
@@ -284,7 +278,7 @@ describe("close and concurrency", () => {
     const more = [6, 7].map((v) => batcher.submit([fp32("x", 1, 1, v)]));
     await tick();
     expect(batcher.stats()).toEqual({ queued: 0, running: 2, batches: 3, requests: 7 });
-    for (const g of gates) g.open();
+    open();
     const rs = await Promise.all([first, ...second, ...partial, ...more]);
     expect(rs.map((r) => values(r.outputs[0])[0])).toEqual([2, 4, 6, 8, 10, 12, 14]);
     expect(infos.map((i) => i.requests)).toEqual([1, 2, 4]);
