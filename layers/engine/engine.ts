@@ -6,7 +6,7 @@ import { ModelNotFound, ModelNotReady } from "../errors";
 import type { ModelMetadataResponse, Tensor } from "../protocol/types";
 import { RateLimitedScan } from "../repository/rescan";
 import type { ModelRepository } from "../repository/types";
-import { createModel, placementOf } from "./load";
+import { createModel, mirrorsOnly, placementOf } from "./load";
 import type { ServedModel } from "./loaded";
 import { type ModelInfo, readModelInfo } from "./model-info";
 import { preloadOrt } from "./ort";
@@ -326,6 +326,7 @@ export class ModelEngine {
     return createModel(this.repo, { model, version, config: info.config }, this.log, {
       warmup: this.options.warmup ?? true,
       thread,
+      mirrorsOnly: mirrorsOnly(info, version),
     });
   }
 

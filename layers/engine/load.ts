@@ -34,10 +34,15 @@ async function openHere(path: string, target: Target, log: EngineLogger): Promis
   };
 }
 
-async function openInWorker(path: string, target: Target, log: EngineLogger): Promise<Opened> {
+async function openInWorker(
+  path: string,
+  target: Target,
+  log: EngineLogger,
+  lowPriority = false,
+): Promise<Opened> {
   const { model, version, config } = target;
   const init = { path, optimization: config.optimization, fixedShapes: fixedInputShapes(config) };
-  const worker = new InferenceWorker({ ...init, model, version }, log);
+  const worker = new InferenceWorker({ ...init, model, version, lowPriority }, log);
   const meta = await worker.ready;
   return {
     meta,
@@ -80,7 +85,9 @@ async function openBoth(path: string, target: Target, log: EngineLogger): Promis
   };
 }
 
-const OPEN = { main: openHere, worker: openInWorker, auto: openBoth } as const;
+/** Opens a session on a thread; `lowPriority`: a worker's thread runs at the lowest CPU priority. */
+type Open = (path: string, target: Target, log: EngineLogger, lowPriority: boolean) => Promise<Opened>;
+const OPEN: Record<InferenceThread, Open> = { main: openHere, worker: openInWorker, auto: openBoth };
 
 /**
  * Where a version's session opens: `thread`, except that in auto mode the version a model mirrors
@@ -97,8 +104,16 @@ export function placementOf(
   info: Pick<ModelInfo, "config" | "defaultVersion">,
   version: number,
 ): InferenceThread {
-  const mirrorsOnly = info.config.shadow?.version === version && info.defaultVersion !== version;
-  return thread === "auto" && mirrorsOnly ? "worker" : thread;
+  return thread === "auto" && mirrorsOnly(info, version) ? "worker" : thread;
+}
+
+/**
+ * True when `version` only answers mirrors: config.json's `shadow`, not also the live version. Its
+ * worker (auto and worker modes) runs at the lowest CPU priority (thread-priority.ts): under load
+ * its runs take what the live version leaves, instead of a third of the cores it computes on.
+ */
+export function mirrorsOnly(info: Pick<ModelInfo, "config" | "defaultVersion">, version: number): boolean {
+  return info.config.shadow?.version === version && info.defaultVersion !== version;
 }
 
 /**
@@ -109,7 +124,7 @@ export async function createModel(
   repo: ModelRepository,
   target: Target,
   log: EngineLogger,
-  options: { warmup: boolean; thread: InferenceThread },
+  options: { warmup: boolean; thread: InferenceThread; mirrorsOnly?: boolean },
 ): Promise<ServedModel> {
   const { model, version, config } = target;
   const where = { model, version };
@@ -140,7 +155,8 @@ export async function createModel(
   lap("fetch_ms");
   let opened: Opened;
   try {
-    opened = await OPEN[options.thread](path, target, log);
+    // A version that only answers mirrors yields the CPU to the ones that answer clients.
+    opened = await OPEN[options.thread](path, target, log, options.mirrorsOnly === true);
   } catch (e) {
     if (e instanceof WorkerStopped) throw fail("its inference worker stopped", e);
     if (e instanceof ProviderUnavailable) throw fail(e.message, e);

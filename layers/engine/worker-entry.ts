@@ -8,6 +8,7 @@ import { InvalidInput } from "../errors";
 import { PlainSessionUnavailable } from "./bounded-patterns";
 import { type EngineSession, openEngineSession, ProviderUnavailable } from "./session";
 import { fromOrt, toOrt } from "./tensors";
+import { lowerThreadPriority } from "./thread-priority";
 import type { EngineLogger } from "./types";
 import { buffersOf, copyMeta, type FromWorker, type ToWorker, type WorkerInit } from "./worker-protocol";
 
@@ -64,9 +65,13 @@ async function run(
 
 async function main(port: NonNullable<typeof parentPort>, init: WorkerInit): Promise<void> {
   const log: EngineLogger = (level, msg, fields) => post(port, { type: "log", level, msg, fields });
+  // Before the session opens, so that ORT's own threads start at the same priority.
+  const where = { model: init.model, version: init.version };
+  const why = init.lowPriority === true ? lowerThreadPriority() : undefined;
+  if (why !== undefined)
+    log("warn", `model '${init.model}' version ${init.version}: normal priority (${why})`, where);
   let session: EngineSession;
   try {
-    const where = { model: init.model, version: init.version };
     session = await openEngineSession(init.path, init.optimization, log, where, init.fixedShapes === true);
   } catch (e) {
     // A public reason travels beside ORT's own text, which only the log sees.

@@ -16,6 +16,11 @@ export interface WorkerInit {
   fixedShapes?: boolean;
   model: string;
   version: number;
+  /**
+   * The version only answers mirrors (a shadow): its thread runs at the lowest CPU priority, so that
+   * on a machine whose cores are busy with client requests its runs take only what they leave.
+   */
+  lowPriority?: boolean;
 }
 
 /** Engine → worker. */

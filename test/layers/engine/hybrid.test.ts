@@ -1,3 +1,4 @@
+import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -10,6 +11,7 @@ import {
   STALE_WINDOW_MS,
 } from "../../../layers/engine/hybrid-model";
 import { placementOf } from "../../../layers/engine/load";
+import { LOW_PRIORITY } from "../../../layers/engine/thread-priority";
 import { WorkerModel } from "../../../layers/engine/worker-model";
 import { inferenceWorkerCount } from "../../../layers/engine/worker-thread";
 import { openRepository } from "../../../layers/repository";
@@ -46,6 +48,21 @@ async function shadowedRepository(): Promise<string> {
   };
   await writeModelDir(dir, "add", shadowed, { 1: addModel(0), 2: addModel(1) });
   return dir;
+}
+
+/** This process's threads at the lowest CPU priority (their nice value, /proc/self/task/<tid>/stat). */
+function lowPriorityThreads(): number {
+  let n = 0;
+  for (const tid of readdirSync("/proc/self/task")) {
+    try {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
+      // Fields after the command's ")": state is the 3rd field of stat, nice the 19th.
+      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]) === LOW_PRIORITY) n++;
+    } catch {
+      // A thread that ended while the list was read.
+    }
+  }
+  return n;
 }
 
 const inputs = (k: number) => [fp32("a", [1, 4], [k, 2, 3, 4]), fp32("b", [1, 4], [10, 20, 30, k])];
@@ -202,6 +219,28 @@ describe("inferenceThread 'auto'", () => {
     }
   });
 
+  it("runs a shadow version's worker at the lowest CPU priority, the live version's at normal", async () => {
+    for (const inferenceThread of ["auto", "worker"] as const) {
+      const dir = await shadowedRepository();
+      const local = new ModelEngine(openRepository(dir), { inferenceThread });
+      try {
+        await local.load("add", 1);
+        // The live version's worker (and its session's threads) keep their priority.
+        expect(lowPriorityThreads()).toBe(0);
+        const shadow = await local.load("add", 2);
+        expect(lowPriorityThreads()).toBeGreaterThan(0);
+        // It still answers, at whatever pace the idle CPU gives it.
+        const [mirrored] = await shadow.run(inputs(3));
+        expect(values(mirrored)).toEqual([3 + 10 + 1, 22 + 1, 33 + 1, 4 + 3 + 1]);
+      } finally {
+        await local.close();
+        await rm(dir, { recursive: true, force: true });
+      }
+      // Released with its version: no thread of this process is left behind at that priority.
+      expect(await eventually(() => lowPriorityThreads() === 0)).toBe(true);
+    }
+  });
+
   it("opens a shadow version again where live versions run once a reload makes it live", async () => {
     const dir = await shadowedRepository();
     const local = new ModelEngine(openRepository(dir), { inferenceThread: "auto" });
@@ -231,6 +270,8 @@ describe("inferenceThread 'auto'", () => {
       const [sum] = await live.run(inputs(3));
       expect(values(sum)).toEqual([3 + 10 + 1, 22 + 1, 33 + 1, 4 + 3 + 1]);
       expect(await eventually(() => inferenceWorkerCount() === workers)).toBe(true);
+      // Live now: opened again at normal priority, and the mirror-only worker is gone.
+      expect(lowPriorityThreads()).toBe(0);
     } finally {
       await local.close();
       await rm(dir, { recursive: true, force: true });
