@@ -69,7 +69,11 @@ async function main(port: NonNullable<typeof parentPort>, init: WorkerInit): Pro
   const where = { model: init.model, version: init.version };
   const why = init.lowPriority === true ? lowerThreadPriority() : undefined;
   if (why !== undefined)
-    log("warn", `model '${init.model}' version ${init.version}: normal priority (${why})`, where);
+    log(
+      "warn",
+      `model '${init.model}' version ${init.version} (mirrors only): its worker keeps normal priority: ${why}`,
+      where,
+    );
   let session: EngineSession;
   try {
     session = await openEngineSession(init.path, init.optimization, log, where, init.fixedShapes === true);

@@ -116,7 +116,7 @@ describe("parseModelConfig defaults", () => {
     expect(cls.outputs).toEqual([{ name: "softmax_0.tmp_0", datatype: "FP32", shape: [2] }]);
     expect(cls.dynamic_batching).toEqual({
       enabled: true,
-      preferred_batch_size: [8, 16, 32],
+      preferred_batch_size: [2, 4],
       max_queue_delay_microseconds: 0,
       max_queue_size: 256,
       default_timeout_microseconds: 0,

@@ -82,7 +82,7 @@ describe("S3Repository listing and configs", () => {
   test("the demo repository's copy", async () => {
     const repo = repository("demo");
     expect(await repo.listModels()).toEqual(["ocr-cls", "ocr-det", "ocr-rec"]);
-    expect((await repo.readConfig("ocr-cls")).dynamic_batching.preferred_batch_size).toEqual([8, 16, 32]);
+    expect((await repo.readConfig("ocr-cls")).dynamic_batching.preferred_batch_size).toEqual([2, 4]);
     expect(await repo.listVersions("ocr-cls")).toEqual([1]);
     const path = await repo.fetchModel("ocr-cls", 1);
     expect((await readFile(path)).equals(await readFile(`${DEMO}ocr-cls/1/model.onnx`))).toBe(true);
