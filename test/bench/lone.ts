@@ -14,7 +14,7 @@
  * The gateways get `npm start`'s flags, then these (a later flag wins). With three or more servers each
  * idles for seconds between its rounds, as a server does between bursts of traffic.
  */
-import { readdirSync, readFileSync } from "node:fs";
+import { threadStats } from "../support/threads";
 import { benchRepository, type ServerChild, startGateway, startHandwritten } from "./children";
 import { Connection } from "./client";
 import { settle } from "./http-rows";
@@ -28,13 +28,7 @@ if (model === undefined) throw new Error("no ocr-cls");
 
 /** CPU milliseconds `pid` has used, all threads (utime + stime, clock ticks of 10 ms). */
 function cpuMs(pid: number): number {
-  let ticks = 0;
-  for (const t of readdirSync(`/proc/${pid}/task`)) {
-    const stat = readFileSync(`/proc/${pid}/task/${t}/stat`, "utf8");
-    const f = stat.slice(stat.lastIndexOf(")") + 2).split(" ");
-    ticks += Number(f[11]) + Number(f[12]);
-  }
-  return ticks * 10;
+  return threadStats(pid).reduce((ms, t) => ms + (t.utime + t.stime) * 10, 0);
 }
 
 interface Tally {

@@ -11,6 +11,11 @@ function ran(calls: Tensor[][]): number[] {
   return calls.flatMap((inputs) => values(inputs[0]));
 }
 
+/** Submits one single-row request of input "x" per value, in order. */
+function submitEach(batcher: DynamicBatcher, vs: number[]) {
+  return vs.map((v) => batcher.submit([fp32("x", 1, 1, v)]));
+}
+
 describe("failures", () => {
   it("rejects only the failing batch's requests, with the real error; the next batch succeeds", async () => {
     const boom = new Error("kernel exploded");
@@ -225,7 +230,7 @@ describe("close and concurrency", () => {
       return inner(inputs, outputs);
     };
     const { batcher } = make(run, { maxConcurrentBatches: 2, maxBatchSize: 1 });
-    const ps = [1, 2, 3].map((v) => batcher.submit([fp32("x", 1, 1, v)]));
+    const ps = submitEach(batcher, [1, 2, 3]);
     await tick();
     expect(batcher.stats()).toEqual({ queued: 1, running: 2, batches: 2, requests: 2 });
     for (const g of gates) g.open();
@@ -241,11 +246,11 @@ describe("close and concurrency", () => {
     // The first goes alone (no delay): the run is held, so what follows queues beside it.
     const first = batcher.submit([fp32("x", 1, 1, 1)]);
     await tick();
-    const partial = [2, 3].map((v) => batcher.submit([fp32("x", 1, 1, v)]));
+    const partial = submitEach(batcher, [2, 3]);
     await tick();
     // Two waiting with a batch running: no second batch for them (and no timer spinning).
     expect(batcher.stats()).toEqual({ queued: 2, running: 1, batches: 1, requests: 1 });
-    const more = [4, 5].map((v) => batcher.submit([fp32("x", 1, 1, v)]));
+    const more = submitEach(batcher, [4, 5]);
     const done = track(Promise.all([...partial, ...more]));
     await tick();
     // Four waiting fill a batch: it went at once and is answered while the first is still held.
@@ -267,15 +272,15 @@ describe("close and concurrency", () => {
     const first = batcher.submit([fp32("x", 1, 1, 1)]);
     await tick();
     // One instance computing: two requests go at once as a partial batch to the other.
-    const second = [2, 3].map((v) => batcher.submit([fp32("x", 1, 1, v)]));
+    const second = submitEach(batcher, [2, 3]);
     await tick();
     expect(batcher.stats()).toEqual({ queued: 0, running: 2, batches: 2, requests: 3 });
     // Both computing: a partial batch waits...
-    const partial = [4, 5].map((v) => batcher.submit([fp32("x", 1, 1, v)]));
+    const partial = submitEach(batcher, [4, 5]);
     await tick();
     expect(batcher.stats()).toEqual({ queued: 2, running: 2, batches: 2, requests: 3 });
     // ...until it is full: then it goes beside them.
-    const more = [6, 7].map((v) => batcher.submit([fp32("x", 1, 1, v)]));
+    const more = submitEach(batcher, [6, 7]);
     await tick();
     expect(batcher.stats()).toEqual({ queued: 0, running: 2, batches: 3, requests: 7 });
     open();

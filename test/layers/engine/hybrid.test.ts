@@ -1,4 +1,3 @@
-import { readdirSync, readFileSync } from "node:fs";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -18,6 +17,7 @@ import { openRepository } from "../../../layers/repository";
 import type { ModelConfig } from "../../../layers/repository/types";
 import { addConfig, addModel, makeTestRepository, writeModelDir } from "../../support/models";
 import { fp32, values } from "../../support/tensors";
+import { threadStats } from "../../support/threads";
 
 // inferenceThread "auto": a session here and one in a worker; idle → here, busy → the worker.
 let repo: { dir: string; cleanup(): Promise<void> };
@@ -50,20 +50,8 @@ async function shadowedRepository(): Promise<string> {
   return dir;
 }
 
-/** This process's threads at the lowest CPU priority (their nice value, /proc/self/task/<tid>/stat). */
-function lowPriorityThreads(): number {
-  let n = 0;
-  for (const tid of readdirSync("/proc/self/task")) {
-    try {
-      const stat = readFileSync(`/proc/self/task/${tid}/stat`, "utf8");
-      // Fields after the command's ")": state is the 3rd field of stat, nice the 19th.
-      if (Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[16]) === LOW_PRIORITY) n++;
-    } catch {
-      // A thread that ended while the list was read.
-    }
-  }
-  return n;
-}
+/** This process's threads at the lowest CPU priority. */
+const lowPriorityThreads = () => threadStats().filter((t) => t.nice === LOW_PRIORITY).length;
 
 const inputs = (k: number) => [fp32("a", [1, 4], [k, 2, 3, 4]), fp32("b", [1, 4], [10, 20, 30, k])];
 
