@@ -6,11 +6,11 @@ import { ModelNotFound, ModelNotReady } from "../errors";
 import type { ModelMetadataResponse, Tensor } from "../protocol/types";
 import { RateLimitedScan } from "../repository/rescan";
 import type { ModelRepository } from "../repository/types";
-import { createModel, mirrorsOnly, placementOf } from "./load";
+import { createModel, type Placement, placementOf } from "./load";
 import type { ServedModel } from "./loaded";
 import { type ModelInfo, readModelInfo } from "./model-info";
 import { preloadOrt } from "./ort";
-import type { EngineLogger, EngineOptions, InferenceThread, LoadedModel, ModelState } from "./types";
+import type { EngineLogger, EngineOptions, LoadedModel, ModelState } from "./types";
 import { policyCount } from "./versions";
 
 interface Entry {
@@ -20,8 +20,8 @@ interface Entry {
   promise: Promise<ServedModel>;
   loaded?: ServedModel;
   failedAt: number;
-  /** Where its session was opened (placementOf, with the info it was loaded with). */
-  thread: InferenceThread;
+  /** Where and how its session was opened (placementOf, with the info it was loaded with). */
+  placement: Placement;
   /** A reopening under way (reopened). */
   reopening?: Promise<ServedModel>;
   /** Logical clock of the last use, for least-recently-used eviction. */
@@ -29,6 +29,8 @@ interface Entry {
 }
 
 const key = (model: string, version: number): string => `${model}\u0000${version}`;
+const samePlacement = (a: Placement, b: Placement): boolean =>
+  a.thread === b.thread && a.lowPriority === b.lowPriority;
 const noop = (): void => undefined;
 
 /** Serves the models of one repository with onnxruntime-node. */
@@ -71,7 +73,9 @@ export class ModelEngine {
   /**
    * Makes the model's newest servable version its default and loads it (Triton's load): re-reads
    * the config and versions, loads and warms the new default before any request is moved to it,
-   * then unloads the versions the policy no longer serves.
+   * then opens again the other loaded versions whose role changed (the former live version, now
+   * the shadow: in its worker only, at low priority; placed), and unloads the versions the policy
+   * no longer serves.
    */
   async reload(model: string): Promise<LoadedModel> {
     this.assertOpen();
@@ -79,6 +83,11 @@ export class ModelEngine {
     const loaded = await this.placed(model, info.defaultVersion, info);
     this.infos.set(model, Promise.resolve(info));
     this.defaults.set(model, info.defaultVersion);
+    const others = this.entriesOf(model).filter(
+      (e) => e.state === "READY" && e.version !== info.defaultVersion && info.servable.includes(e.version),
+    );
+    // A failed reopening (logged as a failed load) leaves that version serving as it was.
+    await Promise.all(others.map((e) => this.placed(model, e.version, info).catch(noop)));
     await this.refreshStale(model, info);
     return loaded;
   }
@@ -235,15 +244,15 @@ export class ModelEngine {
       const retryAfter = this.options.retryFailedAfterMs ?? 1000;
       if (existing.state !== "FAILED" || Date.now() - existing.failedAt < retryAfter) return existing.promise;
     }
-    const thread = this.threadFor(info, version);
-    const loading = this.open(model, version, info, thread);
+    const placement = this.placementFor(info, version);
+    const loading = this.open(model, version, info, placement);
     const entry: Entry = {
       model,
       version,
       state: "LOADING",
       promise: loading,
       failedAt: 0,
-      thread,
+      placement,
       lastUsed: ++this.clock,
     };
     entry.promise = loading.then(
@@ -272,31 +281,35 @@ export class ModelEngine {
   }
 
   /**
-   * loadVersion, except that a READY version opened elsewhere than `info` places it now (a shadow
-   * version made live: in its worker only) is opened again where it belongs. The old session serves
-   * until the new one is warm, then is released (its runs in flight finish first); a failed reopening
-   * leaves it serving.
+   * loadVersion, except that a READY version opened otherwise than its role in `info` places it
+   * now (a shadow version made live: in its worker only, at low priority; a live version made the
+   * shadow: on both threads, at normal priority) is opened again where it belongs. The old session
+   * serves until the new one is warm, then is released (its runs in flight finish first); a failed
+   * reopening leaves it serving.
    */
   private placed(model: string, version: number, info: ModelInfo): Promise<ServedModel> {
     const existing = this.entries.get(key(model, version));
-    const thread = this.threadFor(info, version);
-    if (existing?.state !== "READY" || existing.thread === thread)
+    const placement = this.placementFor(info, version);
+    if (existing?.state !== "READY" || samePlacement(existing.placement, placement))
       return this.loadVersion(model, version, info);
-    existing.reopening ??= this.reopened(existing, info, thread).finally(() => {
+    existing.reopening ??= this.reopened(existing, info, placement).finally(() => {
       existing.reopening = undefined;
     });
     return existing.reopening;
   }
 
-  private async reopened(entry: Entry, info: ModelInfo, thread: InferenceThread): Promise<ServedModel> {
+  private async reopened(entry: Entry, info: ModelInfo, placement: Placement): Promise<ServedModel> {
     const { model, version } = entry;
     const where = { model, version };
+    const how = placement.lowPriority
+      ? " at the lowest CPU priority: it only answers mirrors now"
+      : ": it is live now";
     this.log(
       "info",
-      `reopening model '${model}' version ${version} on thread '${thread}': it is live now`,
+      `reopening model '${model}' version ${version} on thread '${placement.thread}'${how}`,
       where,
     );
-    const loaded = await this.open(model, version, info, thread);
+    const loaded = await this.open(model, version, info, placement);
     const old = entry.loaded;
     if (this.entries.get(key(model, version)) !== entry || entry.state !== "READY" || old === undefined) {
       loaded.release().catch(noop);
@@ -304,7 +317,7 @@ export class ModelEngine {
     }
     entry.loaded = loaded;
     entry.promise = Promise.resolve(loaded);
-    entry.thread = thread;
+    entry.placement = placement;
     loaded.onFailure?.((e) => this.failReady(entry, loaded, e));
     old.release().catch(noop);
     this.log("info", `model '${model}' version ${version} is ready`, where);
@@ -312,21 +325,15 @@ export class ModelEngine {
   }
 
   /** Where the version's session opens in this engine's mode, by its role in `info` (load.ts). */
-  private threadFor(info: ModelInfo, version: number): InferenceThread {
+  private placementFor(info: ModelInfo, version: number): Placement {
     return placementOf(this.options.inferenceThread ?? "main", info, version);
   }
 
-  /** Loads and warms a session of the version on `thread`. */
-  private open(
-    model: string,
-    version: number,
-    info: ModelInfo,
-    thread: InferenceThread,
-  ): Promise<ServedModel> {
+  /** Loads and warms a session of the version where `placement` says. */
+  private open(model: string, version: number, info: ModelInfo, placement: Placement): Promise<ServedModel> {
     return createModel(this.repo, { model, version, config: info.config }, this.log, {
       warmup: this.options.warmup ?? true,
-      thread,
-      mirrorsOnly: mirrorsOnly(info, version),
+      ...placement,
     });
   }
 

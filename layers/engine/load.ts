@@ -89,31 +89,34 @@ async function openBoth(path: string, target: Target, log: EngineLogger): Promis
 type Open = (path: string, target: Target, log: EngineLogger, lowPriority: boolean) => Promise<Opened>;
 const OPEN: Record<InferenceThread, Open> = { main: openHere, worker: openInWorker, auto: openBoth };
 
+/** Where a version's session opens, and whether its worker yields the CPU (placementOf). */
+export interface Placement {
+  thread: InferenceThread;
+  /** Its worker's thread runs at the lowest CPU priority (thread-priority.ts). */
+  lowPriority: boolean;
+}
+
 /**
  * Where a version's session opens: `thread`, except that in auto mode the version a model mirrors
  * to (config.json's `shadow`, when it is not also the live version) opens in its worker only. Its
  * runs are mirrors, off every client's path: in the worker they take the other core and never the
  * main thread, which stays the live version's (a mirror run here would block the event loop while
- * the live version's worker computes), and no second session is held for it. The live version is the
- * model's default version as the engine read it (a configured one, config.json's `live_version`, else
- * the policy's). A reload that makes the shadow version live opens it again on both threads
- * (engine.ts, reload).
+ * the live version's worker computes), and no second session is held for it. Such a version's
+ * worker (auto and worker modes) runs at the lowest CPU priority: under load its runs take what the
+ * live versions leave, instead of a third of the cores they compute on (on the main thread there is
+ * nothing to lower). The live version is the model's default version as the engine read it (a
+ * configured one, config.json's `live_version`, else the policy's). A reload that changes a loaded
+ * version's role (the shadow made live, the live version made the shadow) opens it again where its
+ * new role belongs (engine.ts, reload).
  */
 export function placementOf(
   thread: InferenceThread,
   info: Pick<ModelInfo, "config" | "defaultVersion">,
   version: number,
-): InferenceThread {
-  return thread === "auto" && mirrorsOnly(info, version) ? "worker" : thread;
-}
-
-/**
- * True when `version` only answers mirrors: config.json's `shadow`, not also the live version. Its
- * worker (auto and worker modes) runs at the lowest CPU priority (thread-priority.ts): under load
- * its runs take what the live version leaves, instead of a third of the cores it computes on.
- */
-export function mirrorsOnly(info: Pick<ModelInfo, "config" | "defaultVersion">, version: number): boolean {
-  return info.config.shadow?.version === version && info.defaultVersion !== version;
+): Placement {
+  const mirrors = info.config.shadow?.version === version && info.defaultVersion !== version;
+  const placed = thread === "auto" && mirrors ? "worker" : thread;
+  return { thread: placed, lowPriority: mirrors && placed !== "main" };
 }
 
 /**
@@ -124,7 +127,7 @@ export async function createModel(
   repo: ModelRepository,
   target: Target,
   log: EngineLogger,
-  options: { warmup: boolean; thread: InferenceThread; mirrorsOnly?: boolean },
+  options: { warmup: boolean } & Placement,
 ): Promise<ServedModel> {
   const { model, version, config } = target;
   const where = { model, version };
@@ -155,8 +158,7 @@ export async function createModel(
   lap("fetch_ms");
   let opened: Opened;
   try {
-    // A version that only answers mirrors yields the CPU to the ones that answer clients.
-    opened = await OPEN[options.thread](path, target, log, options.mirrorsOnly === true);
+    opened = await OPEN[options.thread](path, target, log, options.lowPriority);
   } catch (e) {
     if (e instanceof WorkerStopped) throw fail("its inference worker stopped", e);
     if (e instanceof ProviderUnavailable) throw fail(e.message, e);

@@ -266,16 +266,63 @@ describe("inferenceThread 'auto'", () => {
     }
   });
 
+  it("opens the former live version again as a shadow once a reload swaps the two (the release guide's order)", async () => {
+    for (const inferenceThread of ["auto", "worker"] as const) {
+      const dir = await shadowedRepository();
+      const local = new ModelEngine(openRepository(dir), { inferenceThread });
+      try {
+        const wasLive = await local.load("add", 1);
+        await local.load("add", 2);
+        const lowBefore = lowPriorityThreads();
+        const lowTids = new Set(
+          threadStats()
+            .filter((t) => t.nice === LOW_PRIORITY)
+            .map((t) => t.tid),
+        );
+        // Version 2 is released: live 2, and version 1 is its shadow.
+        await writeFile(
+          join(dir, "add", "config.json"),
+          JSON.stringify({
+            ...addConfig("add", { version_policy: { latest: { num_versions: 1 } } }),
+            live_version: 2,
+            shadow: { version: 1, percent: 10 },
+          }),
+        );
+        const live = await local.reload("add");
+        const shadow = await local.load("add", 1);
+        // Opened again: in auto mode in its worker only, in worker mode in a new worker.
+        expect(shadow).not.toBe(wasLive);
+        expect(shadow).toBeInstanceOf(WorkerModel);
+        if (inferenceThread === "auto") expect(live).toBeInstanceOf(HybridModel);
+        const [mirrored] = await shadow.run(inputs(3));
+        expect(values(mirrored)).toEqual([3 + 10, 22, 33, 4 + 3]);
+        // Once the old sessions are released, the low-priority threads are the new shadow's only.
+        expect(
+          await eventually(() => threadStats().every((t) => t.nice !== LOW_PRIORITY || !lowTids.has(t.tid))),
+        ).toBe(true);
+        expect(lowPriorityThreads()).toBe(lowBefore);
+        const [sum] = await live.run(inputs(3));
+        expect(values(sum)).toEqual([3 + 10 + 1, 22 + 1, 33 + 1, 4 + 3 + 1]);
+      } finally {
+        await local.close();
+        await rm(dir, { recursive: true, force: true });
+      }
+    }
+  });
+
   it("places versions by mode and role", () => {
     const config = { shadow: { version: 2, percent: 10, argmax: [] } } as unknown as ModelConfig;
     // The engine's view of the model: its config and its live (default) version.
     const info = (defaultVersion = 1) => ({ config, defaultVersion });
-    expect(placementOf("auto", info(), 1)).toBe("auto");
-    expect(placementOf("auto", info(), 2)).toBe("worker");
-    expect(placementOf("main", info(), 2)).toBe("main");
-    expect(placementOf("worker", info(), 2)).toBe("worker");
-    // A shadow that is also the live version serves clients: both threads.
-    expect(placementOf("auto", info(2), 2)).toBe("auto");
+    const normal = (thread: string) => ({ thread, lowPriority: false });
+    expect(placementOf("auto", info(), 1)).toEqual(normal("auto"));
+    expect(placementOf("auto", info(), 2)).toEqual({ thread: "worker", lowPriority: true });
+    // On the main thread there is nothing to lower.
+    expect(placementOf("main", info(), 2)).toEqual(normal("main"));
+    expect(placementOf("worker", info(), 2)).toEqual({ thread: "worker", lowPriority: true });
+    expect(placementOf("worker", info(), 1)).toEqual(normal("worker"));
+    // A shadow that is also the live version serves clients: both threads, normal priority.
+    expect(placementOf("auto", info(2), 2)).toEqual(normal("auto"));
   });
 
   it("keeps a shadow that is the policy's default version on both threads: it serves clients", async () => {
