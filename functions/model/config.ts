@@ -10,6 +10,7 @@ import {
   type LogLevel,
   logLevel,
   onOff,
+  url,
 } from "../../layers/config/env";
 import { readServerLimits, type ServerLimits } from "../../layers/config/server-limits";
 import { isValidModelName } from "../../layers/repository/names";
@@ -67,7 +68,7 @@ export function readFunctionConfig(env: Env = process.env): FunctionConfig {
     modelRepository: required("MODEL_REPOSITORY", "s3://bucket/prefix or file:///path"),
     modelCacheDir: text("MODEL_CACHE_DIR"),
     allowMissingChecksum: onOff("ALLOW_MISSING_CHECKSUM", text("ALLOW_MISSING_CHECKSUM"), false),
-    s3Endpoint: text("S3_ENDPOINT"),
+    s3Endpoint: url("S3_ENDPOINT", text("S3_ENDPOINT")),
     region: text("AWS_REGION"),
     port: integer("PORT", text("PORT"), 8080, 0, 65_535),
     host: text("HOST") ?? "0.0.0.0",

@@ -99,7 +99,6 @@ export class GpuEndpoint extends Construct implements IModelBackend {
           MODEL_VERSION: String(model.liveVersion),
           MODEL_REPOSITORY: props.repository.uri,
           MODEL_CACHE_DIR: "/tmp/models",
-          SAGEMAKER: "true",
           // Below SageMaker's 60 s: the container answers its own 504 first (infra/timeouts.ts).
           BACKEND_TIMEOUT_MS: String(model.timeoutSeconds * 1000),
         },

@@ -63,6 +63,10 @@ describe("readFunctionConfig", () => {
     ],
     [{ ...required, PORT: "-1" }, 'PORT: expected an integer from 0 to 65535, got "-1"'],
     [
+      { ...required, S3_ENDPOINT: "127.0.0.1:4569" },
+      'S3_ENDPOINT: expected an http(s) URL, got "127.0.0.1:4569"',
+    ],
+    [
       { ...required, LOG_LEVEL: "trace" },
       'LOG_LEVEL: expected one of DEBUG, INFO, WARN, ERROR, SILENT, got "trace"',
     ],

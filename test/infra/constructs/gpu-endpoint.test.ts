@@ -46,7 +46,6 @@ describe("GpuEndpoint", () => {
           MODEL_NAME: "det-gpu",
           MODEL_VERSION: "4",
           MODEL_CACHE_DIR: "/tmp/models",
-          SAGEMAKER: "true",
           MODEL_REPOSITORY: Match.objectLike({ "Fn::Join": Match.anyValue() }),
         },
       },
