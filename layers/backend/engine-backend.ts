@@ -14,6 +14,7 @@ import type { ModelEngine } from "../engine";
 import { HybridModel } from "../engine/hybrid-model";
 import type { LoadedModel } from "../engine/types";
 import { WorkerModel } from "../engine/worker-model";
+import { WorkerPool } from "../engine/worker-pool";
 import { ModelNotFound } from "../errors";
 import { quote } from "../protocol/quote";
 import type { Tensor } from "../protocol/types";
@@ -170,9 +171,11 @@ export class EngineBackend implements Backend {
     const { name, version } = loaded;
     // A version that runs in a worker gets its next full batch queued beside the running one: the
     // worker then goes on at once instead of idling while the answer crosses back to this thread.
-    // One on both threads computes two batches at once (HybridModel sends the second here).
-    const instances = loaded instanceof HybridModel ? 2 : 1;
-    const offThread = loaded instanceof HybridModel || loaded instanceof WorkerModel;
+    // One on both threads computes two batches at once (HybridModel sends the second here); each
+    // worker of an instance_group one more.
+    const instances = loaded.concurrency ?? 1;
+    const offThread =
+      loaded instanceof HybridModel || loaded instanceof WorkerModel || loaded instanceof WorkerPool;
     const batcher = new DynamicBatcher(
       batcherOptionsOf(loaded.config, (inputs, outputs) => loaded.run(inputs, outputs), {
         maxConcurrentBatches: instances + (offThread ? 1 : 0),

@@ -30,7 +30,7 @@ interface Entry {
 
 const key = (model: string, version: number): string => `${model}\u0000${version}`;
 const samePlacement = (a: Placement, b: Placement): boolean =>
-  a.thread === b.thread && a.lowPriority === b.lowPriority;
+  a.thread === b.thread && a.workers === b.workers && a.lowPriority === b.lowPriority;
 const noop = (): void => undefined;
 
 /** Serves the models of one repository with onnxruntime-node. */
@@ -347,6 +347,9 @@ export class ModelEngine {
     entry.loaded = undefined;
     entry.promise = Promise.reject(e);
     entry.promise.catch(noop);
+    // What still works of it (the main-thread session beside a dead worker, a pool's other
+    // workers) is released once its runs in flight are done: a later load opens it all again.
+    broken.release().catch(noop);
   }
 
   /** Keeps at most maxVersionsPerModel versions: unloads the least recently used non-default ones. */

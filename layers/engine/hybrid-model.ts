@@ -86,8 +86,10 @@ export class HybridModel implements ServedModel {
   waiting = 0;
   /** Runs sent to each side since load (diagnostics and tests). */
   readonly runs = { main: 0, worker: 0 };
-  /** This version's runs in flight: in all, and in its worker. */
+  /** This version's runs in flight: in all, and in its worker(s). */
   private readonly inFlight = { all: 0, worker: 0 };
+  /** Its worker threads (config.json's `instance_group` count): runs they compute at once. */
+  private readonly workers: number;
 
   constructor(
     private readonly here: ServedModel,
@@ -97,11 +99,17 @@ export class HybridModel implements ServedModel {
     this.version = here.version;
     this.config = here.config;
     this.signature = here.signature;
+    this.workers = worker.concurrency ?? 1;
+  }
+
+  /** Runs that compute at once: this thread's and its workers'. */
+  get concurrency(): number {
+    return 1 + this.workers;
   }
 
   /**
    * Runs here when no run of any version is in flight and none of this version's is waiting (nor
-   * was lately), else in the worker; but under load, here when this version's worker is busy, no
+   * was lately), else in the worker; but under load, here when this version's workers are all busy, no
    * run is in flight here, no other version has one in flight and this thread's own work leaves it
    * room (see MAX_OWN_LOAD).
    */
@@ -115,7 +123,8 @@ export class HybridModel implements ServedModel {
       gate.concurrentUntil = now + CONCURRENCY_HOLD_MS;
     }
     const idle = alone && now >= gate.concurrentUntil;
-    const share = mine.worker > 0 && gate.runsHere === 0 && gate.inFlight === mine.all && gate.room;
+    const share =
+      mine.worker >= this.workers && gate.runsHere === 0 && gate.inFlight === mine.all && gate.room;
     const onMain = idle || share;
     this.runs[onMain ? "main" : "worker"]++;
     gate.inFlight++;
@@ -145,9 +154,10 @@ export class HybridModel implements ServedModel {
     }
   }
 
-  /** Warms both sessions: the first run on each side would otherwise pay ORT's first-run cost. */
+  /** Warms every session: the first run on each would otherwise pay ORT's first-run cost. */
   async warm(inputs: Tensor[]): Promise<void> {
-    await Promise.all([this.here.run(inputs), this.worker.run(inputs)]);
+    const worker = this.worker.warm === undefined ? this.worker.run(inputs) : this.worker.warm(inputs);
+    await Promise.all([this.here.run(inputs), worker]);
   }
 
   /** Releases both sessions (each once its runs in flight are done). */

@@ -9,6 +9,7 @@ import { fixedInputShapes, openEngineSession, ProviderUnavailable, warmupInputs 
 import { completeConfig, resolveSignature, SignatureMismatch } from "./signature";
 import type { EngineLogger, InferenceThread } from "./types";
 import { WorkerModel } from "./worker-model";
+import { WorkerPool } from "./worker-pool";
 import type { ValueMeta } from "./worker-protocol";
 import { InferenceWorker, WorkerLoadFailed, WorkerStopped } from "./worker-thread";
 
@@ -34,20 +35,43 @@ async function openHere(path: string, target: Target, log: EngineLogger): Promis
   };
 }
 
+async function openWorker(path: string, target: Target, log: EngineLogger, lowPriority: boolean) {
+  const { model, version, config } = target;
+  const init = { path, optimization: config.optimization, fixedShapes: fixedInputShapes(config) };
+  const worker = new InferenceWorker({ ...init, model, version, lowPriority }, log);
+  return { worker, meta: await worker.ready };
+}
+
+/** `placement.workers` worker threads, opened side by side (more than one: a WorkerPool). */
 async function openInWorker(
   path: string,
   target: Target,
   log: EngineLogger,
-  lowPriority = false,
+  placement: Placement,
 ): Promise<Opened> {
-  const { model, version, config } = target;
-  const init = { path, optimization: config.optimization, fixedShapes: fixedInputShapes(config) };
-  const worker = new InferenceWorker({ ...init, model, version, lowPriority }, log);
-  const meta = await worker.ready;
+  const { model, version } = target;
+  const count = Math.max(1, placement.workers);
+  const opened = await Promise.allSettled(
+    Array.from({ length: count }, () => openWorker(path, target, log, placement.lowPriority)),
+  );
+  const failed = opened.find((o) => o.status === "rejected");
+  const workers = opened.flatMap((o) => (o.status === "fulfilled" ? [o.value.worker] : []));
+  const stop = async () => {
+    await Promise.all(workers.map((w) => w.stop()));
+  };
+  const [first] = opened;
+  if (failed !== undefined || first?.status !== "fulfilled") {
+    // None is left open when another failed.
+    await stop().catch(noop);
+    throw failed?.reason;
+  }
   return {
-    meta,
-    model: (sig, completed) => new WorkerModel(model, version, completed, sig, worker),
-    close: () => worker.stop(),
+    meta: first.value.meta,
+    model: (sig, completed) => {
+      const members = workers.map((w) => new WorkerModel(model, version, completed, sig, w));
+      return members.length === 1 ? (members[0] as WorkerModel) : new WorkerPool(members);
+    },
+    close: stop,
   };
 }
 
@@ -63,11 +87,16 @@ async function readLabels(repo: ModelRepository, model: string, version: number)
   return lines;
 }
 
-/** Both: a session here and one in a worker, opened side by side (see hybrid-model.ts). */
-async function openBoth(path: string, target: Target, log: EngineLogger): Promise<Opened> {
+/** Both: a session here and the worker(s), opened side by side (see hybrid-model.ts). */
+async function openBoth(
+  path: string,
+  target: Target,
+  log: EngineLogger,
+  placement: Placement,
+): Promise<Opened> {
   const [here, there] = await Promise.allSettled([
     openHere(path, target, log),
-    openInWorker(path, target, log),
+    openInWorker(path, target, log, placement),
   ]);
   if (here.status === "rejected" || there.status === "rejected") {
     // Neither is left open when the other failed.
@@ -85,14 +114,16 @@ async function openBoth(path: string, target: Target, log: EngineLogger): Promis
   };
 }
 
-/** Opens a session on a thread; `lowPriority`: a worker's thread runs at the lowest CPU priority. */
-type Open = (path: string, target: Target, log: EngineLogger, lowPriority: boolean) => Promise<Opened>;
+/** Opens a version's sessions where `placement` says. */
+type Open = (path: string, target: Target, log: EngineLogger, placement: Placement) => Promise<Opened>;
 const OPEN: Record<InferenceThread, Open> = { main: openHere, worker: openInWorker, auto: openBoth };
 
 /** Where a version's session opens, and whether its worker yields the CPU (placementOf). */
 export interface Placement {
   thread: InferenceThread;
-  /** Its worker's thread runs at the lowest CPU priority (thread-priority.ts). */
+  /** Its worker threads (0 on the main thread): config.json's `instance_group` count, one for a shadow. */
+  workers: number;
+  /** Its workers' threads run at the lowest CPU priority (thread-priority.ts). */
   lowPriority: boolean;
 }
 
@@ -116,7 +147,9 @@ export function placementOf(
 ): Placement {
   const mirrors = info.config.shadow?.version === version && info.defaultVersion !== version;
   const placed = thread === "auto" && mirrors ? "worker" : thread;
-  return { thread: placed, lowPriority: mirrors && placed !== "main" };
+  // A shadow's mirrors (at most 2 in flight, at low priority) need no more than one worker.
+  const workers = placed === "main" ? 0 : mirrors ? 1 : (info.config.instance_group?.[0].count ?? 1);
+  return { thread: placed, workers, lowPriority: mirrors && placed !== "main" };
 }
 
 /**
@@ -158,7 +191,7 @@ export async function createModel(
   lap("fetch_ms");
   let opened: Opened;
   try {
-    opened = await OPEN[options.thread](path, target, log, options.lowPriority);
+    opened = await OPEN[options.thread](path, target, log, options);
   } catch (e) {
     if (e instanceof WorkerStopped) throw fail("its inference worker stopped", e);
     if (e instanceof ProviderUnavailable) throw fail(e.message, e);

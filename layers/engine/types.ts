@@ -59,6 +59,8 @@ export interface LoadedModel {
   readonly signature: ModelSignature;
   /** The version's `labels.txt`, one label per line (the classification extension); absent: none. */
   readonly labels?: readonly string[];
+  /** Runs of this version that compute at once (its sessions, config.json's `instance_group`); absent: one. */
+  readonly concurrency?: number;
   /** Runs the model; `outputs` (absent or empty: all) selects what ONNX Runtime computes. */
   run(inputs: Tensor[], outputs?: string[]): Promise<Tensor[]>;
 }

@@ -27,8 +27,9 @@ export class WorkerModel implements ServedModel {
   /** Runs the model in its worker; ORT computes only the outputs asked for. */
   async run(inputs: Tensor[], outputs?: string[]): Promise<Tensor[]> {
     const where = `model '${this.name}' version ${this.version}`;
-    if (this.releasing) throw new ModelNotReady(`${where} is unloaded`);
+    // A dead worker is the better reason: its version is released because of it.
     if (this.thread.stopped !== undefined) throw this.unavailable(this.thread.stopped);
+    if (this.releasing) throw new ModelNotReady(`${where} is unloaded`);
     const fetches =
       outputs !== undefined && outputs.length > 0 ? outputs : this.signature.outputs.map((o) => o.name);
     const { tensors, transfer } = packInputs(inputs);

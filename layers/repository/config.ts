@@ -9,7 +9,14 @@ import { ensembleScheduling } from "./ensemble";
 import { parseLimits } from "./limits";
 import { parseReleaseConfig } from "./release";
 import { parseShadowFields } from "./shadow";
-import type { ConfigTensor, DynamicBatching, ModelConfig, SessionOptions, VersionPolicy } from "./types";
+import type {
+  ConfigTensor,
+  DynamicBatching,
+  InstanceGroup,
+  ModelConfig,
+  SessionOptions,
+  VersionPolicy,
+} from "./types";
 
 /** The platform of an ONNX model (the default). */
 export const PLATFORM = "onnxruntime_onnx";
@@ -27,6 +34,7 @@ const TOP_LEVEL = [
   "cache",
   "dynamic_batching",
   "optimization",
+  "instance_group",
   "release",
   "limits",
   "ensemble_scheduling",
@@ -35,6 +43,12 @@ const TOP_LEVEL = [
 ] as const;
 const GRAPH_LEVELS = ["disabled", "basic", "extended", "all"] as const;
 const PROVIDERS = ["cuda", "cpu"] as const;
+
+/**
+ * Most sessions of one version (`instance_group[0].count`): each holds the model and its runs'
+ * memory, and a version takes at most this many cores' worth of runs at once.
+ */
+export const MAX_INSTANCES = 16;
 
 /** Defaults of the `cache` section. */
 export const DEFAULT_CACHE = { enabled: true, ttl_seconds: 3600 } as const;
@@ -83,6 +97,7 @@ export function parseModelConfig(json: unknown, modelDirName: string): ModelConf
   if (doc.inputs !== undefined) config.inputs = tensors(r, doc.inputs, "inputs");
   if (doc.outputs !== undefined) config.outputs = tensors(r, doc.outputs, "outputs");
   if (doc.limits !== undefined) config.limits = parseLimits(r, doc.limits);
+  if (doc.instance_group !== undefined) config.instance_group = instanceGroup(r, doc.instance_group, backend);
   Object.assign(config, parseShadowFields(r, doc.shadow, doc.live_version));
   return config;
 }
@@ -99,6 +114,12 @@ function ensembleConfig(r: FieldReader, doc: Record<string, unknown>, name: stri
     if (doc[field] !== undefined && !(field === "max_batch_size" && doc[field] === 0)) {
       throw r.error(field, `does not apply to platform "${ENSEMBLE}" (a pipeline has no batch dimension)`);
     }
+  }
+  if (doc.instance_group !== undefined) {
+    throw r.error(
+      "instance_group",
+      `does not apply to platform "${ENSEMBLE}" (its steps' models have their own)`,
+    );
   }
   if (doc.inputs === undefined || doc.outputs === undefined) {
     throw r.error(
@@ -168,6 +189,21 @@ function tensor(r: FieldReader, value: unknown, path: string): ConfigTensor {
     throw r.mismatch(`${path}.shape[${i}]`, "-1 or a positive integer", d);
   });
   return { name: t.name, datatype: t.datatype as Datatype, shape };
+}
+
+/** Triton's `instance_group`, one group: `count` (1 to MAX_INSTANCES) and the kind the backend computes on. */
+function instanceGroup(r: FieldReader, value: unknown, backend: ModelConfig["backend"]): [InstanceGroup] {
+  const groups = r.array(value, "instance_group", true);
+  if (groups.length !== 1) {
+    throw r.error("instance_group", `must have exactly one group, received ${groups.length}`);
+  }
+  const g = r.object(groups[0], "instance_group[0]", ["count", "kind"]);
+  const count = r.optionalInteger(g.count, "instance_group[0].count", 1, 1);
+  if (count > MAX_INSTANCES) {
+    throw r.error("instance_group[0].count", `must be at most ${MAX_INSTANCES}, received ${count}`);
+  }
+  const kind = backend === "gpu" ? "KIND_GPU" : "KIND_CPU";
+  return [{ count, kind: r.choice(g.kind, "instance_group[0].kind", [kind], kind) }];
 }
 
 function versionPolicy(r: FieldReader, value: unknown): VersionPolicy {

@@ -9,6 +9,16 @@ export type VersionPolicy =
   | { all: Record<string, never> }
   | { specific: { versions: number[] } };
 
+/**
+ * Triton's `instance_group` (one group): how many sessions of each version compute at once. Locally
+ * and in the model container, `count` worker threads per version (INFERENCE_THREAD auto keeps its
+ * main-thread session beside them); Lambda runs one request per instance and ignores it.
+ */
+export interface InstanceGroup {
+  count: number;
+  kind: "KIND_CPU" | "KIND_GPU";
+}
+
 /** Triton-style dynamic batching settings. */
 export interface DynamicBatching {
   enabled: boolean;
@@ -66,6 +76,8 @@ export interface ModelConfig {
   cache: { enabled: boolean; ttl_seconds: number };
   dynamic_batching: DynamicBatching;
   optimization: SessionOptions;
+  /** Sessions per version (config.json `instance_group`, one group); absent: one. */
+  instance_group?: [InstanceGroup];
   /** What a new version is checked against before it takes traffic (functions/release-hook). */
   release: ReleaseConfig;
   /** Bounds on one request's inputs and answer (config.json `limits`); absent: the defaults. */

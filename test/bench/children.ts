@@ -36,11 +36,14 @@ export interface ModelSetup {
   batching: boolean | "demo";
   cache: boolean;
   threads: number;
+  /** config.json's `instance_group` count (absent: none set, one instance). */
+  instances?: number;
 }
 
 /**
  * A repository holding `models` (version 1 linked to the demo's file), each config.json being the
- * demo's with `dynamic_batching.enabled`, `cache.enabled` and `optimization.intra_op_threads` set.
+ * demo's with `dynamic_batching.enabled`, `cache.enabled` and `optimization.intra_op_threads` set
+ * (and `instance_group` when `instances` is).
  * ocr-det's demo config disables batching; enabling it keeps the demo's max_batch_size and a 2 ms delay.
  */
 export async function benchRepository(
@@ -68,6 +71,7 @@ export async function benchRepository(
       intra_op_threads: setup.threads,
       inter_op_threads: 1,
     };
+    if (setup.instances !== undefined) config.instance_group = [{ count: setup.instances }];
     await mkdir(join(dir, model, "1"), { recursive: true });
     await writeFile(join(dir, model, "config.json"), JSON.stringify(config, null, 2));
     await symlink(await modelPath(model), join(dir, model, "1/model.onnx"));

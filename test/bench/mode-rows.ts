@@ -1,7 +1,9 @@
 /**
  * Thread-mode rows (issue 14): ocr-cls binary requests at each concurrency against the gateway in
- * its default mode and with INFERENCE_THREAD=main and =worker, batching off, each gateway in its own
- * child, the three taking turns; each child's resident memory (VmRSS) is read once the rows are done.
+ * its default mode, with INFERENCE_THREAD=main and =worker, and in worker mode with two workers
+ * (config.json's `instance_group` count 2, as the model container can run), batching off, each
+ * gateway in its own child, taking turns; each child's resident memory (VmRSS) is read once the
+ * rows are done.
  */
 import { readFile } from "node:fs/promises";
 import type { Tensor } from "../../layers/protocol/types";
@@ -12,9 +14,13 @@ import { binaryRequest, inputTensor, MODELS } from "./payloads";
 import { type Row, rowOf } from "./report";
 import type { BenchSettings } from "./settings";
 
-/** The modes measured; "default" runs with INFERENCE_THREAD unset. */
-export const MODES = ["default", "main", "worker"] as const;
+/** The modes measured; "default" runs with INFERENCE_THREAD unset, "worker-2" is worker with two workers. */
+export const MODES = ["default", "main", "worker", "worker-2"] as const;
 export type Mode = (typeof MODES)[number];
+
+/** A mode's INFERENCE_THREAD ("" unset) and instance_group count (undefined: none set). */
+const setupOf = (mode: Mode): { thread: string; instances?: number } =>
+  mode === "worker-2" ? { thread: "worker", instances: 2 } : { thread: mode === "default" ? "" : mode };
 
 /** Memory of one mode's gateway after its rows. */
 export interface ModeMemory {
@@ -23,8 +29,11 @@ export interface ModeMemory {
 }
 
 /** The variant a mode's rows carry in the table. */
-export const modeVariant = (mode: Mode): string =>
-  mode === "default" ? "binary, thread default" : `binary, INFERENCE_THREAD=${mode}`;
+export const modeVariant = (mode: Mode): string => {
+  const { thread, instances } = setupOf(mode);
+  if (thread === "") return "binary, thread default";
+  return `binary, INFERENCE_THREAD=${thread}${instances === undefined ? "" : `, instance_group ${instances}`}`;
+};
 
 /** Resident set of process `pid`, MiB (Linux /proc; NaN elsewhere). */
 export async function rssMiB(pid: number | undefined): Promise<number> {
@@ -75,11 +84,19 @@ export async function measureModeRows(
   const memory: ModeMemory[] = [];
   const check = { expected, tolerance: 1e-3 };
   const request = binaryRequest(model.name, inputTensor(model));
-  const repo = await benchRepository([model.name], { batching: false, cache: false, threads: s.threads });
+  const repos: Array<{ uri: string; cleanup(): Promise<void> }> = [];
   const gateways: ServerChild[] = [];
   try {
     for (const mode of MODES) {
-      const env = { INFERENCE_THREAD: mode === "default" ? "" : mode };
+      const { thread, instances } = setupOf(mode);
+      const repo = await benchRepository([model.name], {
+        batching: false,
+        cache: false,
+        threads: s.threads,
+        instances,
+      });
+      repos.push(repo);
+      const env = { INFERENCE_THREAD: thread };
       gateways.push(await startGateway(repo.uri, { ...profiled(s, `mode-${mode}`), env }));
     }
     for (const g of gateways) await settle(g.port, request, s.settleRequests);
@@ -107,7 +124,7 @@ export async function measureModeRows(
     }
   } finally {
     for (const g of gateways) await g.stop();
-    await repo.cleanup();
+    for (const r of repos) await r.cleanup();
   }
   return { rows, memory };
 }

@@ -314,15 +314,25 @@ describe("inferenceThread 'auto'", () => {
     const config = { shadow: { version: 2, percent: 10, argmax: [] } } as unknown as ModelConfig;
     // The engine's view of the model: its config and its live (default) version.
     const info = (defaultVersion = 1) => ({ config, defaultVersion });
-    const normal = (thread: string) => ({ thread, lowPriority: false });
+    const normal = (thread: string, workers = 1) => ({ thread, workers, lowPriority: false });
+    const shadow = { thread: "worker", workers: 1, lowPriority: true };
     expect(placementOf("auto", info(), 1)).toEqual(normal("auto"));
-    expect(placementOf("auto", info(), 2)).toEqual({ thread: "worker", lowPriority: true });
-    // On the main thread there is nothing to lower.
-    expect(placementOf("main", info(), 2)).toEqual(normal("main"));
-    expect(placementOf("worker", info(), 2)).toEqual({ thread: "worker", lowPriority: true });
+    expect(placementOf("auto", info(), 2)).toEqual(shadow);
+    // On the main thread there is nothing to lower, and no worker.
+    expect(placementOf("main", info(), 2)).toEqual(normal("main", 0));
+    expect(placementOf("worker", info(), 2)).toEqual(shadow);
     expect(placementOf("worker", info(), 1)).toEqual(normal("worker"));
     // A shadow that is also the live version serves clients: both threads, normal priority.
     expect(placementOf("auto", info(2), 2)).toEqual(normal("auto"));
+    // instance_group's count: the workers of a version that serves clients; a shadow keeps one.
+    const pooled = {
+      config: { ...config, instance_group: [{ count: 3, kind: "KIND_CPU" }] } as unknown as ModelConfig,
+      defaultVersion: 1,
+    };
+    expect(placementOf("auto", pooled, 1)).toEqual(normal("auto", 3));
+    expect(placementOf("worker", pooled, 1)).toEqual(normal("worker", 3));
+    expect(placementOf("main", pooled, 1)).toEqual(normal("main", 0));
+    expect(placementOf("auto", pooled, 2)).toEqual(shadow);
   });
 
   it("keeps a shadow that is the policy's default version on both threads: it serves clients", async () => {

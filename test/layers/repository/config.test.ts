@@ -8,7 +8,7 @@ import type { ModelConfig } from "../../../layers/repository/types";
 const DEMO = fileURLToPath(new URL("../../../functions/models/", import.meta.url));
 const PREFIX = "config.json of model 'm': ";
 const TOP =
-  "name, platform, backend, max_batch_size, inputs, outputs, version_policy, cache, dynamic_batching, optimization, release, limits, ensemble_scheduling, shadow, live_version";
+  "name, platform, backend, max_batch_size, inputs, outputs, version_policy, cache, dynamic_batching, optimization, instance_group, release, limits, ensemble_scheduling, shadow, live_version";
 const DATATYPE_LIST =
   "BOOL, UINT8, UINT16, UINT32, UINT64, INT8, INT16, INT32, INT64, FP16, FP32, FP64, BYTES";
 
@@ -51,6 +51,18 @@ describe("parseModelConfig defaults", () => {
     };
     expect(parseModelConfig({}, "m")).toEqual(expected);
     expect(parseModelConfig({}, "m")).not.toHaveProperty("inputs");
+  });
+
+  test("instance_group: one group, its count and the backend's kind (absent: one instance, no field)", () => {
+    expect(parseModelConfig({}, "m")).not.toHaveProperty("instance_group");
+    expect(parseModelConfig({ instance_group: [{ count: 4 }] }, "m").instance_group).toEqual([
+      { count: 4, kind: "KIND_CPU" },
+    ]);
+    expect(parseModelConfig({ instance_group: [{}] }, "m").instance_group).toEqual([
+      { count: 1, kind: "KIND_CPU" },
+    ]);
+    const gpu = parseModelConfig({ backend: "gpu", instance_group: [{ count: 2, kind: "KIND_GPU" }] }, "m");
+    expect(gpu.instance_group).toEqual([{ count: 2, kind: "KIND_GPU" }]);
   });
 
   test("gpu backend defaults to cuda then cpu, with no fallback to CPU unless allowed", () => {
@@ -326,6 +338,36 @@ const CASES: Array<[string, unknown, string]> = [
     { max_batch_size: 8, dynamic_batching: { max_queue_delay: 5 } },
     "unknown field 'dynamic_batching.max_queue_delay' (allowed: enabled, preferred_batch_size, " +
       "max_queue_delay_microseconds, max_queue_size, default_timeout_microseconds)",
+  ],
+  [
+    "instance_group empty",
+    { instance_group: [] },
+    "instance_group must be a non-empty array, received an array of 0",
+  ],
+  [
+    "instance_group two groups",
+    { instance_group: [{ count: 1 }, { count: 2 }] },
+    "instance_group must have exactly one group, received 2",
+  ],
+  [
+    "instance_group count 0",
+    { instance_group: [{ count: 0 }] },
+    "instance_group[0].count must be a positive integer, received 0",
+  ],
+  [
+    "instance_group count above the bound",
+    { instance_group: [{ count: 17 }] },
+    "instance_group[0].count must be at most 16, received 17",
+  ],
+  [
+    "instance_group kind of another backend",
+    { instance_group: [{ count: 2, kind: "KIND_GPU" }] },
+    `instance_group[0].kind must be one of "KIND_CPU", received "KIND_GPU"`,
+  ],
+  [
+    "instance_group unknown key",
+    { instance_group: [{ count: 2, gpus: [0] }] },
+    "unknown field 'instance_group[0].gpus' (allowed: count, kind)",
   ],
   ["optimization string", { optimization: "all" }, `optimization must be an object, received "all"`],
   [

@@ -58,6 +58,11 @@ describe("platform ensemble", () => {
       `max_batch_size does not apply to platform "ensemble" (a pipeline has no batch dimension)`,
     ],
     [
+      "instances",
+      { instance_group: [{ count: 2 }] },
+      `instance_group does not apply to platform "ensemble" (its steps' models have their own)`,
+    ],
+    [
       "no steps",
       { ensemble_scheduling: { step: [] } },
       "ensemble_scheduling.step must be a non-empty array, received an array of 0",
