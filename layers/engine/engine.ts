@@ -301,13 +301,21 @@ export class ModelEngine {
   private async reopened(entry: Entry, info: ModelInfo, placement: Placement): Promise<ServedModel> {
     const { model, version } = entry;
     const where = { model, version };
-    const how = placement.lowPriority
-      ? " at the lowest CPU priority: it only answers mirrors now"
-      : ": it is live now";
+    const { thread, workers, lowPriority } = placement;
+    const why = lowPriority
+      ? "it only answers mirrors now"
+      : version === info.defaultVersion
+        ? "it is live now"
+        : "its role or instance_group changed";
+    const workerCount = workers === 1 ? "1 worker" : `${workers} workers`;
+    const low = lowPriority ? ", at the lowest CPU priority" : "";
     this.log(
       "info",
-      `reopening model '${model}' version ${version} on thread '${placement.thread}'${how}`,
-      where,
+      `reopening model '${model}' version ${version} on thread '${thread}' (${workerCount}${low}): ${why}`,
+      {
+        ...where,
+        ...placement,
+      },
     );
     const loaded = await this.open(model, version, info, placement);
     const old = entry.loaded;

@@ -269,7 +269,11 @@ describe("inferenceThread 'auto'", () => {
   it("opens the former live version again as a shadow once a reload swaps the two (the release guide's order)", async () => {
     for (const inferenceThread of ["auto", "worker"] as const) {
       const dir = await shadowedRepository();
-      const local = new ModelEngine(openRepository(dir), { inferenceThread });
+      const logs: string[] = [];
+      const local = new ModelEngine(openRepository(dir), {
+        inferenceThread,
+        logger: (_, msg) => logs.push(msg),
+      });
       try {
         const wasLive = await local.load("add", 1);
         await local.load("add", 2);
@@ -290,6 +294,12 @@ describe("inferenceThread 'auto'", () => {
         );
         const live = await local.reload("add");
         const shadow = await local.load("add", 1);
+        // Each reopening says where and why.
+        const reopenings = logs.filter((m) => m.startsWith("reopening"));
+        expect(reopenings).toEqual([
+          `reopening model 'add' version 2 on thread '${inferenceThread}' (1 worker): it is live now`,
+          "reopening model 'add' version 1 on thread 'worker' (1 worker, at the lowest CPU priority): it only answers mirrors now",
+        ]);
         // Opened again: in auto mode in its worker only, in worker mode in a new worker.
         expect(shadow).not.toBe(wasLive);
         expect(shadow).toBeInstanceOf(WorkerModel);
