@@ -5,7 +5,7 @@
 import { ModelNotFound, ModelNotReady } from "../errors";
 import type { ModelMetadataResponse, Tensor } from "../protocol/types";
 import { RateLimitedScan } from "../repository/rescan";
-import type { ModelRepository } from "../repository/types";
+import type { ModelConfig, ModelRepository } from "../repository/types";
 import { createModel, type Placement, placementOf } from "./load";
 import type { ServedModel } from "./loaded";
 import { type ModelInfo, readModelInfo } from "./model-info";
@@ -22,6 +22,8 @@ interface Entry {
   failedAt: number;
   /** Where and how its session was opened (placementOf, with the info it was loaded with). */
   placement: Placement;
+  /** The config.json it was opened with: a reload that reads another one opens it again. */
+  config: ModelConfig;
   /** A reopening under way (reopened). */
   reopening?: Promise<ServedModel>;
   /** Logical clock of the last use, for least-recently-used eviction. */
@@ -31,6 +33,15 @@ interface Entry {
 const key = (model: string, version: number): string => `${model}\u0000${version}`;
 const samePlacement = (a: Placement, b: Placement): boolean =>
   a.thread === b.thread && a.workers === b.workers && a.lowPriority === b.lowPriority;
+/**
+ * Two parsed config.json files alike for a session (compared once per reload and version, never per
+ * request): `live_version` and `shadow` name roles, which the placement follows, so a new shadow
+ * percent or live version alone opens nothing again.
+ */
+const sameConfig = (a: ModelConfig, b: ModelConfig): boolean => {
+  const session = ({ live_version, shadow, ...rest }: ModelConfig) => JSON.stringify(rest);
+  return session(a) === session(b);
+};
 const noop = (): void => undefined;
 
 /** Serves the models of one repository with onnxruntime-node. */
@@ -73,9 +84,9 @@ export class ModelEngine {
   /**
    * Makes the model's newest servable version its default and loads it (Triton's load): re-reads
    * the config and versions, loads and warms the new default before any request is moved to it,
-   * then opens again the other loaded versions whose role changed (the former live version, now
-   * the shadow: in its worker only, at low priority; placed), and unloads the versions the policy
-   * no longer serves.
+   * then opens again the other loaded versions whose role or config changed (the former live
+   * version, now the shadow: in its worker only, at low priority; placed), and unloads the versions
+   * the policy no longer serves.
    */
   async reload(model: string): Promise<LoadedModel> {
     this.assertOpen();
@@ -253,6 +264,7 @@ export class ModelEngine {
       promise: loading,
       failedAt: 0,
       placement,
+      config: info.config,
       lastUsed: ++this.clock,
     };
     entry.promise = loading.then(
@@ -281,16 +293,19 @@ export class ModelEngine {
   }
 
   /**
-   * loadVersion, except that a READY version opened otherwise than its role in `info` places it
-   * now (a shadow version made live: in its worker only, at low priority; a live version made the
-   * shadow: on both threads, at normal priority) is opened again where it belongs. The old session
-   * serves until the new one is warm, then is released (its runs in flight finish first); a failed
-   * reopening leaves it serving.
+   * loadVersion, except that a READY version is opened again when `info` places it otherwise than
+   * it was opened (a shadow made live moves from its low-priority worker to both threads; a live
+   * version made the shadow, the other way) or brings another config.json (Triton's load applies
+   * an edited config). The old session serves until the new one is warm, then is released (its
+   * runs in flight finish first); a failed reopening leaves it serving.
    */
   private placed(model: string, version: number, info: ModelInfo): Promise<ServedModel> {
     const existing = this.entries.get(key(model, version));
     const placement = this.placementFor(info, version);
-    if (existing?.state !== "READY" || samePlacement(existing.placement, placement))
+    if (
+      existing?.state !== "READY" ||
+      (samePlacement(existing.placement, placement) && sameConfig(existing.config, info.config))
+    )
       return this.loadVersion(model, version, info);
     existing.reopening ??= this.reopened(existing, info, placement).finally(() => {
       existing.reopening = undefined;
@@ -302,11 +317,13 @@ export class ModelEngine {
     const { model, version } = entry;
     const where = { model, version };
     const { thread, workers, lowPriority } = placement;
-    const why = lowPriority
-      ? "it only answers mirrors now"
-      : version === info.defaultVersion
-        ? "it is live now"
-        : "its role or instance_group changed";
+    const why = samePlacement(entry.placement, placement)
+      ? "its config.json changed"
+      : lowPriority
+        ? "it only answers mirrors now"
+        : version === info.defaultVersion
+          ? "it is live now"
+          : "its role or instance_group changed";
     const workerCount = workers === 1 ? "1 worker" : `${workers} workers`;
     const low = lowPriority ? ", at the lowest CPU priority" : "";
     this.log(
@@ -326,6 +343,7 @@ export class ModelEngine {
     entry.loaded = loaded;
     entry.promise = Promise.resolve(loaded);
     entry.placement = placement;
+    entry.config = info.config;
     loaded.onFailure?.((e) => this.failReady(entry, loaded, e));
     old.release().catch(noop);
     this.log("info", `model '${model}' version ${version} is ready`, where);

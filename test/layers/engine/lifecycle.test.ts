@@ -324,6 +324,43 @@ describe("ModelEngine lifecycle", () => {
     await expect(engine.load("growing", 1)).rejects.toThrow("model 'growing' has no version 1");
   });
 
+  it("a reload that reads an edited config.json opens the version again with it; an unchanged one keeps it", async () => {
+    const edited = (fields: Record<string, unknown>) =>
+      writeModelDir(
+        repo.dir,
+        "edited",
+        { ...modelConfig("edited", { max_batch_size: 8 }), ...fields },
+        {
+          1: addModel(0),
+        },
+      );
+    await edited({});
+    const { engine, counting } = newEngine();
+    const before = await engine.load("edited");
+    expect(before.config.dynamic_batching.enabled).toBe(false);
+    // Nothing changed: the same session, no fetch.
+    const fetches = counting.fetches;
+    expect(await engine.reload("edited")).toBe(before);
+    expect(counting.fetches).toBe(fetches);
+    // Batching switched on in config.json, then a load (Triton's): served with it from then on.
+    await edited({ dynamic_batching: { enabled: true, preferred_batch_size: [2] } });
+    const after = await engine.reload("edited");
+    expect(after).not.toBe(before);
+    expect(after.config.dynamic_batching).toMatchObject({ enabled: true, preferred_batch_size: [2] });
+    expect(await engine.load("edited")).toBe(after);
+    expect(values((await after.run(addInputs()))[0])).toEqual([2, 3, 4, 5]);
+    expect(logs.map((l) => l.msg)).toContain(
+      "reopening model 'edited' version 1 on thread 'main' (0 workers): its config.json changed",
+    );
+    // A role field alone (live_version; shadow likewise) opens nothing again: placement follows roles.
+    await edited({ dynamic_batching: { enabled: true, preferred_batch_size: [2] }, live_version: 1 });
+    expect(await engine.reload("edited")).toBe(after);
+    // The old session is released once its runs are done.
+    await expect(before.run(addInputs())).rejects.toThrow(
+      new ModelNotReady("model 'edited' version 1 is unloaded"),
+    );
+  });
+
   it("refuses work once closed", async () => {
     const { engine } = newEngine();
     await engine.load("add");
