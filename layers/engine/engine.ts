@@ -317,13 +317,15 @@ export class ModelEngine {
     const { model, version } = entry;
     const where = { model, version };
     const { thread, workers, lowPriority } = placement;
-    const why = samePlacement(entry.placement, placement)
+    // A role moves the thread or the priority; anything else is config.json (instance_group included).
+    const roleChanged = entry.placement.thread !== thread || entry.placement.lowPriority !== lowPriority;
+    const why = !roleChanged
       ? "its config.json changed"
       : lowPriority
         ? "it only answers mirrors now"
         : version === info.defaultVersion
           ? "it is live now"
-          : "its role or instance_group changed";
+          : "its role changed";
     const workerCount = workers === 1 ? "1 worker" : `${workers} workers`;
     const low = lowPriority ? ", at the lowest CPU priority" : "";
     this.log(

@@ -109,6 +109,26 @@ describe("instance_group", () => {
     }
   });
 
+  it("opens a version again with the new count when a load reads an edited instance_group", async () => {
+    const logs: string[] = [];
+    const engine = await engineOf(1, { inferenceThread: "worker", logger: (_, msg) => logs.push(msg) });
+    const before = await engine.load("add", 2);
+    expect(before).toBeInstanceOf(WorkerModel);
+    const dir = dirs.at(-1) as string;
+    const config = {
+      ...addConfig("add", { version_policy: { all: {} } }),
+      instance_group: [{ count: 2, kind: "KIND_CPU" }],
+    };
+    await writeModelDir(dir, "add", config, {});
+    const after = await engine.reload("add");
+    expect(after).toBeInstanceOf(WorkerPool);
+    expect(after.concurrency).toBe(2);
+    expect(values((await after.run(inputs(1)))[0])).toEqual([1 + 10 + 1, 22 + 1, 33 + 1, 4 + 1 + 1]);
+    expect(logs).toContain(
+      "reopening model 'add' version 2 on thread 'worker' (2 workers): its config.json changed",
+    );
+  });
+
   it("opens a shadow version with one worker whatever the count", async () => {
     const engine = await engineOf(
       3,
