@@ -44,6 +44,14 @@ const sameConfig = (a: ModelConfig, b: ModelConfig): boolean => {
 };
 const noop = (): void => undefined;
 
+/** Why a version is opened again: a role moves its thread or priority; anything else is its config.json. */
+function reopenReason(before: Placement, after: Placement, live: boolean): string {
+  if (before.thread === after.thread && before.lowPriority === after.lowPriority)
+    return "its config.json changed";
+  if (after.lowPriority) return "it only answers mirrors now";
+  return live ? "it is live now" : "its role changed";
+}
+
 /** Serves the models of one repository with onnxruntime-node. */
 export class ModelEngine {
   private readonly entries = new Map<string, Entry>();
@@ -317,15 +325,7 @@ export class ModelEngine {
     const { model, version } = entry;
     const where = { model, version };
     const { thread, workers, lowPriority } = placement;
-    // A role moves the thread or the priority; anything else is config.json (instance_group included).
-    const roleChanged = entry.placement.thread !== thread || entry.placement.lowPriority !== lowPriority;
-    const why = !roleChanged
-      ? "its config.json changed"
-      : lowPriority
-        ? "it only answers mirrors now"
-        : version === info.defaultVersion
-          ? "it is live now"
-          : "its role changed";
+    const why = reopenReason(entry.placement, placement, version === info.defaultVersion);
     const workerCount = workers === 1 ? "1 worker" : `${workers} workers`;
     const low = lowPriority ? ", at the lowest CPU priority" : "";
     this.log(

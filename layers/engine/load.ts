@@ -35,11 +35,25 @@ async function openHere(path: string, target: Target, log: EngineLogger): Promis
   };
 }
 
+/**
+ * Every one of `opening`, or none: when one fails, the others are closed and the first failure is
+ * thrown (a version is never left half open).
+ */
+async function allOrNone<T>(opening: Array<Promise<T>>, close: (t: T) => Promise<void>): Promise<T[]> {
+  const settled = await Promise.allSettled(opening);
+  const failed = settled.find((s): s is PromiseRejectedResult => s.status === "rejected");
+  const opened = settled.flatMap((s) => (s.status === "fulfilled" ? [s.value] : []));
+  if (failed === undefined) return opened;
+  await Promise.all(opened.map((t) => close(t).catch(noop)));
+  throw failed.reason;
+}
+
 async function openWorker(path: string, target: Target, log: EngineLogger, lowPriority: boolean) {
   const { model, version, config } = target;
   const init = { path, optimization: config.optimization, fixedShapes: fixedInputShapes(config) };
   const worker = new InferenceWorker({ ...init, model, version, lowPriority }, log);
-  return { worker, meta: await worker.ready };
+  await worker.ready;
+  return worker;
 }
 
 /** `placement.workers` worker threads, opened side by side (more than one: a WorkerPool). */
@@ -50,23 +64,16 @@ async function openInWorker(
   placement: Placement,
 ): Promise<Opened> {
   const { model, version } = target;
-  const count = Math.max(1, placement.workers);
-  const opened = await Promise.allSettled(
-    Array.from({ length: count }, () => openWorker(path, target, log, placement.lowPriority)),
+  const opening = Array.from({ length: placement.workers }, () =>
+    openWorker(path, target, log, placement.lowPriority),
   );
-  const failed = opened.find((o) => o.status === "rejected");
-  const workers = opened.flatMap((o) => (o.status === "fulfilled" ? [o.value.worker] : []));
+  const workers = await allOrNone(opening, (w) => w.stop());
   const stop = async () => {
     await Promise.all(workers.map((w) => w.stop()));
   };
-  const [first] = opened;
-  if (failed !== undefined || first?.status !== "fulfilled") {
-    // None is left open when another failed.
-    await stop().catch(noop);
-    throw failed?.reason;
-  }
   return {
-    meta: first.value.meta,
+    // placementOf gives a worker placement at least one worker; all read the same file.
+    meta: await (workers[0] as InferenceWorker).ready,
     model: (sig, completed) => {
       const members = workers.map((w) => new WorkerModel(model, version, completed, sig, w));
       return members.length === 1 ? (members[0] as WorkerModel) : new WorkerPool(members);
@@ -94,22 +101,15 @@ async function openBoth(
   log: EngineLogger,
   placement: Placement,
 ): Promise<Opened> {
-  const [here, there] = await Promise.allSettled([
-    openHere(path, target, log),
-    openInWorker(path, target, log, placement),
-  ]);
-  if (here.status === "rejected" || there.status === "rejected") {
-    // Neither is left open when the other failed.
-    if (here.status === "fulfilled") await here.value.close().catch(noop);
-    if (there.status === "fulfilled") await there.value.close().catch(noop);
-    throw here.status === "rejected" ? here.reason : (there as PromiseRejectedResult).reason;
-  }
+  const [here, there] = (await allOrNone(
+    [openHere(path, target, log), openInWorker(path, target, log, placement)],
+    (o) => o.close(),
+  )) as [Opened, Opened];
   return {
-    meta: here.value.meta,
-    model: (sig, completed) =>
-      new HybridModel(here.value.model(sig, completed), there.value.model(sig, completed)),
+    meta: here.meta,
+    model: (sig, completed) => new HybridModel(here.model(sig, completed), there.model(sig, completed)),
     close: async () => {
-      await Promise.all([here.value.close(), there.value.close()]);
+      await Promise.all([here.close(), there.close()]);
     },
   };
 }

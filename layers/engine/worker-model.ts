@@ -24,6 +24,11 @@ export class WorkerModel implements ServedModel {
     readonly thread: InferenceWorker,
   ) {}
 
+  /** Runs sent to its worker and not answered yet. */
+  get running(): number {
+    return this.inFlight;
+  }
+
   /** Runs the model in its worker; ORT computes only the outputs asked for. */
   async run(inputs: Tensor[], outputs?: string[]): Promise<Tensor[]> {
     const where = `model '${this.name}' version ${this.version}`;

@@ -16,7 +16,6 @@ export class WorkerPool implements ServedModel {
   readonly signature: ModelSignature;
   /** Runs sent to each member since load (diagnostics and tests). */
   readonly runs: number[];
-  private readonly inFlight: number[];
 
   constructor(readonly members: readonly WorkerModel[]) {
     const first = members[0];
@@ -26,7 +25,6 @@ export class WorkerPool implements ServedModel {
     this.config = first.config;
     this.signature = first.signature;
     this.runs = members.map(() => 0);
-    this.inFlight = members.map(() => 0);
   }
 
   /** Runs that compute at once: one per member. */
@@ -35,18 +33,13 @@ export class WorkerPool implements ServedModel {
   }
 
   /** Runs in the member with the fewest runs in flight (the first of them on a tie). */
-  async run(inputs: Tensor[], outputs?: string[]): Promise<Tensor[]> {
+  run(inputs: Tensor[], outputs?: string[]): Promise<Tensor[]> {
     let pick = 0;
-    for (let i = 1; i < this.inFlight.length; i++) {
-      if ((this.inFlight[i] ?? 0) < (this.inFlight[pick] ?? 0)) pick = i;
+    for (let i = 1; i < this.members.length; i++) {
+      if ((this.members[i] as WorkerModel).running < (this.members[pick] as WorkerModel).running) pick = i;
     }
     this.runs[pick] = (this.runs[pick] ?? 0) + 1;
-    this.inFlight[pick] = (this.inFlight[pick] ?? 0) + 1;
-    try {
-      return await (this.members[pick] as WorkerModel).run(inputs, outputs);
-    } finally {
-      this.inFlight[pick] = (this.inFlight[pick] ?? 1) - 1;
-    }
+    return (this.members[pick] as WorkerModel).run(inputs, outputs);
   }
 
   /** Warms every member: each session pays ORT's first-run cost once, before traffic. */
